@@ -1,0 +1,84 @@
+"""Working-time arithmetic: working periods, weekends, statutory holidays and make-up days."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+
+class BusinessCalendar:
+    """Add working time to an instant; emergencies use the plain 24/7 clock.
+
+    Holidays and make-up working days come from ``chinese-calendar``; ``overrides`` maps a
+    date to True (working) or False (day off) and wins over it. Years the package does not
+    cover fall back to weekends and are remembered in ``uncovered_years``.
+    """
+
+    def __init__(self, timezone_name: str, periods: list[list[str]], weekend_days: list[int],
+                 overrides: dict[date, bool] | None = None):
+        self.tz = ZoneInfo(timezone_name)
+        self.periods = [(_parse_hm(a), _parse_hm(b)) for a, b in periods]
+        if not self.periods or any(a >= b for a, b in self.periods):
+            raise ValueError("WORKING_PERIODS: each period must be [start, end] with start < end")
+        self.weekend_days = set(weekend_days)
+        self.overrides = dict(overrides or {})
+        self.uncovered_years: set[int] = set()
+        self.day_length = sum((_minutes(b) - _minutes(a) for a, b in self.periods), 0)
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> BusinessCalendar:
+        return cls(settings["TIMEZONE"], settings["WORKING_PERIODS"], settings["WEEKEND_DAYS"])
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            self.uncovered_years.add(day.year)
+            return day.weekday() not in self.weekend_days
+
+    def add(self, start: datetime, *, hours: float = 0, days: float = 0,
+            emergency: bool = False) -> datetime:
+        """Return ``start`` plus ``days`` working days and ``hours`` working hours, in UTC.
+
+        A working day counts as the length of the day's working periods, so adding a then b
+        equals adding a + b.
+        """
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        if hours < 0 or days < 0:
+            raise ValueError("a time limit cannot be negative")
+        if emergency:
+            return (start + timedelta(days=days, hours=hours)).astimezone(timezone.utc)
+        remaining = timedelta(minutes=days * self.day_length + hours * 60)
+        if not remaining:
+            return start.astimezone(timezone.utc)
+        local = start.astimezone(self.tz)
+        day = local.date()
+        for _ in range(3660):  # ten years of days is a safe bound for any limit
+            if self.is_working_day(day):
+                for begin, end in self.periods:
+                    p_start = datetime.combine(day, begin, self.tz)
+                    p_end = datetime.combine(day, end, self.tz)
+                    if p_end <= local:
+                        continue
+                    cursor = max(local, p_start)
+                    available = p_end - cursor
+                    if remaining <= available:
+                        return (cursor + remaining).astimezone(timezone.utc)
+                    remaining -= available
+                    local = p_end
+            day += timedelta(days=1)
+            local = max(local, datetime.combine(day, time(0), self.tz))
+        raise ValueError("time limit too long for the business calendar")
+
+
+def _parse_hm(text: str) -> time:
+    hour, minute = text.split(":")
+    return time(int(hour), int(minute))
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute

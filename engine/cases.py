@@ -1,0 +1,272 @@
+"""Case lifecycle: intake, completing tasks, messages; persistence, task projection and audit.
+
+Every function takes a Session and leaves the commit to the caller (one transaction per
+user action). Instance state is written with ``UPDATE … WHERE version = :seen``; a lost
+race surfaces as :class:`Conflict` and nothing of the action is kept.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models import Case, CaseCodeCounter, CaseEvent, Category, OrgUnit, Task, User
+
+from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
+from .forms import validate_submission
+from .org import may_see_case, may_take, role_for_lane
+from .processes import latest_version
+from .runtime import Runtime
+from .workflow import ProcessBundle, ProcessError
+
+SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
+URGENCIES = ("normal", "urgent")
+REPORTER_ROLES = ("grid_worker", "acceptance_clerk", "admin")
+
+
+def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any]) -> Case:
+    """File a new case from any channel and start its process; return the case."""
+    errors: dict[str, list[str]] = {}
+    category = session.scalars(select(Category).where(Category.code == report.get("category_code"))).first()
+    if category is None or not category.active:
+        errors["category_code"] = ["Unknown category code."]
+    grid = session.scalars(select(OrgUnit).where(OrgUnit.code == report.get("grid_code"))).first()
+    if grid is None or grid.level != "grid":
+        errors["grid_code"] = ["Unknown grid code."]
+    source = report.get("source", "patrol")
+    if source not in SOURCES:
+        errors["source"] = [f"Must be one of: {', '.join(SOURCES)}."]
+    urgency = report.get("urgency", "normal")
+    if urgency not in URGENCIES:
+        errors["urgency"] = [f"Must be one of: {', '.join(URGENCIES)}."]
+    self_handled = bool(report.get("self_handled"))
+    if self_handled and source != "patrol":
+        errors["self_handled"] = ["Only a grid worker's patrol report can be self-handled."]
+    if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)):
+        errors["address"] = ["Give an address or coordinates (lat and lng)."]
+    if errors:
+        raise InputError(errors)
+    if actor is not None and not any(may_take(actor, role, grid.path) for role in REPORTER_ROLES):
+        raise Forbidden("you may not report cases in this grid")
+    if self_handled and (actor is None or not may_take(actor, "grid_worker", grid.path)):
+        raise Forbidden("only the grid's own worker can report a self-handled case")
+
+    key = rt.settings["CASE_PROCESS"]
+    version = latest_version(session, key)
+    if version is None:
+        raise ProcessFailure(f"process {key!r} is not deployed; run `gridflow processes deploy`")
+    bundle = rt.bundle(session, version.id)
+    community = grid.parent
+    street = community.parent
+    district = street.parent
+    now = rt.clock()
+    code = _next_case_code(session, rt, now)
+    data = {
+        "case_code": code, "category_code": category.code, "major_code": category.major_code,
+        "emergency": category.emergency, "urgency": urgency, "source": source,
+        "resident_report": source in rt.settings["RESIDENT_SOURCES"], "self_handled": self_handled,
+        "grid_code": grid.code, "community_code": community.code, "street_code": street.code,
+        "district_code": district.code, "grid_scope": grid.path, "community_scope": community.path,
+        "street_scope": street.path, "district_scope": district.path, "area_type": street.area_type,
+        "default_department": category.default_department or "",
+    }
+    try:
+        workflow = rt.workflows.start(bundle, data)
+    except ProcessError as exc:
+        raise ProcessFailure(f"the process failed to start: {exc}") from None
+    case = Case(
+        code=code, category=category, grid=grid, scope_path=grid.path,
+        address=report.get("address") or "", lat=report.get("lat"), lng=report.get("lng"),
+        description=report.get("description") or "", source=source, urgency=urgency,
+        reporter_name=report.get("reporter_name") or "", reporter_phone=report.get("reporter_phone") or "",
+        self_handled=self_handled, reported_by_id=actor.id if actor else None,
+        process_version_id=version.id, created_at=now, updated_at=now, due_times={}, state=b"",
+    )
+    session.add(case)
+    session.flush()
+    _record(session, rt, case, workflow, bundle, actor, kind="reported", from_stage=None,
+            data={k: report.get(k) for k in ("category_code", "grid_code", "source", "urgency", "self_handled")})
+    return case
+
+
+def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payload: Any,
+                  expected_version: int | None = None) -> Case:
+    """Validate ``payload`` against the task's form, complete the task and advance the case."""
+    task = session.get(Task, task_id)
+    if task is None or not may_see_case(actor, task.case.scope_path, [task.scope_key]):
+        raise NotFound(f"task {task_id} does not exist")
+    if task.status != "open":
+        who = task.completed_by.name if task.completed_by else "someone else"
+        raise Conflict(f"task {task_id} was already completed by {who}")
+    case = task.case
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(f"case {case.code} changed (version {case.version}, you saw {expected_version})")
+    if not may_take(actor, task.role, task.scope_key):
+        raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}")
+    bundle = rt.bundle(session, case.process_version_id)
+    node = bundle.node(task.bpmn_id)
+    try:
+        data = validate_submission(node.fields, payload)
+    except ValidationError as exc:
+        raise InputError(_flatten(exc.messages)) from None
+    _link_duplicate(session, case, node.properties.get("duplicateOf"), data)
+    workflow = rt.workflows.load_state(bundle, case.state)
+    try:
+        rt.workflows.complete(workflow, task.spiff_id, data)
+    except ProcessError as exc:
+        if "not waiting for input" in str(exc):
+            raise Conflict(f"task {task_id} is no longer open") from None
+        raise ProcessFailure(f"step {task.bpmn_id} failed: {exc}") from None
+    now = rt.clock()
+    task.status, task.completed_at, task.completed_by_id = "completed", now, actor.id
+    _record(session, rt, case, workflow, bundle, actor, kind="task_completed", from_stage=case.stage,
+            data={k: v for k, v in data.items() if v is not None}, task=task)
+    return case
+
+
+def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payload: dict[str, Any],
+                    actor: User | None = None) -> Case:
+    """Deliver message ``name`` (e.g. a reporter's supplement) to the case's waiting process."""
+    bundle = rt.bundle(session, case.process_version_id)
+    workflow = rt.workflows.load_state(bundle, case.state)
+    waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}
+    try:
+        rt.workflows.send_message(workflow, name, payload)
+    except ProcessError:
+        raise Conflict(f"case {case.code} is not waiting for {name!r}"
+                       + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
+    _record(session, rt, case, workflow, bundle, actor, kind="message", from_stage=case.stage,
+            data={"message": name, **payload})
+    return case
+
+
+def get_case(session: Session, user: User, code: str) -> Case:
+    """Return the case if the user may see it; otherwise NotFound, so codes do not leak."""
+    case = session.scalars(select(Case).where(Case.code == code)).first()
+    if case is None:
+        raise NotFound(f"case {code} does not exist")
+    scopes = [t for t in session.scalars(select(Task.scope_key).where(Task.case_id == case.id))]
+    if case.department_code:
+        scopes.append(f"dept:{case.department_code}")
+    if not may_see_case(user, case.scope_path, scopes):
+        raise NotFound(f"case {code} does not exist")
+    return case
+
+
+def timeline(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                .order_by(CaseEvent.at, CaseEvent.id)))
+
+
+def open_tasks(session: Session, case: Case) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open")
+                                .order_by(Task.id)))
+
+
+# -- internals -------------------------------------------------------------------------------
+def _record(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
+            actor: User | None, *, kind: str, from_stage: str | None, data: dict, task: Task | None = None):
+    """Persist the workflow's new state, project its tasks and append the audit event."""
+    now = rt.clock()
+    wf = rt.workflows
+    ready = wf.ready_tasks(workflow, bundle)
+    _project_tasks(session, rt, case, ready, now)
+    if wf.is_completed(workflow):
+        result = wf.data(workflow)
+        case.status = str(result.get("outcome") or "closed")
+        case.stage = case.status
+        case.closed_at = now
+        case.due_at = None
+    else:
+        stages = [t.node.properties.get("stage") for t in ready]
+        stages += [n.properties.get("stage") for n in wf.waiting_nodes(workflow, bundle)]
+        case.stage = next((s for s in stages if s), case.stage)
+    handler_scope = wf.data(workflow).get("handler_scope") if not ready else ready[0].data.get("handler_scope")
+    if isinstance(handler_scope, str) and handler_scope.startswith("dept:"):
+        case.department_code = handler_scope[5:]
+    case.state = wf.dump_state(workflow)
+    case.next_timer_at = wf.next_timer_at(workflow)
+    case.updated_at = now
+    session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, kind=kind,
+                          task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
+                          from_stage=from_stage, to_stage=case.stage, data=data))
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"case {case.code} was changed by someone else; reload and try again") from None
+
+
+def _project_tasks(session: Session, rt: Runtime, case: Case, ready, now: datetime) -> None:
+    existing = {t.spiff_id: t for t in session.scalars(
+        select(Task).where(Task.case_id == case.id, Task.status == "open"))}
+    ready_ids = {t.spiff_id for t in ready}
+    for spiff_id, row in existing.items():
+        if spiff_id not in ready_ids:
+            row.status, row.completed_at = "cancelled", now
+    dues = [row.due_at for sid, row in existing.items() if sid in ready_ids and row.due_at]
+    for rt_task in ready:
+        if rt_task.spiff_id in existing:
+            continue
+        node = rt_task.node
+        props = node.properties
+        role = role_for_lane(node.lane)
+        scope_var = props.get("scope")
+        scope = rt_task.data.get(scope_var) if scope_var else None
+        if role is None or not isinstance(scope, str) or not scope:
+            raise ProcessFailure(f"task {node.bpmn_id}: cannot tell who takes it "
+                                 f"(lane {node.lane!r}, scope variable {scope_var!r} = {scope!r})")
+        due_at = None
+        if props.get("due"):
+            try:
+                due_at = datetime.fromisoformat(str(rt.workflows.evaluate(props["due"], rt_task.data)))
+            except (ProcessError, ValueError) as exc:
+                raise ProcessFailure(f"task {node.bpmn_id}: due expression failed: {exc}") from None
+            dues.append(due_at)
+            if props.get("sla"):
+                case.due_times = {**(case.due_times or {}), props["sla"]: due_at.isoformat()}
+        session.add(Task(case_id=case.id, spiff_id=rt_task.spiff_id, bpmn_id=node.bpmn_id, name=node.name,
+                         stage=props.get("stage", ""), role=role, scope_key=scope, form_key=node.form_key,
+                         status="open", created_at=now, due_at=due_at))
+    case.due_at = min(dues) if dues else None
+
+
+def _link_duplicate(session: Session, case: Case, field: str | None, data: dict) -> None:
+    if not field or not data.get(field):
+        return
+    original = session.scalars(select(Case).where(Case.code == data[field])).first()
+    if original is None or original.id == case.id:
+        raise InputError({field: ["No other case has this code."]})
+    case.duplicate_of_id = original.id
+
+
+def _next_case_code(session: Session, rt: Runtime, now: datetime) -> str:
+    day = now.astimezone(rt.calendar.tz).date()
+    for _ in range(3):
+        seq = session.execute(update(CaseCodeCounter).where(CaseCodeCounter.day == day)
+                              .values(last=CaseCodeCounter.last + 1)
+                              .returning(CaseCodeCounter.last)).scalar()
+        if seq is not None:
+            break
+        try:
+            with session.begin_nested():
+                session.add(CaseCodeCounter(day=day, last=1))
+            seq = 1
+            break
+        except IntegrityError:
+            continue  # another transaction created today's counter first
+    else:
+        raise Conflict("could not allocate a case code; try again")
+    return f"{rt.settings['CASE_CODE_PREFIX']}{day:%Y%m%d}{seq:05d}"
+
+
+def _flatten(messages) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        return {str(k): (v if isinstance(v, list) else [str(v)]) for k, v in messages.items()}
+    return {"_schema": list(messages)}

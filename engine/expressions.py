@@ -1,0 +1,111 @@
+"""Evaluate designer-written Python expressions and scripts in a small, restricted namespace.
+
+Expressions come from BPMN and DMN files (gateway conditions, script tasks, timer and due
+expressions). They see the case data, a handful of safe builtins and the business-calendar
+functions; they cannot import, open files, reach the network or touch dunder attributes.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+from typing import Any, Callable
+
+SAFE_BUILTINS: dict[str, Any] = {
+    name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    for name in ("abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance",
+                 "len", "list", "max", "min", "range", "round", "set", "sorted", "str", "sum",
+                 "tuple", "zip", "True", "False", "None")
+}
+
+# ISO-8601 durations (PT4H, P2D, R3/PT2H, R/P1D) and timestamps (2026-01-01T08:00:00+08:00).
+_ISO_LITERAL = re.compile(
+    r"^(R\d*/)?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+    r"|^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+class ExpressionError(ValueError):
+    """An expression is not allowed or cannot be compiled."""
+
+
+class _Checker(ast.NodeVisitor):
+    def visit_Import(self, node):
+        raise ExpressionError("imports are not allowed in expressions")
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Global(self, node):
+        raise ExpressionError("'global' is not allowed in expressions")
+
+    visit_Nonlocal = visit_Global
+
+    def visit_Attribute(self, node):
+        if node.attr.startswith("_"):
+            raise ExpressionError(f"attribute '{node.attr}' is not allowed in expressions")
+        self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id.startswith("__"):
+            raise ExpressionError(f"name '{node.id}' is not allowed in expressions")
+
+
+def bare_iso_literal(source: str) -> str | None:
+    """Return the text of a bare ISO-8601 duration or timestamp, else None."""
+    text = source.strip()
+    return text if _ISO_LITERAL.match(text) else None
+
+
+@lru_cache(maxsize=4096)
+def compile_checked(source: str, mode: str):
+    """Parse, check and compile ``source``; mode is 'eval' or 'exec'."""
+    try:
+        tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg} (line {exc.lineno})") from None
+    _Checker().visit(tree)
+    return compile(tree, "<string>", mode)
+
+
+class Namespace:
+    """Build the globals an expression runs with: safe builtins, functions, then case data."""
+
+    def __init__(self, functions: Callable[[dict], dict[str, Any]]):
+        # functions(context) returns the callables bound to that case's data
+        self._functions = functions
+
+    def evaluate(self, source: str, context: dict, external: dict | None = None):
+        literal = bare_iso_literal(source)
+        if literal is not None:
+            return literal
+        code = compile_checked(source, "eval")
+        scope = self._scope(context, external)
+        scope.update(context)
+        return eval(code, scope)  # noqa: S307 - checked AST, restricted builtins
+
+    def execute(self, source: str, context: dict, external: dict | None = None) -> None:
+        code = compile_checked(source, "exec")
+        injected = self._scope(context, external)
+        clash = (set(injected) - {"__builtins__"}) & set(context)
+        if clash:
+            raise ExpressionError(
+                f"case data overwrites the expression function(s) {sorted(clash)}; rename them")
+        scope = dict(injected)
+        scope.update(context)
+        exec(code, scope)  # noqa: S102 - checked AST, restricted builtins
+        for key in list(context):
+            if key not in scope:
+                del context[key]
+        for key, value in scope.items():
+            if key in injected and injected[key] is value:
+                continue
+            if callable(value) or key.startswith("__"):
+                continue
+            context[key] = value
+
+    def _scope(self, context: dict, external: dict | None) -> dict:
+        scope = {"__builtins__": SAFE_BUILTINS}
+        scope.update(self._functions(context))
+        if external:
+            scope.update(external)
+        return scope

@@ -1,0 +1,49 @@
+"""Load gridflow settings from config.toml, overridden by GRIDFLOW_* environment variables."""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or has a value of the wrong shape."""
+
+
+def _from_env(key: str, raw: str, default):
+    if isinstance(default, str) or default is None:
+        return raw
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"GRIDFLOW_{key}: not a valid TOML value ({exc})") from None
+
+
+def load_settings(overrides: dict | None = None, *, path: Path | str | None = None,
+                  environ: dict | None = None) -> dict:
+    """Return the settings: config.toml defaults, then environment, then ``overrides``."""
+    config_path = Path(path or os.environ.get("GRIDFLOW_CONFIG") or DEFAULT_CONFIG)
+    with open(config_path, "rb") as fh:
+        settings = {k: v for k, v in tomllib.load(fh).items() if k.isupper()}
+    environ = os.environ if environ is None else environ
+    for key, default in list(settings.items()):
+        raw = environ.get(f"GRIDFLOW_{key}")
+        if raw is not None:
+            settings[key] = _from_env(key, raw, default)
+    settings.update(overrides or {})
+    base = config_path.resolve().parent
+    settings["PROCESSES_DIR"] = str((base / settings["PROCESSES_DIR"]).resolve())
+    settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"], base)
+    settings.setdefault("INSTANCE_DIR", str(base / "instance"))
+    return settings
+
+
+def resolve_database_url(url: str, base: Path) -> str:
+    """Make a relative SQLite file path absolute against the project folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url

@@ -1,0 +1,362 @@
+"""The one facade over SpiffWorkflow: parse, start, step, complete, message, serialize.
+
+No other module imports SpiffWorkflow, so a library upgrade touches this file only. The
+facade speaks in plain values (dicts, dataclasses, bytes); callers never see Spiff objects
+other than the opaque workflow and bundle handles they pass back in.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.defaults import IntermediateCatchEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaIntermediateCatchEventParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import TaskState
+from lxml import etree
+
+from .expressions import ExpressionError, Namespace
+
+
+_TIMER_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+
+
+class ProcessError(ValueError):
+    """A process file cannot be parsed, or a step of a case failed inside the process."""
+
+    def __init__(self, message: str, *, file: str | None = None, element: str | None = None):
+        super().__init__(message)
+        self.file = file
+        self.element = element
+
+    def __str__(self):
+        where = ", ".join(x for x in (self.file, self.element and f"element {self.element}") if x)
+        return f"{self.args[0]} ({where})" if where else self.args[0]
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str
+    type: str
+    default: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    constraints: tuple[tuple[str, str | None], ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Node:
+    """What the engine needs to know of one BPMN element."""
+
+    bpmn_id: str
+    name: str
+    kind: str
+    lane: str | None
+    properties: dict[str, str] = field(default_factory=dict)
+    form_key: str = ""
+    fields: tuple[FormField, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    spiff_id: str
+    node: Node
+    data: dict[str, Any]
+
+
+@dataclass
+class ProcessBundle:
+    """A parsed process: the top-level spec and the specs of its subprocesses."""
+
+    key: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    _nodes: dict[str, Node] = field(default_factory=dict)
+
+    def node(self, bpmn_id: str) -> Node | None:
+        return self._nodes.get(bpmn_id)
+
+    def nodes(self) -> list[Node]:
+        return list(self._nodes.values())
+
+
+class _PropertiesCatchEventParser(CamundaIntermediateCatchEventParser):
+    # Spiff reads camunda:properties on tasks only; waiting states carry a stage too.
+    parse_extensions = CamundaTaskParser.parse_extensions
+
+
+class _Parser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("intermediateCatchEvent"): (_PropertiesCatchEventParser, IntermediateCatchEvent),
+    }
+
+
+class _Environment(BasePythonScriptEngineEnvironment):
+    def __init__(self, namespace: Namespace):
+        super().__init__({})
+        self.namespace = namespace
+
+    def evaluate(self, expression, context, external_context=None):
+        return self.namespace.evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        self.namespace.execute(script, context, external_context)
+        return True
+
+
+class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
+    """Serialize instance state without the spec; restore it onto a cached spec."""
+
+    def to_dict(self, workflow):
+        dct = super().to_dict(workflow)
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        return dct
+
+    def from_dict(self, dct, bundle: ProcessBundle | None = None):
+        if bundle is None:
+            return super().from_dict(dct)
+        workflow = self.target_class(bundle.spec, bundle.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _SpecFreeWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+class WorkflowEngine:
+    """Run BPMN/DMN processes for gridflow; ``functions(data)`` supplies expression helpers."""
+
+    STATE_FORMAT = b"Z1"  # zlib-compressed JSON, spec left out
+
+    def __init__(self, functions: Callable[[dict], dict[str, Any]]):
+        self.namespace = Namespace(functions)
+        self.script_engine = PythonScriptEngine(environment=_Environment(self.namespace))
+        self.serializer = _serializer()
+
+    # -- parsing ---------------------------------------------------------------------------
+    def parse(self, files: dict[str, str]) -> dict[str, ProcessBundle]:
+        """Parse BPMN and DMN sources (file name → text); return every executable process."""
+        parser = _Parser()
+        for name, text in sorted(files.items()):
+            try:
+                root = etree.fromstring(text.encode("utf-8"))
+            except etree.XMLSyntaxError as exc:
+                raise ProcessError(f"not well-formed XML: {exc}", file=name) from None
+            try:
+                if name.endswith(".dmn"):
+                    parser.add_dmn_xml(root, filename=name)
+                elif name.endswith(".bpmn"):
+                    parser.add_bpmn_xml(root, filename=name)
+            except ValidationException as exc:
+                raise ProcessError(str(exc.args[0] if exc.args else exc), file=name,
+                                   element=getattr(exc, "id", None)) from None
+            except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+                raise ProcessError(f"{type(exc).__name__}: {exc}", file=name) from None
+        bundles = {}
+        for key in parser.get_process_ids():
+            try:
+                spec = parser.get_spec(key)
+                subs = parser.get_subprocess_specs(key)
+            except ValidationException as exc:
+                raise ProcessError(str(exc.args[0] if exc.args else exc),
+                                   file=getattr(exc, "file_name", None),
+                                   element=getattr(exc, "id", None)) from None
+            except (SpiffWorkflowException, KeyError, ValueError) as exc:
+                raise ProcessError(f"process {key}: {exc}") from None
+            bundles[key] = self._bundle(key, spec, subs)
+        return bundles
+
+    def _bundle(self, key, spec, subs) -> ProcessBundle:
+        bundle = ProcessBundle(key, spec, subs)
+        for s in [spec, *subs.values()]:
+            for ts in s.task_specs.values():
+                bpmn_id = getattr(ts, "bpmn_id", None)
+                if bpmn_id:
+                    bundle._nodes[bpmn_id] = _node(ts)
+        return bundle
+
+    def dump_spec(self, bundle: ProcessBundle) -> str:
+        return json.dumps({
+            "key": bundle.key,
+            "spec": self.serializer.to_dict(bundle.spec),
+            "subprocess_specs": {k: self.serializer.to_dict(v) for k, v in bundle.subprocess_specs.items()},
+        })
+
+    def load_spec(self, text: str) -> ProcessBundle:
+        dct = json.loads(text)
+        spec = self.serializer.from_dict(dct["spec"])
+        subs = {k: self.serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
+        return self._bundle(dct["key"], spec, subs)
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self, bundle: ProcessBundle, data: dict[str, Any]):
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        self._advance(workflow)
+        return workflow
+
+    def ready_tasks(self, workflow, bundle: ProcessBundle) -> list[ReadyTask]:
+        """Return the READY user tasks, in a stable order."""
+        out = []
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+            node = bundle.node(task.task_spec.bpmn_id)
+            out.append(ReadyTask(str(task.id), node, task.data))
+        return out
+
+    def complete(self, workflow, spiff_id: str, data: dict[str, Any]) -> None:
+        """Merge ``data`` into a READY user task, complete it and run the engine to the next wait."""
+        task = self._ready_task(workflow, spiff_id)
+        task.data.update(data)
+        try:
+            task.run()
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _step_error(exc) from None
+        self._advance(workflow)
+
+    def send_message(self, workflow, name: str, payload: dict[str, Any]) -> None:
+        """Deliver a message to this workflow; raise ProcessError if nothing waits for it."""
+        event = BpmnEvent(MessageEventDefinition(name), payload={"payload": payload, "result_var": name})
+        try:
+            workflow.send_event(event)
+        except WorkflowException as exc:
+            raise ProcessError(str(exc)) from None
+        self._advance(workflow)
+
+    def fire_timers(self, workflow) -> None:
+        self._advance(workflow)
+
+    def waiting_nodes(self, workflow, bundle: ProcessBundle) -> list[Node]:
+        """Return the catch events that wait for a message (not timers)."""
+        out = []
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            ts = task.task_spec
+            if isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
+                node = bundle.node(ts.bpmn_id)
+                if node:
+                    out.append(node)
+        return out
+
+    def next_timer_at(self, workflow) -> datetime | None:
+        """Return the earliest due time of a pending timer, or None."""
+        times = []
+        for event in workflow.waiting_events():
+            value = event.value
+            if event.event_type in _TIMER_TYPES and isinstance(value, str):
+                try:
+                    times.append(datetime.fromisoformat(value))
+                except (TypeError, ValueError):
+                    continue
+        return min(times) if times else None
+
+    def is_completed(self, workflow) -> bool:
+        return workflow.is_completed()
+
+    def data(self, workflow) -> dict[str, Any]:
+        """Return the workflow's result data once completed, else the latest task data."""
+        if workflow.is_completed():
+            return workflow.data
+        last = workflow.last_task
+        return last.data if last is not None else workflow.task_tree.data
+
+    def evaluate(self, expression: str, data: dict[str, Any]):
+        try:
+            return self.namespace.evaluate(expression, dict(data))
+        except ExpressionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - designer expression failed
+            raise ProcessError(f"expression {expression!r} failed: {type(exc).__name__}: {exc}") from None
+
+    # -- state -----------------------------------------------------------------------------
+    def dump_state(self, workflow) -> bytes:
+        dct = self.serializer.to_dict(workflow)
+        dct[self.serializer.VERSION_KEY] = self.serializer.VERSION
+        raw = json.dumps(dct, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return self.STATE_FORMAT + zlib.compress(raw, 1)
+
+    def load_state(self, bundle: ProcessBundle, state: bytes):
+        if not state.startswith(self.STATE_FORMAT):
+            raise ProcessError("unknown instance state format")
+        dct = json.loads(zlib.decompress(state[len(self.STATE_FORMAT):]))
+        self.serializer.migrate(dct)
+        workflow = self.serializer.from_dict(dct, bundle=bundle)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _ready_task(self, workflow, spiff_id: str):
+        try:
+            task = workflow.get_task_from_id(UUID(spiff_id))
+        except (ValueError, WorkflowException, KeyError):
+            task = None
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise ProcessError(f"task {spiff_id} is not waiting for input")
+        return task
+
+    def _advance(self, workflow) -> None:
+        try:
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _step_error(exc) from None
+
+
+def _step_error(exc: Exception) -> ProcessError:
+    task = getattr(exc, "task", None)
+    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None)
+    detail = str(exc)
+    inner = getattr(exc, "error_type", None)
+    return ProcessError(f"{detail}" + (f" [{inner}]" if inner and inner not in detail else ""), element=element)
+
+
+def _node(ts) -> Node:
+    kind = type(ts).__name__
+    fields: tuple[FormField, ...] = ()
+    form_key = ""
+    if isinstance(ts, UserTask):
+        kind = "userTask"
+        form_key = ts.form.key or ""
+        fields = tuple(
+            FormField(
+                id=f.id, label=f.label or f.id, type=f.type or "string", default=f.default_value,
+                options=tuple((o.id, o.name) for o in getattr(f, "options", [])),
+                constraints=tuple((v.name, v.config) for v in f.validation),
+                properties=tuple((p.id, p.value) for p in f.properties),
+            )
+            for f in ts.form.fields
+        )
+    elif isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
+        kind = "messageCatchEvent"
+    elif isinstance(getattr(ts, "event_definition", None), TimerEventDefinition):
+        kind = "timerEvent"
+    return Node(bpmn_id=ts.bpmn_id, name=ts.bpmn_name or ts.bpmn_id, kind=kind, lane=ts.lane,
+                properties=dict(getattr(ts, "extensions", None) or {}), form_key=form_key, fields=fields)

@@ -1,0 +1,114 @@
+"""Cases with their instance state, the READY-task projection and the append-only audit log."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+from .org import Category, OrgUnit, User
+
+
+class Case(Base):
+    __tablename__ = "grid_case"
+    __table_args__ = (Index("ix_case_status_stage", "status", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    # Scope key of the grid (org path), so scope checks are one prefix comparison.
+    scope_path: Mapped[str] = mapped_column(String(255), index=True)
+    address: Mapped[str] = mapped_column(String(255), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    reporter_name: Mapped[str] = mapped_column(String(64), default="")
+    reporter_phone: Mapped[str] = mapped_column(String(32), default="")
+    self_handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    stage: Mapped[str] = mapped_column(String(32), default="intake")
+    department_code: Mapped[str | None] = mapped_column(String(20))
+    # Due time of each timed stage, as recorded when that stage's task became ready.
+    due_times: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id"))
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    # UPDATE ... WHERE id = :id AND version = :seen; a lost race raises StaleDataError.
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[Category] = relationship()
+    grid: Mapped[OrgUnit] = relationship()
+    duplicate_of: Mapped[Case | None] = relationship(remote_side=[id])
+
+
+class CaseCodeCounter(Base):
+    """Daily sequence for public case codes."""
+
+    __tablename__ = "case_code_counter"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Task(Base):
+    """A READY user task, projected from the workflow after every step; inboxes read only this."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        # Inboxes read open tasks by role and scope, least time left first.
+        Index("ix_task_open_role_scope_due", "role", "scope_key", "due_at",
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
+    spiff_id: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))
+    scope_key: Mapped[str] = mapped_column(String(255))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    form_key: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    case: Mapped[Case] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class CaseEvent(Base):
+    """One transition of a case; append-only."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    task_bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    from_stage: Mapped[str | None] = mapped_column(String(32))
+    to_stage: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    actor: Mapped[User | None] = relationship()

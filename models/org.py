@@ -1,0 +1,113 @@
+"""Org tree, departments, category catalogue, users, role memberships and API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+ORG_LEVELS = ("city", "district", "street", "community", "grid")
+ROLES = ("grid_worker", "acceptance_clerk", "shift_leader", "dispatcher",
+         "department_handler", "supervisor", "admin")
+
+
+class OrgUnit(Base):
+    """A node of the city → district → street → community → grid tree."""
+
+    __tablename__ = "org_unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # Scope key: codes from the district down, each followed by '/'. Prefix match = subtree.
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    area_type: Mapped[str] = mapped_column(String(16), default="core")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    bbox: Mapped[list | None] = mapped_column()
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class Department(Base):
+    """A functional department (职能部门) that handles dispatched cases."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    level: Mapped[str] = mapped_column(String(16), default="district")
+
+    @property
+    def scope_key(self) -> str:
+        return f"dept:{self.code}"
+
+
+class Category(Base):
+    """A 小类 of the event/component catalogue with its default department and clock."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    major_code: Mapped[str] = mapped_column(String(2))
+    major_name: Mapped[str] = mapped_column(String(50))
+    major_name_en: Mapped[str] = mapped_column(String(80), default="")
+    minor_code: Mapped[str] = mapped_column(String(2))
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_department: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(10), default="zh")
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
+
+
+class Membership(Base):
+    """A user holds a role in a scope: an org-unit path or ``dept:<code>``."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "role", "scope_key"),
+                      Index("ix_membership_role_scope", "role", "scope_key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    scope_key: Mapped[str] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class ApiToken(Base):
+    """A bearer token of a user; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

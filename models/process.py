@@ -1,0 +1,23 @@
+"""Deployed process versions: stored once, shared by every case that runs on them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class ProcessVersion(Base):
+    __tablename__ = "process_version"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    source_files: Mapped[dict[str, Any]]
+    serialized_spec: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime]

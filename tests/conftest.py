@@ -1,0 +1,55 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or PostgreSQL by URL), the demo city."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from engine import processes as process_service
+from engine.demo import load_demo_city
+from engine.runtime import Runtime
+from engine.settings import load_settings
+from models import create_schema, make_engine, make_session_factory
+
+PG_URL = os.environ.get("GRIDFLOW_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return PG_URL or f"sqlite:///{tmp_path}/gridflow.db"
+
+
+@pytest.fixture
+def db_engine(database_url):
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url):
+    return load_settings({"DATABASE_URL": database_url})
+
+
+@pytest.fixture
+def sessions(db_engine):
+    return make_session_factory(db_engine)
+
+
+@pytest.fixture
+def demo_db(sessions, settings):
+    """Load the demo city and deploy processes/ into the fresh database."""
+    rt = Runtime(settings)
+    with sessions() as session:
+        load_demo_city(session, settings["GRID_CODE_LENGTH"])
+        files = process_service.read_files([settings["PROCESSES_DIR"]])
+        process_service.deploy(session, rt, files, settings["CASE_PROCESS"])
+        session.commit()
+    return sessions
+
+

@@ -1,0 +1,83 @@
+"""Validation and deployment of the designers' files; versions are stored once."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine import processes as process_service
+from engine.runtime import Runtime
+from engine.workflow import ProcessError
+from models import ProcessVersion
+
+
+@pytest.fixture
+def rt(settings):
+    return Runtime(settings)
+
+
+@pytest.fixture
+def files(settings):
+    return process_service.read_files([settings["PROCESSES_DIR"]])
+
+
+def test_the_shipped_processes_are_valid(rt, files):
+    assert set(files) == {"grid_case.bpmn", "routing.dmn", "sla.dmn"}
+    assert process_service.validate(rt, files, required="grid_case") == []
+
+
+def test_problems_are_named_with_their_element(rt, files):
+    broken = dict(files)
+    broken["grid_case.bpmn"] = (files["grid_case.bpmn"]
+                                .replace('camunda:formKey="accept"', "")
+                                .replace(">受理员<", ">保安<")
+                                .replace('name="受理员"', 'name="保安"'))
+    problems = process_service.validate(rt, broken, required="grid_case")
+    assert any("accept has formData but no camunda:formKey" in p for p in problems)
+    assert any("grid_case/accept: lane '保安' is not a known role" in p for p in problems)
+
+
+def test_malformed_xml_names_the_file(rt, files):
+    broken = dict(files, **{"sla.dmn": files["sla.dmn"][:-40]})
+    problems = process_service.validate(rt, broken)
+    assert len(problems) == 1 and "sla.dmn" in problems[0]
+
+
+def test_deploy_stores_a_version_only_when_content_changes(sessions, rt, files):
+    with sessions() as session:
+        first = process_service.deploy(session, rt, files, "grid_case")
+        again = process_service.deploy(session, rt, files, "grid_case")
+        assert first.created and not again.created and again.version.id == first.version.id
+        changed = dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace("受理立案", "受理与立案")})
+        second = process_service.deploy(session, rt, changed, "grid_case")
+        assert second.created and second.version.version == 2
+        session.commit()
+        assert session.query(ProcessVersion).count() == 2
+
+
+def test_deploy_refuses_invalid_files(sessions, rt, files):
+    with sessions() as session, pytest.raises(ProcessError, match="cannot deploy"):
+        process_service.deploy(session, rt, dict(files, **{"grid_case.bpmn": "<x/>"}), "grid_case")
+
+
+def test_running_cases_stay_on_their_version(driver, settings):
+    case = driver.report()
+    files = process_service.read_files([settings["PROCESSES_DIR"]])
+    changed = dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace("受理立案", "受理与立案")})
+    process_service.deploy(driver.session, driver.rt, changed, "grid_case")
+    driver.session.commit()
+    newer = driver.report()
+    assert newer.process_version_id != case.process_version_id
+    assert driver.task(case, "accept").name == "受理立案"
+    assert driver.task(newer, "accept").name == "受理与立案"
+    driver.do(case, "accept", "clerk_dhm", decision="file")   # the old one still runs
+    assert case.stage == "dispatch"
+
+
+def test_instance_state_leaves_the_spec_out(driver):
+    case = driver.report()
+    wf = driver.rt.workflows
+    bundle = driver.rt.bundle(driver.session, case.process_version_id)
+    workflow = wf.load_state(bundle, case.state)
+    with_spec = json.dumps(wf.serializer.registry.convert(workflow.spec))
+    assert len(case.state) < len(with_spec) / 5

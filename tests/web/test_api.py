@@ -1,0 +1,146 @@
+"""The minimal JSON API: intake, inbox, completing tasks and reading a case, with bad input."""
+from __future__ import annotations
+
+import pytest
+
+GRID = "110101001001001"
+REPORT = {"category_code": "E0102", "grid_code": GRID, "address": "南池子大街12号",
+          "description": "路边堆放生活垃圾", "source": "hotline", "reporter_phone": "13900001111"}
+
+
+def report(client, headers, **fields):
+    response = client.post("/api/v1/cases", json={**REPORT, **fields}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["code"]
+
+
+def inbox(client, headers):
+    response = client.get("/api/v1/tasks", headers=headers)
+    assert response.status_code == 200
+    return response.get_json()["items"]
+
+
+def field_errors(response):
+    assert response.mimetype == "application/problem+json"
+    return {e["field"] for e in response.get_json()["errors"]}
+
+
+def test_requests_without_a_valid_token_get_401(client):
+    assert client.get("/api/v1/tasks").status_code == 401
+    response = client.get("/api/v1/tasks", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401 and "Bearer" in response.headers["WWW-Authenticate"]
+
+
+def test_intake_returns_the_public_code_and_the_case_reads_back(client, token):
+    clerk = token("clerk_dhm")
+    response = client.post("/api/v1/cases", json=REPORT, headers=clerk)
+    assert response.status_code == 201
+    code = response.get_json()["code"]
+    assert response.headers["Location"] == f"/api/v1/cases/{code}"
+    case = client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()
+    assert (case["stage"], case["status"], case["category"]["name"]) == ("accept", "open", "暴露垃圾")
+    assert case["due_times"]["accept"] and case["open_tasks"][0]["name"] == "受理立案"
+    assert case["timeline"][0]["kind"] == "reported" and case["timeline"][0]["actor"] == "陈静"
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({**REPORT, "category_code": "E9999"}, {"category_code"}),
+    ({**REPORT, "grid_code": "110101001001999"}, {"grid_code"}),
+    ({**REPORT, "lat": "north", "urgency": "asap", "extra": 1}, {"lat", "urgency", "extra"}),
+    ({k: v for k, v in REPORT.items() if k != "description"}, {"description"}),
+    ({**REPORT, "address": "", "lat": None}, {"address"}),
+])
+def test_bad_intake_is_422_naming_each_field(client, token, body, fields):
+    response = client.post("/api/v1/cases", json=body, headers=token("clerk_dhm"))
+    assert response.status_code == 422
+    assert field_errors(response) == fields
+
+
+def test_malformed_json_is_400(client, token):
+    headers = {**token("clerk_dhm"), "Content-Type": "application/json"}
+    response = client.post("/api/v1/cases", data="{not json", headers=headers)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    response = client.post("/api/v1/cases", json=[1, 2], headers=token("clerk_dhm"))
+    assert response.status_code == 400
+
+
+def test_reporting_outside_ones_scope_is_403(client, token):
+    response = client.post("/api/v1/cases", json=REPORT, headers=token("clerk_js"))
+    assert response.status_code == 403
+
+
+def test_inbox_shows_tasks_by_role_and_scope_with_their_form(client, token):
+    code = report(client, token("clerk_dhm"))
+    items = inbox(client, token("clerk_dhm"))
+    assert [i["case_code"] for i in items] == [code]
+    form = {f["id"]: f for f in items[0]["form"]}
+    assert [o["id"] for o in form["decision"]["options"]] == ["file", "cancel", "duplicate", "supplement"]
+    assert "required" in form["decision"]["constraints"]
+    assert inbox(client, token("clerk_js")) == []
+    assert inbox(client, token("dispatch_dhm")) == []
+
+
+def test_walk_a_case_through_the_api(client, token):
+    clerk, dispatcher, handler = token("clerk_dhm"), token("dispatch_dhm"), token("handler_hw")
+    code = report(client, clerk)
+    steps = [
+        (clerk, {"decision": "file"}),
+        (dispatcher, {"level": "department", "department_code": "HW"}),
+        (handler, {"sign_decision": "accept"}),
+        (handler, {"action": "done"}),
+        (handler, {"result": "已清运"}),
+        (clerk, {"satisfaction": "satisfied"}),
+        (token("grid_dhm_01"), {"verify_result": "pass"}),
+        (token("leader_dhm"), {}),
+    ]
+    for headers, data in steps:
+        task = next(i for i in inbox(client, headers) if i["case_code"] == code)
+        response = client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers)
+        assert response.status_code == 200, response.get_json()
+    case = client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()
+    assert case["status"] == "closed" and len(case["timeline"]) == 9
+
+
+def test_completing_with_bad_data_is_422_with_every_field(client, token):
+    clerk = token("clerk_dhm")
+    report(client, clerk)
+    task = inbox(client, clerk)[0]
+    response = client.post(f"/api/v1/tasks/{task['id']}/complete",
+                           json={"decision": "maybe", "accept_note": 5, "x": 1}, headers=clerk)
+    assert response.status_code == 422
+    assert field_errors(response) == {"decision", "accept_note", "x"}
+    assert inbox(client, clerk)[0]["id"] == task["id"]  # still open
+
+
+def test_someone_elses_task_is_403_and_a_finished_one_409(client, token):
+    clerk = token("clerk_dhm")
+    report(client, clerk)
+    task = inbox(client, clerk)[0]
+    url = f"/api/v1/tasks/{task['id']}/complete"
+    assert client.post(url, json={"decision": "file"}, headers=token("dispatch_dhm")).status_code == 403
+    assert client.post(url, json={"decision": "file"}, headers=token("clerk_js")).status_code == 404
+    assert client.post(url, json={"decision": "file"}, headers=clerk).status_code == 200
+    again = client.post(url, json={"decision": "file"}, headers=clerk)
+    assert again.status_code == 409 and "already completed" in again.get_json()["detail"]
+    assert client.post("/api/v1/tasks/999999/complete", json={}, headers=clerk).status_code == 404
+
+
+def test_stale_if_match_is_409_and_changes_nothing(client, token):
+    clerk = token("clerk_dhm")
+    code = report(client, clerk)
+    task = inbox(client, clerk)[0]
+    stale = str(task["case_version"] - 1)
+    response = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "file"},
+                           headers={**clerk, "If-Match": f'"{stale}"'})
+    assert response.status_code == 409
+    assert client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()["stage"] == "accept"
+    bad = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "file"},
+                      headers={**clerk, "If-Match": "yesterday"})
+    assert bad.status_code == 422 and field_errors(bad) == {"If-Match"}
+
+
+def test_cases_of_another_street_are_404(client, token):
+    code = report(client, token("clerk_dhm"))
+    assert client.get(f"/api/v1/cases/{code}", headers=token("clerk_js")).status_code == 404
+    assert client.get(f"/api/v1/cases/{code}", headers=token("clerk_district")).status_code == 200
+    assert client.get("/api/v1/cases/GF0", headers=token("clerk_dhm")).status_code == 404

@@ -1,0 +1,156 @@
+"""The `gridflow` command: init, serve, processes, users, bench."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from sqlalchemy import inspect
+
+from engine import processes as process_service
+from engine.accounts import issue_token
+from engine.demo import load_demo_city
+from engine.errors import EngineError
+from engine.runtime import Runtime
+from engine.settings import load_settings
+from engine.workflow import ProcessError
+from models import create_schema, drop_schema
+
+from .db import open_database
+
+
+class Context:
+    """Settings, runtime and database of one CLI invocation."""
+
+    def __init__(self):
+        self.settings = load_settings()
+        self.rt = Runtime(self.settings)
+        self.engine, self.sessions = open_database(self.settings["DATABASE_URL"])
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.pass_context
+def main(ctx):
+    """gridflow: grid-governance case handling on BPMN and DMN."""
+    ctx.obj = Context()
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load the demo city and deploy processes/.")
+@click.option("--force", is_flag=True, help="Drop an existing gridflow schema first.")
+@click.pass_obj
+def init(ctx: Context, demo: bool, force: bool):
+    """Create the database schema (and with --demo, the demo city)."""
+    existing = inspect(ctx.engine).get_table_names()
+    if existing and not force:
+        _fail(f"the database at {ctx.engine.url.render_as_string(hide_password=True)} already has "
+              f"{len(existing)} tables; nothing was changed. Use --force to drop and recreate them.")
+    if existing:
+        drop_schema(ctx.engine)
+    create_schema(ctx.engine)
+    click.echo(f"created schema in {ctx.engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        with ctx.sessions() as session:
+            summary = load_demo_city(session, ctx.settings["GRID_CODE_LENGTH"])
+            files = process_service.read_files([ctx.settings["PROCESSES_DIR"]])
+            deployment = process_service.deploy(session, ctx.rt, files, ctx.settings["CASE_PROCESS"])
+            session.commit()
+        units = ", ".join(f"{n} {level}" for level, n in sorted(summary.org_units.items()))
+        click.echo(f"demo city: {units}; {summary.departments} departments; "
+                   f"{summary.categories} categories; {summary.users} users")
+        click.echo(f"deployed {deployment.version.key} v{deployment.version.version}")
+        click.echo(f"demo users share the password {summary.password!r} (demo only; see README)")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default: HOST setting).")
+@click.option("--port", default=None, type=int, help="Port (default: PORT setting).")
+@click.pass_obj
+def serve(ctx: Context, host: str | None, port: int | None):
+    """Serve the web app."""
+    from werkzeug.serving import run_simple
+
+    from . import create_app
+
+    app = create_app()
+    run_simple(host or ctx.settings["HOST"], port or ctx.settings["PORT"], app, threaded=True)
+
+
+@main.group()
+def processes():
+    """Check and deploy the BPMN/DMN files."""
+
+
+@processes.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.pass_obj
+def processes_validate(ctx: Context, paths):
+    """Parse and check BPMN/DMN files (default: the processes folder)."""
+    try:
+        files = process_service.read_files(list(paths) or [ctx.settings["PROCESSES_DIR"]])
+    except ProcessError as exc:
+        _fail(str(exc))
+    required = ctx.settings["CASE_PROCESS"] if not paths else None
+    problems = process_service.validate(ctx.rt, files, required=required)
+    for problem in problems:
+        click.echo(f"  ✗ {problem}", err=True)
+    if problems:
+        _fail(f"{len(problems)} problem(s) in {len(files)} file(s)")
+    click.echo(f"ok: {len(files)} file(s) valid: {', '.join(sorted(files))}")
+
+
+@processes.command("deploy")
+@click.pass_obj
+def processes_deploy(ctx: Context):
+    """Store a new process version when the files in the processes folder changed."""
+    files = process_service.read_files([ctx.settings["PROCESSES_DIR"]])
+    with ctx.sessions() as session:
+        try:
+            deployment = process_service.deploy(session, ctx.rt, files, ctx.settings["CASE_PROCESS"])
+        except ProcessError as exc:
+            _fail(str(exc))
+        session.commit()
+        v = deployment.version
+        state = "deployed new version" if deployment.created else "unchanged, still"
+        click.echo(f"{state} {v.key} v{v.version} ({v.content_hash[:12]})")
+
+
+@main.group()
+def users():
+    """Manage users and their API tokens."""
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+@click.pass_obj
+def users_token(ctx: Context, username: str, name: str):
+    """Print a new API token for USERNAME (shown once)."""
+    with ctx.sessions() as session:
+        try:
+            token = issue_token(session, ctx.rt, username, name)
+        except EngineError as exc:
+            _fail(exc.message)
+        session.commit()
+    click.echo(token)
+
+
+@main.group()
+def bench():
+    """Benchmarks that print figures (last line: one JSON object)."""
+
+
+@bench.command("lifecycle")
+@click.option("--cases", "n", default=200, show_default=True, help="How many cases to drive.")
+@click.pass_obj
+def bench_lifecycle(ctx: Context, n: int):
+    """Drive N cases through every user task of the main path, with persistence."""
+    from engine.bench import run_lifecycle
+
+    result = run_lifecycle(ctx.rt, ctx.sessions, n, echo=click.echo)
+    click.echo(json.dumps(result))

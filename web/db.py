@@ -1,0 +1,38 @@
+"""Database wiring for the app: one engine per app, one session per request."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from models import make_engine, make_session_factory
+
+
+def open_database(url: str):
+    """Return (engine, session factory) for a URL, creating a SQLite file's folder."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    return engine, make_session_factory(engine)
+
+
+def init_app(app: Flask) -> None:
+    engine, factory = open_database(app.config["DATABASE_URL"])
+    app.extensions["gridflow.db"] = engine
+    app.extensions["gridflow.sessions"] = factory
+    app.teardown_appcontext(_close_session)
+
+
+def get_session() -> Session:
+    """Return this request's session; the view commits once, teardown closes it."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["gridflow.sessions"]()
+    return g.db_session
+
+
+def _close_session(_exc=None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
