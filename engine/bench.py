@@ -20,7 +20,7 @@ from .runtime import Runtime
 MAIN_PATH_ANSWERS = {
     "accept": {"decision": "file", "accept_note": "属实，立案"},
     "dispatch": {"level": "department"},
-    "sign_for": {"sign_decision": "accept"},
+    "sign_for": {"sign_decision": "sign"},
     "handle": {"action": "done"},
     "feedback": {"result": "已清理完毕，现场恢复整洁", "photos": "att:after-1.jpg"},
     "callback": {"satisfaction": "satisfied"},

@@ -175,6 +175,7 @@ def _record(session: Session, rt: Runtime, case: Case, workflow, bundle: Process
             actor: User | None, *, kind: str, from_stage: str | None, data: dict, task: Task | None = None):
     """Persist the workflow's new state, project its tasks and append the audit event."""
     now = rt.clock()
+    code = case.code  # a failed flush expires the case; keep what the error message needs
     wf = rt.workflows
     ready = wf.ready_tasks(workflow, bundle)
     _project_tasks(session, rt, case, ready, now)
@@ -200,7 +201,7 @@ def _record(session: Session, rt: Runtime, case: Case, workflow, bundle: Process
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"case {case.code} was changed by someone else; reload and try again") from None
+        raise Conflict(f"case {code} was changed by someone else; reload and try again") from None
 
 
 def _project_tasks(session: Session, rt: Runtime, case: Case, ready, now: datetime) -> None:

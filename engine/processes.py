@@ -81,7 +81,9 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None) ->
 
 
 def _raw_checks(files: dict[str, str]) -> list[str]:
-    # The library silently ignores formData on a task without formKey; say so instead.
+    # Traps the library does not report: formData on a task without formKey is silently
+    # ignored, and it indexes form-field and enum-value ids together with flow-node ids,
+    # so an option id equal to a task id makes that task vanish from the parse.
     problems = []
     for name, text in files.items():
         if not name.endswith(".bpmn"):
@@ -95,6 +97,12 @@ def _raw_checks(files: dict[str, str]) -> list[str]:
             if has_form and not task.get(f"{{{CAMUNDA_NS}}}formKey"):
                 problems.append(f"{name}: user task {task.get('id')} has formData but no camunda:formKey,"
                                 " so its form would be ignored")
+        form_ids = {el.get("id") for tag in ("formField", "value") for el in root.iter(f"{{{CAMUNDA_NS}}}{tag}")}
+        node_ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str)
+                    and el.tag.startswith(f"{{{BPMN_NS}}}")}
+        for clash in sorted((form_ids & node_ids) - {None}):
+            problems.append(f"{name}: form field or enum value id {clash!r} is also an element id;"
+                            " rename one (the parser would confuse them)")
     return problems
 
 

@@ -41,7 +41,7 @@ def test_main_path_from_hotline_report_to_closing(driver):
     sign = driver.task(case, "sign_for")
     assert (sign.role, sign.scope_key) == ("department_handler", "dept:HW")
     assert case.department_code == "HW" and case.stage == "sign"
-    driver.do(case, "sign_for", "handler_hw", sign_decision="accept")
+    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
     handle = driver.task(case, "handle")
     assert local(handle.due_at) == datetime(2026, 11, 25, 15, 30)  # 4 working hours over lunch
     driver.do(case, "handle", "handler_hw", action="done")
@@ -69,7 +69,7 @@ def test_patrol_report_skips_the_satisfaction_callback(driver):
     case = driver.report()
     driver.do(case, "accept", "clerk_dhm", decision="file")
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
-    driver.do(case, "sign_for", "handler_hw", sign_decision="accept")
+    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
     driver.do(case, "handle", "handler_hw", action="done")
     driver.do(case, "feedback", "handler_hw", result="已清运")
     assert [t.bpmn_id for t in driver.open_tasks(case)] == ["verify"]
@@ -151,7 +151,7 @@ def test_routing_table_prefills_the_dispatch_form(driver):
                         driver.task(ads, "dispatch").id).values["level"] == "grid"
     driver.do(ads, "dispatch", "dispatch_dhm", level="grid")
     assert driver.task(ads, "sign_for").scope_key.endswith(f"{GRID}/")
-    driver.do(ads, "sign_for", "grid_dhm_01", sign_decision="accept")  # the grid worker handles it
+    driver.do(ads, "sign_for", "grid_dhm_01", sign_decision="sign")  # the grid worker handles it
 
 
 def test_fringe_area_routes_illegal_building_to_the_street(driver):
@@ -162,13 +162,13 @@ def test_fringe_area_routes_illegal_building_to_the_street(driver):
     assert values["level"] == "street"
     driver.do(case, "dispatch", "dispatch_jdk", level="street")
     assert driver.task(case, "sign_for").scope_key == "110000/110101/110101003/"
-    driver.do(case, "sign_for", "street_jdk", sign_decision="accept")
+    driver.do(case, "sign_for", "street_jdk", sign_decision="sign")
 
 
 def _to_handling(driver, case):
     driver.do(case, "accept", "clerk_dhm", decision="file")
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
-    driver.do(case, "sign_for", "handler_hw", sign_decision="accept")
+    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
 
 
 def test_return_at_sign_for_goes_back_to_dispatch_and_redispatch(driver):

@@ -81,3 +81,10 @@ def test_instance_state_leaves_the_spec_out(driver):
     workflow = wf.load_state(bundle, case.state)
     with_spec = json.dumps(wf.serializer.registry.convert(workflow.spec))
     assert len(case.state) < len(with_spec) / 5
+
+
+def test_an_enum_value_named_like_a_task_is_reported(rt, files):
+    clashing = dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace(
+        '<camunda:value id="sign" name="签收" />', '<camunda:value id="accept" name="签收" />')})
+    problems = process_service.validate(rt, clashing, required="grid_case")
+    assert any("'accept' is also an element id" in p for p in problems)

@@ -86,7 +86,7 @@ def test_walk_a_case_through_the_api(client, token):
     steps = [
         (clerk, {"decision": "file"}),
         (dispatcher, {"level": "department", "department_code": "HW"}),
-        (handler, {"sign_decision": "accept"}),
+        (handler, {"sign_decision": "sign"}),
         (handler, {"action": "done"}),
         (handler, {"result": "已清运"}),
         (clerk, {"satisfaction": "satisfied"}),
