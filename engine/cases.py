@@ -10,10 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, OrgUnit, Task, User
 
@@ -21,8 +20,18 @@ from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
 from .forms import validate_submission
 from .org import may_see_case, may_take, role_for_lane
 from .processes import latest_version
+from .records import record_step
 from .runtime import Runtime
-from .workflow import ProcessBundle, ProcessError
+from .workflow import ProcessError
+
+# Built once; building a statement costs more than running it on the hot path.
+_TASK_AND_SIBLINGS = select(Task).where(or_(
+    Task.id == bindparam("task_id"),
+    and_(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
+         Task.status == "open")))
+_CATEGORY_BY_CODE = select(Category).where(Category.code == bindparam("code"))
+_GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit.level == "grid")
+_UNITS_BY_CODES = select(OrgUnit).where(OrgUnit.code.in_(bindparam("codes", expanding=True)))
 
 SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
 URGENCIES = ("normal", "urgent")
@@ -32,11 +41,11 @@ REPORTER_ROLES = ("grid_worker", "acceptance_clerk", "admin")
 def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any]) -> Case:
     """File a new case from any channel and start its process; return the case."""
     errors: dict[str, list[str]] = {}
-    category = session.scalars(select(Category).where(Category.code == report.get("category_code"))).first()
+    category = session.scalars(_CATEGORY_BY_CODE, {"code": report.get("category_code")}).first()
     if category is None or not category.active:
         errors["category_code"] = ["Unknown category code."]
-    grid = session.scalars(select(OrgUnit).where(OrgUnit.code == report.get("grid_code"))).first()
-    if grid is None or grid.level != "grid":
+    grid, ancestors = _grid_with_ancestors(session, report.get("grid_code"))
+    if grid is None:
         errors["grid_code"] = ["Unknown grid code."]
     source = report.get("source", "patrol")
     if source not in SOURCES:
@@ -61,9 +70,7 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     if version is None:
         raise ProcessFailure(f"process {key!r} is not deployed; run `gridflow processes deploy`")
     bundle = rt.bundle(session, version.id)
-    community = grid.parent
-    street = community.parent
-    district = street.parent
+    community, street, district = ancestors["community"], ancestors["street"], ancestors["district"]
     now = rt.clock()
     code = _next_case_code(session, rt, now)
     data = {
@@ -80,25 +87,25 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     except ProcessError as exc:
         raise ProcessFailure(f"the process failed to start: {exc}") from None
     case = Case(
-        code=code, category=category, grid=grid, scope_path=grid.path,
+        code=code, category_id=category.id, grid_id=grid.id, scope_path=grid.path,
         address=report.get("address") or "", lat=report.get("lat"), lng=report.get("lng"),
         description=report.get("description") or "", source=source, urgency=urgency,
         reporter_name=report.get("reporter_name") or "", reporter_phone=report.get("reporter_phone") or "",
         self_handled=self_handled, reported_by_id=actor.id if actor else None,
         process_version_id=version.id, created_at=now, updated_at=now, due_times={}, state=b"",
     )
-    session.add(case)
-    session.flush()
-    _record(session, rt, case, workflow, bundle, actor, kind="reported", from_stage=None,
-            data={k: report.get(k) for k in ("category_code", "grid_code", "source", "urgency", "self_handled")})
+    record_step(session, rt, case, workflow, bundle, actor, kind="reported", open_rows=[],
+                data={k: report.get(k) for k in ("category_code", "grid_code", "source", "urgency", "self_handled")})
     return case
 
 
 def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payload: Any,
                   expected_version: int | None = None) -> Case:
     """Validate ``payload`` against the task's form, complete the task and advance the case."""
-    task = session.get(Task, task_id)
-    if task is None or not may_see_case(actor, task.case.scope_path, [task.scope_key]):
+    rows = list(session.scalars(_TASK_AND_SIBLINGS, {"task_id": task_id}))
+    task = next((row for row in rows if row.id == task_id), None)
+    # The case is usually in the session already (a web request reloads it by primary key).
+    if task is None or not may_see_case(actor, session.get(Case, task.case_id).scope_path, [task.scope_key]):
         raise NotFound(f"task {task_id} does not exist")
     if task.status != "open":
         who = task.completed_by.name if task.completed_by else "someone else"
@@ -116,18 +123,18 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
         data = validate_submission(node.fields, payload)
     except ValidationError as exc:
         raise InputError(_flatten(exc.messages)) from None
-    _link_duplicate(session, case, node.properties.get("duplicateOf"), data)
-    workflow = rt.workflows.load_state(bundle, case.state)
+    duplicate_of_id = _duplicate_of(session, case, node.properties.get("duplicateOf"), data)
+    workflow = rt.load_workflow(session, case)
     try:
         rt.workflows.complete(workflow, task.spiff_id, data)
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None
         raise ProcessFailure(f"step {task.bpmn_id} failed: {exc}") from None
-    now = rt.clock()
-    task.status, task.completed_at, task.completed_by_id = "completed", now, actor.id
-    _record(session, rt, case, workflow, bundle, actor, kind="task_completed", from_stage=case.stage,
-            data={k: v for k, v in data.items() if v is not None}, task=task)
+    record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
+                data={k: v for k, v in data.items() if v is not None}, task=task,
+                open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
+                case_changes={"duplicate_of_id": duplicate_of_id} if duplicate_of_id else None)
     return case
 
 
@@ -135,15 +142,15 @@ def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payloa
                     actor: User | None = None) -> Case:
     """Deliver message ``name`` (e.g. a reporter's supplement) to the case's waiting process."""
     bundle = rt.bundle(session, case.process_version_id)
-    workflow = rt.workflows.load_state(bundle, case.state)
+    workflow = rt.load_workflow(session, case)
     waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}
     try:
         rt.workflows.send_message(workflow, name, payload)
     except ProcessError:
         raise Conflict(f"case {case.code} is not waiting for {name!r}"
                        + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
-    _record(session, rt, case, workflow, bundle, actor, kind="message", from_stage=case.stage,
-            data={"message": name, **payload})
+    record_step(session, rt, case, workflow, bundle, actor, kind="message",
+                data={"message": name, **payload}, open_rows=open_tasks(session, case))
     return case
 
 
@@ -171,80 +178,28 @@ def open_tasks(session: Session, case: Case) -> list[Task]:
 
 
 # -- internals -------------------------------------------------------------------------------
-def _record(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
-            actor: User | None, *, kind: str, from_stage: str | None, data: dict, task: Task | None = None):
-    """Persist the workflow's new state, project its tasks and append the audit event."""
-    now = rt.clock()
-    code = case.code  # a failed flush expires the case; keep what the error message needs
-    wf = rt.workflows
-    ready = wf.ready_tasks(workflow, bundle)
-    _project_tasks(session, rt, case, ready, now)
-    if wf.is_completed(workflow):
-        result = wf.data(workflow)
-        case.status = str(result.get("outcome") or "closed")
-        case.stage = case.status
-        case.closed_at = now
-        case.due_at = None
-    else:
-        stages = [t.node.properties.get("stage") for t in ready]
-        stages += [n.properties.get("stage") for n in wf.waiting_nodes(workflow, bundle)]
-        case.stage = next((s for s in stages if s), case.stage)
-    handler_scope = wf.data(workflow).get("handler_scope") if not ready else ready[0].data.get("handler_scope")
-    if isinstance(handler_scope, str) and handler_scope.startswith("dept:"):
-        case.department_code = handler_scope[5:]
-    case.state = wf.dump_state(workflow)
-    case.next_timer_at = wf.next_timer_at(workflow)
-    case.updated_at = now
-    session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor.id if actor else None, kind=kind,
-                          task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
-                          from_stage=from_stage, to_stage=case.stage, data=data))
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict(f"case {code} was changed by someone else; reload and try again") from None
+def _grid_with_ancestors(session: Session, code) -> tuple[OrgUnit | None, dict[str, OrgUnit]]:
+    """Return the grid of that code and its community, street and district, in one query."""
+    if not isinstance(code, str) or not code:
+        return None, {}
+    grid = session.scalars(_GRID_BY_CODE, {"code": code}).first()
+    if grid is None:
+        return None, {}
+    units = session.scalars(_UNITS_BY_CODES, {"codes": [c for c in grid.path.split("/") if c]}).all()
+    by_level = {u.level: u for u in units}
+    if not {"community", "street", "district"} <= set(by_level):
+        return None, {}
+    return grid, by_level
 
 
-def _project_tasks(session: Session, rt: Runtime, case: Case, ready, now: datetime) -> None:
-    existing = {t.spiff_id: t for t in session.scalars(
-        select(Task).where(Task.case_id == case.id, Task.status == "open"))}
-    ready_ids = {t.spiff_id for t in ready}
-    for spiff_id, row in existing.items():
-        if spiff_id not in ready_ids:
-            row.status, row.completed_at = "cancelled", now
-    dues = [row.due_at for sid, row in existing.items() if sid in ready_ids and row.due_at]
-    for rt_task in ready:
-        if rt_task.spiff_id in existing:
-            continue
-        node = rt_task.node
-        props = node.properties
-        role = role_for_lane(node.lane)
-        scope_var = props.get("scope")
-        scope = rt_task.data.get(scope_var) if scope_var else None
-        if role is None or not isinstance(scope, str) or not scope:
-            raise ProcessFailure(f"task {node.bpmn_id}: cannot tell who takes it "
-                                 f"(lane {node.lane!r}, scope variable {scope_var!r} = {scope!r})")
-        due_at = None
-        if props.get("due"):
-            try:
-                due_at = datetime.fromisoformat(str(rt.workflows.evaluate(props["due"], rt_task.data)))
-            except (ProcessError, ValueError) as exc:
-                raise ProcessFailure(f"task {node.bpmn_id}: due expression failed: {exc}") from None
-            dues.append(due_at)
-            if props.get("sla"):
-                case.due_times = {**(case.due_times or {}), props["sla"]: due_at.isoformat()}
-        session.add(Task(case_id=case.id, spiff_id=rt_task.spiff_id, bpmn_id=node.bpmn_id, name=node.name,
-                         stage=props.get("stage", ""), role=role, scope_key=scope, form_key=node.form_key,
-                         status="open", created_at=now, due_at=due_at))
-    case.due_at = min(dues) if dues else None
-
-
-def _link_duplicate(session: Session, case: Case, field: str | None, data: dict) -> None:
+def _duplicate_of(session: Session, case: Case, field: str | None, data: dict) -> int | None:
+    """Return the id of the original case named in the duplicate field, if the task has one."""
     if not field or not data.get(field):
-        return
+        return None
     original = session.scalars(select(Case).where(Case.code == data[field])).first()
     if original is None or original.id == case.id:
         raise InputError({field: ["No other case has this code."]})
-    case.duplicate_of_id = original.id
+    return original.id
 
 
 def _next_case_code(session: Session, rt: Runtime, now: datetime) -> str:

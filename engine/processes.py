@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from models import ProcessVersion
@@ -124,6 +124,9 @@ def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str) -> De
     return Deployment(version, True)
 
 
+_LATEST = (select(ProcessVersion).where(ProcessVersion.key == bindparam("key"))
+           .order_by(ProcessVersion.version.desc()).limit(1))
+
+
 def latest_version(session: Session, key: str) -> ProcessVersion | None:
-    return session.scalars(select(ProcessVersion).where(ProcessVersion.key == key)
-                           .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    return session.scalars(_LATEST, {"key": key}).first()

@@ -1,6 +1,8 @@
 """The engine's per-process context: settings, clock, calendar, the Spiff facade, spec cache."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Callable
 
@@ -23,11 +25,17 @@ class Runtime:
         self.calendar = BusinessCalendar.from_settings(settings)
         self.workflows = WorkflowEngine(self.expression_functions)
         self._bundles: dict[int, ProcessBundle] = {}
+        self._functions = {flag: self._make_functions(flag) for flag in (False, True)}
+        self._live: OrderedDict[int, tuple[bytes, Any]] = OrderedDict()
+        self._live_size = int(settings.get("WORKFLOW_CACHE_SIZE", 256))
+        self._live_lock = threading.Lock()
 
     def expression_functions(self, data: dict) -> dict[str, Any]:
-        """Return the functions BPMN/DMN expressions may call, bound to one case's data."""
-        emergency = bool(data.get("emergency"))
-        calendar, clock = self.calendar, self.clock
+        """Return the functions BPMN/DMN expressions may call; emergencies get the 24/7 clock."""
+        return self._functions[bool(data.get("emergency"))]
+
+    def _make_functions(self, emergency: bool) -> dict[str, Any]:
+        calendar, clock = self.calendar, lambda: self.clock()
 
         def deadline(hours=0, days=0):
             return calendar.add(clock(), hours=hours, days=days, emergency=emergency).isoformat()
@@ -51,3 +59,25 @@ class Runtime:
             bundle = self.workflows.load_spec(version.serialized_spec)
             self._bundles[process_version_id] = bundle
         return bundle
+
+    def load_workflow(self, session: Session, case) -> Any:
+        """Return the case's workflow: the live object if it produced exactly the stored state.
+
+        The entry is taken out of the cache, so a step that fails half-way can never leave a
+        mutated workflow behind; :meth:`keep_workflow` puts it back under its new state.
+        """
+        with self._live_lock:
+            entry = self._live.pop(case.id, None)
+        if entry is not None and entry[0] == case.state:
+            return entry[1]
+        return self.workflows.load_state(self.bundle(session, case.process_version_id), case.state)
+
+    def keep_workflow(self, case_id: int, state: bytes, workflow: Any) -> None:
+        """Remember the live workflow that serializes to ``state`` (it is reused only on an exact match)."""
+        if self._live_size <= 0:
+            return
+        with self._live_lock:
+            self._live[case_id] = (state, workflow)
+            self._live.move_to_end(case_id)
+            while len(self._live) > self._live_size:
+                self._live.popitem(last=False)

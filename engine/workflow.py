@@ -6,9 +6,11 @@ other than the opaque workflow and bundle handles they pass back in.
 """
 from __future__ import annotations
 
+import ast
 import json
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
@@ -20,7 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import IntermediateCatchEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
@@ -29,8 +31,9 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.task import TaskState
+from SpiffWorkflow.task import Task, TaskState
 from lxml import etree
 
 from .expressions import ExpressionError, Namespace
@@ -124,13 +127,66 @@ class _Environment(BasePythonScriptEngineEnvironment):
         return True
 
 
+class _ScriptEngine(PythonScriptEngine):
+    @staticmethod
+    @lru_cache(maxsize=8192)
+    def _parses(text: str) -> bool:
+        try:
+            ast.parse(text)
+            return True
+        except SyntaxError:
+            return False
+
+    def validate(self, expression):
+        # The DMN engine re-parses every cell on every evaluation to decide whether to add
+        # '=='; the answer never changes for a given text, so remember it.
+        if not self._parses(expression):
+            ast.parse(expression)  # raise the real SyntaxError
+
+
+class _FirstHitDMNEngine(DMNEngine):
+    """Stop at the first matching rule under hit policy FIRST (the library checks them all)."""
+
+    def decide(self, task):
+        if self.decision_table.hit_policy != "FIRST":
+            return super().decide(task)
+        for rule in self.decision_table.rules:
+            if self._DMNEngine__check_rule(rule, task):
+                return [rule]
+        return []
+
+
+class _MemoTaskConverter(TaskConverter):
+    """Reuse the serialized form of a finished task while nothing about it has changed.
+
+    A live workflow is serialized after every step, and most of its tasks are finished;
+    their dicts only change if their state, timestamp, children or data do, so those are
+    the memo key (checked on every use).
+    """
+
+    _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
+    def to_dict(self, task):
+        if not task.state & self._FINISHED:
+            return super().to_dict(task)
+        key = (task.state, task.last_state_change, tuple(task._children), len(task.data),
+               task.parent.data is not None and len(task.parent.data) if task.parent else 0)
+        memo = task.__dict__.get("_gridflow_memo")
+        if memo is not None and memo[0] == key:
+            return dict(memo[1])
+        dct = super().to_dict(task)
+        task.__dict__["_gridflow_memo"] = (key, dict(dct))
+        return dct
+
+
 class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     """Serialize instance state without the spec; restore it onto a cached spec."""
 
     def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        dct.pop("spec", None)
-        dct.pop("subprocess_specs", None)
+        # Skip BpmnWorkflowConverter.to_dict: it converts the whole spec (most of the cost).
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
     def from_dict(self, dct, bundle: ProcessBundle | None = None):
@@ -148,6 +204,7 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 def _serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _SpecFreeWorkflowConverter
+    config[Task] = _MemoTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -158,7 +215,7 @@ class WorkflowEngine:
 
     def __init__(self, functions: Callable[[dict], dict[str, Any]]):
         self.namespace = Namespace(functions)
-        self.script_engine = PythonScriptEngine(environment=_Environment(self.namespace))
+        self.script_engine = _ScriptEngine(environment=_Environment(self.namespace))
         self.serializer = _serializer()
 
     # -- parsing ---------------------------------------------------------------------------
@@ -198,6 +255,8 @@ class WorkflowEngine:
         bundle = ProcessBundle(key, spec, subs)
         for s in [spec, *subs.values()]:
             for ts in s.task_specs.values():
+                if isinstance(getattr(ts, "dmnEngine", None), DMNEngine):
+                    ts.dmnEngine.__class__ = _FirstHitDMNEngine
                 bpmn_id = getattr(ts, "bpmn_id", None)
                 if bpmn_id:
                     bundle._nodes[bpmn_id] = _node(ts)

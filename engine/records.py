@@ -1,0 +1,143 @@
+"""Write one step of a case: its new instance state, the READY-task projection and the audit event.
+
+This is the hot path of every user action and timer firing, so it speaks SQL through Core
+statements rather than the ORM unit of work (a flush of four rows costs about 1 ms of
+bookkeeping here). The case row is written with ``UPDATE … WHERE id = :id AND version =
+:seen``; zero rows updated means someone else wrote first, and the caller's transaction
+must be rolled back.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models import Case, CaseEvent, Task, User
+
+from .errors import Conflict, ProcessFailure
+from .org import role_for_lane
+from .runtime import Runtime
+from .workflow import ProcessBundle, ProcessError, ReadyTask
+
+_CASES, _TASKS, _EVENTS = Case.__table__, Task.__table__, CaseEvent.__table__
+
+# Statements are built once: building one costs several times more than running it.
+# The case UPDATE always sets every column a step may change, so it has one fixed shape.
+_STEP_COLUMNS = ("status", "stage", "department_code", "due_times", "due_at", "duplicate_of_id",
+                 "state", "next_timer_at", "updated_at", "closed_at")
+_UPDATE_CASE = (update(_CASES)
+                .where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_seen"))
+                .values(version=bindparam("b_version"), **{c: bindparam(f"b_{c}") for c in _STEP_COLUMNS}))
+_FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), completed_at=bindparam("b_at"),
+                        completed_by_id=bindparam("b_by")))
+_INSERT_TASK = insert(_TASKS)
+_INSERT_EVENT = insert(_EVENTS)
+
+
+def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
+                actor: User | None, *, kind: str, data: dict, open_rows: list[Task],
+                task: Task | None = None, case_changes: dict[str, Any] | None = None) -> None:
+    """Persist the workflow after a step; ``open_rows`` are the case's open task rows before it."""
+    now = rt.clock()
+    wf = rt.workflows
+    ready = wf.ready_tasks(workflow, bundle)
+    changes: dict[str, Any] = dict(case_changes or {})
+    new_rows, gone_ids, due_at, due_times = _project(rt, case, ready, open_rows, now)
+    changes["due_at"] = due_at
+    if due_times != (case.due_times or {}):
+        changes["due_times"] = due_times
+    if wf.is_completed(workflow):
+        status = str(wf.data(workflow).get("outcome") or "closed")
+        changes.update(status=status, stage=status, closed_at=now, due_at=None)
+    else:
+        stages = [t.node.properties.get("stage") for t in ready]
+        stages += [n.properties.get("stage") for n in wf.waiting_nodes(workflow, bundle)]
+        changes["stage"] = next((s for s in stages if s), case.stage)
+    handler_scope = (ready[0].data if ready else wf.data(workflow)).get("handler_scope")
+    if isinstance(handler_scope, str) and handler_scope.startswith("dept:"):
+        changes["department_code"] = handler_scope[5:]
+    changes.update(state=wf.dump_state(workflow), next_timer_at=wf.next_timer_at(workflow), updated_at=now)
+
+    from_stage = case.stage if case.id is not None else None
+    if case.id is None:
+        _insert_case(session, case, changes)
+    else:
+        row = {f"b_{c}": changes[c] if c in changes else getattr(case, c) for c in _STEP_COLUMNS}
+        result = session.execute(_UPDATE_CASE, {**row, "b_id": case.id, "b_seen": case.version,
+                                                "b_version": case.version + 1})
+        if result.rowcount != 1:
+            raise Conflict(f"case {case.code} was changed by someone else; reload and try again")
+        for key, value in {**changes, "version": case.version + 1}.items():
+            set_committed_value(case, key, value)
+    finished = [{"b_id": row_id, "b_status": "cancelled", "b_at": now, "b_by": None} for row_id in gone_ids]
+    if task is not None:
+        by = actor.id if actor else None
+        finished.append({"b_id": task.id, "b_status": "completed", "b_at": now, "b_by": by})
+        for key, value in {"status": "completed", "completed_at": now, "completed_by_id": by}.items():
+            set_committed_value(task, key, value)
+    if finished:
+        session.execute(_FINISH_TASK, finished)
+    if new_rows:
+        session.execute(_INSERT_TASK, [{**row, "case_id": case.id} for row in new_rows])
+    session.execute(_INSERT_EVENT, [{
+        "case_id": case.id, "at": now, "actor_id": actor.id if actor else None, "kind": kind,
+        "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
+        "from_stage": from_stage, "to_stage": case.stage, "data": data}])
+    rt.keep_workflow(case.id, case.state, workflow)
+
+
+def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
+    """INSERT a new case with Core and attach the object to the session as persistent."""
+    for key, value in changes.items():
+        setattr(case, key, value)
+    values = {}
+    for col in _CASES.columns:
+        if col.key == "id":
+            continue
+        value = getattr(case, col.key)
+        if value is None and col.default is not None and col.default.is_scalar:
+            value = col.default.arg  # the ORM would apply it at flush; Core needs it spelled out
+            setattr(case, col.key, value)
+        values[col.key] = value
+    values["version"] = 1
+    case.id = session.execute(insert(_CASES).values(**values).returning(_CASES.c.id)).scalar_one()
+    case.version = 1
+    make_transient_to_detached(case)
+    session.add(case)
+
+
+def _project(rt: Runtime, case: Case, ready: list[ReadyTask], open_rows: list[Task], now: datetime):
+    """Return new task rows, ids of rows no longer ready, the case's due time and its SLA due times."""
+    existing = {t.spiff_id: t for t in open_rows if t.status == "open"}
+    ready_ids = {t.spiff_id for t in ready}
+    gone = [row.id for sid, row in existing.items() if sid not in ready_ids]
+    dues = [row.due_at for sid, row in existing.items() if sid in ready_ids and row.due_at]
+    due_times = dict(case.due_times or {})
+    rows = []
+    for item in ready:
+        if item.spiff_id in existing:
+            continue
+        node, props = item.node, item.node.properties
+        role = role_for_lane(node.lane)
+        scope_var = props.get("scope")
+        scope = item.data.get(scope_var) if scope_var else None
+        if role is None or not isinstance(scope, str) or not scope:
+            raise ProcessFailure(f"task {node.bpmn_id}: cannot tell who takes it "
+                                 f"(lane {node.lane!r}, scope variable {scope_var!r} = {scope!r})")
+        due_at = None
+        if props.get("due"):
+            try:
+                due_at = datetime.fromisoformat(str(rt.workflows.evaluate(props["due"], item.data)))
+            except (ProcessError, ValueError) as exc:
+                raise ProcessFailure(f"task {node.bpmn_id}: due expression failed: {exc}") from None
+            dues.append(due_at)
+            if props.get("sla"):
+                due_times[props["sla"]] = due_at.isoformat()
+        rows.append({"spiff_id": item.spiff_id, "bpmn_id": node.bpmn_id, "name": node.name,
+                     "stage": props.get("stage", ""), "role": role, "scope_key": scope,
+                     "form_key": node.form_key, "status": "open", "created_at": now, "due_at": due_at})
+    return rows, gone, (min(dues) if dues else None), due_times
