@@ -29,6 +29,8 @@ _TASK_AND_SIBLINGS = select(Task).where(or_(
     Task.id == bindparam("task_id"),
     and_(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
          Task.status == "open")))
+_NEXT_SEQUENCE = (update(CaseCodeCounter).where(CaseCodeCounter.day == bindparam("b_day"))
+                  .values(last=CaseCodeCounter.last + 1).returning(CaseCodeCounter.last))
 _CATEGORY_BY_CODE = select(Category).where(Category.code == bindparam("code"))
 _GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit.level == "grid")
 _UNITS_BY_CODES = select(OrgUnit).where(OrgUnit.code.in_(bindparam("codes", expanding=True)))
@@ -205,9 +207,7 @@ def _duplicate_of(session: Session, case: Case, field: str | None, data: dict) -
 def _next_case_code(session: Session, rt: Runtime, now: datetime) -> str:
     day = now.astimezone(rt.calendar.tz).date()
     for _ in range(3):
-        seq = session.execute(update(CaseCodeCounter).where(CaseCodeCounter.day == day)
-                              .values(last=CaseCodeCounter.last + 1)
-                              .returning(CaseCodeCounter.last)).scalar()
+        seq = session.execute(_NEXT_SEQUENCE, {"b_day": day}).scalar()
         if seq is not None:
             break
         try:

@@ -44,30 +44,31 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     """Persist the workflow after a step; ``open_rows`` are the case's open task rows before it."""
     now = rt.clock()
     wf = rt.workflows
-    ready = wf.ready_tasks(workflow, bundle)
+    snap = wf.snapshot(workflow, bundle)
+    ready = snap.ready
     changes: dict[str, Any] = dict(case_changes or {})
     new_rows, gone_ids, due_at, due_times = _project(rt, case, ready, open_rows, now)
     changes["due_at"] = due_at
     if due_times != (case.due_times or {}):
         changes["due_times"] = due_times
-    if wf.is_completed(workflow):
-        status = str(wf.data(workflow).get("outcome") or "closed")
+    if snap.completed:
+        status = str(snap.data.get("outcome") or "closed")
         changes.update(status=status, stage=status, closed_at=now, due_at=None)
     else:
-        stages = [t.node.properties.get("stage") for t in ready]
-        stages += [n.properties.get("stage") for n in wf.waiting_nodes(workflow, bundle)]
+        stages = [t.node.properties.get("stage") for t in ready] + [n.properties.get("stage") for n in snap.waiting]
         changes["stage"] = next((s for s in stages if s), case.stage)
-    handler_scope = (ready[0].data if ready else wf.data(workflow)).get("handler_scope")
+    handler_scope = (ready[0].data if ready else snap.data).get("handler_scope")
     if isinstance(handler_scope, str) and handler_scope.startswith("dept:"):
         changes["department_code"] = handler_scope[5:]
     changes.update(state=wf.dump_state(workflow), next_timer_at=wf.next_timer_at(workflow), updated_at=now)
 
     from_stage = case.stage if case.id is not None else None
+    conn = session.connection()  # Core writes skip the ORM's execute machinery
     if case.id is None:
         _insert_case(session, case, changes)
     else:
         row = {f"b_{c}": changes[c] if c in changes else getattr(case, c) for c in _STEP_COLUMNS}
-        result = session.execute(_UPDATE_CASE, {**row, "b_id": case.id, "b_seen": case.version,
+        result = conn.execute(_UPDATE_CASE, {**row, "b_id": case.id, "b_seen": case.version,
                                                 "b_version": case.version + 1})
         if result.rowcount != 1:
             raise Conflict(f"case {case.code} was changed by someone else; reload and try again")
@@ -80,10 +81,10 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         for key, value in {"status": "completed", "completed_at": now, "completed_by_id": by}.items():
             set_committed_value(task, key, value)
     if finished:
-        session.execute(_FINISH_TASK, finished)
+        conn.execute(_FINISH_TASK, finished)
     if new_rows:
-        session.execute(_INSERT_TASK, [{**row, "case_id": case.id} for row in new_rows])
-    session.execute(_INSERT_EVENT, [{
+        conn.execute(_INSERT_TASK, [{**row, "case_id": case.id} for row in new_rows])
+    conn.execute(_INSERT_EVENT, [{
         "case_id": case.id, "at": now, "actor_id": actor.id if actor else None, "kind": kind,
         "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
         "from_stage": from_stage, "to_stage": case.stage, "data": data}])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import json
 import zlib
+
+import orjson
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime
@@ -83,6 +85,16 @@ class Node:
 class ReadyTask:
     spiff_id: str
     node: Node
+    data: dict[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """A workflow after a step: READY user tasks, message waits, whether it ended, its data."""
+
+    ready: list[ReadyTask]
+    waiting: list[Node]
+    completed: bool
     data: dict[str, Any]
 
 
@@ -284,13 +296,25 @@ class WorkflowEngine:
         self._advance(workflow)
         return workflow
 
+    def snapshot(self, workflow, bundle: ProcessBundle) -> Snapshot:
+        """Read what a step left behind in one pass over the tasks (no tree walks)."""
+        ready, waiting = [], []
+        for wf in (workflow, *workflow.subprocesses.values()):
+            for task in wf.tasks.values():
+                state = task.state
+                if state == TaskState.READY and task.task_spec.manual:
+                    ready.append(ReadyTask(str(task.id), bundle.node(task.task_spec.bpmn_id), task.data))
+                elif state == TaskState.WAITING and isinstance(
+                        getattr(task.task_spec, "event_definition", None), MessageEventDefinition):
+                    node = bundle.node(task.task_spec.bpmn_id)
+                    if node:
+                        waiting.append(node)
+        completed = workflow.is_completed()
+        return Snapshot(ready, waiting, completed, self.data(workflow))
+
     def ready_tasks(self, workflow, bundle: ProcessBundle) -> list[ReadyTask]:
-        """Return the READY user tasks, in a stable order."""
-        out = []
-        for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-            node = bundle.node(task.task_spec.bpmn_id)
-            out.append(ReadyTask(str(task.id), node, task.data))
-        return out
+        """Return the READY user tasks."""
+        return self.snapshot(workflow, bundle).ready
 
     def complete(self, workflow, spiff_id: str, data: dict[str, Any]) -> None:
         """Merge ``data`` into a READY user task, complete it and run the engine to the next wait."""
@@ -298,9 +322,9 @@ class WorkflowEngine:
         task.data.update(data)
         try:
             task.run()
+            workflow.do_engine_steps()  # it refreshes timers itself at the end
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
-        self._advance(workflow)
 
     def send_message(self, workflow, name: str, payload: dict[str, Any]) -> None:
         """Deliver a message to this workflow; raise ProcessError if nothing waits for it."""
@@ -316,14 +340,7 @@ class WorkflowEngine:
 
     def waiting_nodes(self, workflow, bundle: ProcessBundle) -> list[Node]:
         """Return the catch events that wait for a message (not timers)."""
-        out = []
-        for task in workflow.get_tasks(state=TaskState.WAITING):
-            ts = task.task_spec
-            if isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
-                node = bundle.node(ts.bpmn_id)
-                if node:
-                    out.append(node)
-        return out
+        return self.snapshot(workflow, bundle).waiting
 
     def next_timer_at(self, workflow) -> datetime | None:
         """Return the earliest due time of a pending timer, or None."""
@@ -359,13 +376,13 @@ class WorkflowEngine:
     def dump_state(self, workflow) -> bytes:
         dct = self.serializer.to_dict(workflow)
         dct[self.serializer.VERSION_KEY] = self.serializer.VERSION
-        raw = json.dumps(dct, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        raw = orjson.dumps(dct, option=orjson.OPT_NON_STR_KEYS)
         return self.STATE_FORMAT + zlib.compress(raw, 1)
 
     def load_state(self, bundle: ProcessBundle, state: bytes):
         if not state.startswith(self.STATE_FORMAT):
             raise ProcessError("unknown instance state format")
-        dct = json.loads(zlib.decompress(state[len(self.STATE_FORMAT):]))
+        dct = orjson.loads(zlib.decompress(state[len(self.STATE_FORMAT):]))
         self.serializer.migrate(dct)
         workflow = self.serializer.from_dict(dct, bundle=bundle)
         workflow.script_engine = self.script_engine
