@@ -22,6 +22,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     from . import db
     db.init_app(app)
 
-    from . import api
+    from . import api, home
     app.register_blueprint(api.bp)
+    app.register_blueprint(home.bp)
     return app

@@ -144,3 +144,11 @@ def test_cases_of_another_street_are_404(client, token):
     assert client.get(f"/api/v1/cases/{code}", headers=token("clerk_js")).status_code == 404
     assert client.get(f"/api/v1/cases/{code}", headers=token("clerk_district")).status_code == 200
     assert client.get("/api/v1/cases/GF0", headers=token("clerk_dhm")).status_code == 404
+
+
+def test_landing_page_and_health_check_show_the_deployed_process(client, token):
+    report(client, token("clerk_dhm"))
+    page = client.get("/")
+    assert page.status_code == 200 and "grid_case v1" in page.get_data(as_text=True)
+    health = client.get("/healthz").get_json()
+    assert health == {"status": "ok", "process": "grid_case v1", "cases": {"open": 1}}

@@ -1,0 +1,21 @@
+"""The landing page and the health check."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template
+
+from engine.status import system_status
+
+from .db import get_session
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    return render_template("home.html", status=system_status(get_session(), current_app.config["CASE_PROCESS"]))
+
+
+@bp.get("/healthz")
+def healthz():
+    status = system_status(get_session(), current_app.config["CASE_PROCESS"])
+    return jsonify({"status": "ok", "process": status.process, "cases": status.cases_by_status})
