@@ -18,6 +18,7 @@ class ProcessVersion(Base):
     key: Mapped[str] = mapped_column(String(100))
     version: Mapped[int]
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    source_files: Mapped[dict[str, Any]]
-    serialized_spec: Mapped[str] = mapped_column(Text)
+    # Large (the BPMN/DMN texts and the parsed spec): loaded only when asked for.
+    source_files: Mapped[dict[str, Any]] = mapped_column(deferred=True)
+    serialized_spec: Mapped[str] = mapped_column(Text, deferred=True)
     deployed_at: Mapped[datetime]
