@@ -4,7 +4,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import tomllib
+from pathlib import Path
+
 import chinese_calendar
+
+# chinese-calendar raises NotImplementedError outside the years it has data for.
+_PACKAGE_YEARS = range(2004, 2027)
 
 
 class BusinessCalendar:
@@ -16,19 +22,50 @@ class BusinessCalendar:
     """
 
     def __init__(self, timezone_name: str, periods: list[list[str]], weekend_days: list[int],
-                 overrides: dict[date, bool] | None = None):
+                 overrides: dict[date, bool] | None = None, complete_years: set[int] | None = None):
         self.tz = ZoneInfo(timezone_name)
         self.periods = [(_parse_hm(a), _parse_hm(b)) for a, b in periods]
         if not self.periods or any(a >= b for a, b in self.periods):
             raise ValueError("WORKING_PERIODS: each period must be [start, end] with start < end")
         self.weekend_days = set(weekend_days)
         self.overrides = dict(overrides or {})
+        self.complete_years = set(complete_years or ())
         self.uncovered_years: set[int] = set()
         self.day_length = sum((_minutes(b) - _minutes(a) for a, b in self.periods), 0)
 
     @classmethod
     def from_settings(cls, settings: dict) -> BusinessCalendar:
-        return cls(settings["TIMEZONE"], settings["WORKING_PERIODS"], settings["WEEKEND_DAYS"])
+        overrides, complete = load_overrides(settings.get("CALENDAR_FILE"))
+        return cls(settings["TIMEZONE"], settings["WORKING_PERIODS"], settings["WEEKEND_DAYS"],
+                   overrides, complete)
+
+    def has_data_for(self, year: int) -> bool:
+        """True when holidays and make-up days of ``year`` are known (package or local file)."""
+        return year in self.complete_years or year in _PACKAGE_YEARS
+
+    def missing_years(self, start: datetime, end: datetime) -> list[int]:
+        """Years between two instants whose holidays are not known; deadlines there are estimates."""
+        first, last = (start.astimezone(self.tz).year, end.astimezone(self.tz).year)
+        return [y for y in range(min(first, last), max(first, last) + 1) if not self.has_data_for(y)]
+
+    def working_hours_between(self, start: datetime, end: datetime, *, emergency: bool = False) -> float:
+        """Return the working hours from ``start`` to ``end`` (0 when end is not later)."""
+        if end <= start:
+            return 0.0
+        if emergency:
+            return (end - start).total_seconds() / 3600
+        total = timedelta(0)
+        local, stop = start.astimezone(self.tz), end.astimezone(self.tz)
+        day = local.date()
+        while day <= stop.date():
+            if self.is_working_day(day):
+                for begin, finish in self.periods:
+                    p_start = max(datetime.combine(day, begin, self.tz), local)
+                    p_end = min(datetime.combine(day, finish, self.tz), stop)
+                    if p_end > p_start:
+                        total += p_end - p_start
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600
 
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
@@ -73,6 +110,30 @@ class BusinessCalendar:
             day += timedelta(days=1)
             local = max(local, datetime.combine(day, time(0), self.tz))
         raise ValueError("time limit too long for the business calendar")
+
+
+def load_overrides(path: str | Path | None) -> tuple[dict[date, bool], set[int]]:
+    """Read the local calendar file: ``[days]`` of "holiday"/"workday" and ``complete_years``."""
+    if not path or not Path(path).exists():
+        return {}, set()
+    with open(path, "rb") as fh:
+        try:
+            doc = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    days: dict[date, bool] = {}
+    for key, value in (doc.get("days") or {}).items():
+        try:
+            day = date.fromisoformat(str(key))
+        except ValueError:
+            raise ValueError(f"{path}: [days] key {key!r} is not a date like 2027-01-01") from None
+        if value not in ("holiday", "workday"):
+            raise ValueError(f"{path}: [days] {key} must be \"holiday\" or \"workday\", not {value!r}")
+        days[day] = value == "workday"
+    years = doc.get("complete_years", [])
+    if not isinstance(years, list) or not all(isinstance(y, int) for y in years):
+        raise ValueError(f"{path}: complete_years must be a list of years, e.g. [2027]")
+    return days, set(years)
 
 
 def _parse_hm(text: str) -> time:

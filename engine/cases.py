@@ -83,6 +83,8 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
         "district_code": district.code, "grid_scope": grid.path, "community_scope": community.path,
         "street_scope": street.path, "district_scope": district.path, "area_type": street.area_type,
         "default_department": category.default_department or "",
+        "warn_fraction": float(rt.settings.get("WARNING_FRACTION", 0.8)),
+        "escalation_hours": float(rt.settings.get("ESCALATION_HOURS", 2)),
     }
     try:
         workflow = rt.workflows.start(bundle, data)
@@ -128,7 +130,7 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     duplicate_of_id = _duplicate_of(session, case, node.properties.get("duplicateOf"), data)
     workflow = rt.load_workflow(session, case)
     try:
-        rt.workflows.complete(workflow, task.spiff_id, data)
+        effects = rt.workflows.complete(workflow, task.spiff_id, data)
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None
@@ -136,7 +138,8 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
                 data={k: v for k, v in data.items() if v is not None}, task=task,
                 open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
-                case_changes={"duplicate_of_id": duplicate_of_id} if duplicate_of_id else None)
+                case_changes={"duplicate_of_id": duplicate_of_id} if duplicate_of_id else None,
+                effects=effects)
     return case
 
 
@@ -147,12 +150,12 @@ def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payloa
     workflow = rt.load_workflow(session, case)
     waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}
     try:
-        rt.workflows.send_message(workflow, name, payload)
+        effects = rt.workflows.send_message(workflow, name, payload)
     except ProcessError:
         raise Conflict(f"case {case.code} is not waiting for {name!r}"
                        + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
     record_step(session, rt, case, workflow, bundle, actor, kind="message",
-                data={"message": name, **payload}, open_rows=open_tasks(session, case))
+                data={"message": name, **payload}, open_rows=open_tasks(session, case), effects=effects)
     return case
 
 

@@ -17,17 +17,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Case, CaseEvent, Task, User
 
+from . import notifications
 from .errors import Conflict, ProcessFailure
 from .org import role_for_lane
 from .runtime import Runtime
-from .workflow import ProcessBundle, ProcessError, ReadyTask
+from .workflow import Effect, ProcessBundle, ProcessError, ReadyTask
 
 _CASES, _TASKS, _EVENTS = Case.__table__, Task.__table__, CaseEvent.__table__
 
 # Statements are built once: building one costs several times more than running it.
 # The case UPDATE always sets every column a step may change, so it has one fixed shape.
 _STEP_COLUMNS = ("status", "stage", "department_code", "due_times", "due_at", "duplicate_of_id",
-                 "state", "next_timer_at", "updated_at", "closed_at")
+                 "state", "next_timer_at", "updated_at", "closed_at", "at_risk", "overdue",
+                 "escalation_level", "calendar_estimated", "incident")
 _UPDATE_CASE = (update(_CASES)
                 .where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_seen"))
                 .values(version=bindparam("b_version"), **{c: bindparam(f"b_{c}") for c in _STEP_COLUMNS}))
@@ -40,22 +42,38 @@ _INSERT_EVENT = insert(_EVENTS)
 
 def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
                 actor: User | None, *, kind: str, data: dict, open_rows: list[Task],
-                task: Task | None = None, case_changes: dict[str, Any] | None = None) -> None:
-    """Persist the workflow after a step; ``open_rows`` are the case's open task rows before it."""
+                task: Task | None = None, case_changes: dict[str, Any] | None = None,
+                effects: list[Effect] = ()) -> None:
+    """Persist the workflow after a step; ``open_rows`` are the case's open task rows before it.
+
+    ``effects`` are the timer effects that ran in the step (warning, overdue, escalate):
+    they set the case's flags, notify people and are written to the audit log.
+    """
     now = rt.clock()
     wf = rt.workflows
     snap = wf.snapshot(workflow, bundle)
     ready = snap.ready
     changes: dict[str, Any] = dict(case_changes or {})
-    new_rows, gone_ids, due_at, due_times = _project(rt, case, ready, open_rows, now)
+    new_rows, gone_ids, due_at, due_times, estimated = _project(rt, case, ready, open_rows, now)
     changes["due_at"] = due_at
-    if due_times != (case.due_times or {}):
+    changes["calendar_estimated"] = estimated
+    old_due = dict(case.due_times or {})
+    if due_times != old_due:
         changes["due_times"] = due_times
+    if any(row["stage"] == "handle" for row in new_rows) and not case.overdue:
+        changes["at_risk"] = False  # a fresh handling clock starts un-warned
+    events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
+                     {k: v for k, v in e.properties.items() if k not in ("effect", "notify")})
+              for e in effects]
+    for effect in effects:
+        _apply_effect(session, case, effect, changes, open_rows, now)
     if snap.completed:
         status = str(snap.data.get("outcome") or "closed")
         changes.update(status=status, stage=status, closed_at=now, due_at=None)
     else:
-        stages = [t.node.properties.get("stage") for t in ready] + [n.properties.get("stage") for n in snap.waiting]
+        stages = [t.node.properties.get("stage") for t in ready
+                  if t.node.properties.get("affectsStage", "true").lower() != "false"]
+        stages += [n.properties.get("stage") for n in snap.waiting]
         changes["stage"] = next((s for s in stages if s), case.stage)
     handler_scope = (ready[0].data if ready else snap.data).get("handler_scope")
     if isinstance(handler_scope, str) and handler_scope.startswith("dept:"):
@@ -84,11 +102,49 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         conn.execute(_FINISH_TASK, finished)
     if new_rows:
         conn.execute(_INSERT_TASK, [{**row, "case_id": case.id} for row in new_rows])
-    conn.execute(_INSERT_EVENT, [{
-        "case_id": case.id, "at": now, "actor_id": actor.id if actor else None, "kind": kind,
-        "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
-        "from_stage": from_stage, "to_stage": case.stage, "data": data}])
+    reason = task.name if task else kind
+    for sla, new in due_times.items():
+        if sla in old_due and old_due[sla] != new:
+            events.append(_event(case, now, actor, "due_changed", None, None,
+                                 {"sla": sla, "old": old_due[sla], "new": new, "reason": reason}))
+    events.insert(0, _event(case, now, actor, kind, task, from_stage, data))
+    for event in events:
+        event["case_id"], event["to_stage"] = case.id, case.stage
+    conn.execute(_INSERT_EVENT, events)
     rt.keep_workflow(case.id, case.state, workflow)
+
+
+def _event(case: Case, now, actor: User | None, kind: str, task: Task | None, from_stage, data: dict) -> dict:
+    return {"case_id": case.id, "at": now, "actor_id": actor.id if actor else None, "kind": kind,
+            "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
+            "from_stage": from_stage if from_stage is not None else case.stage, "to_stage": case.stage,
+            "data": data}
+
+
+def _apply_effect(session: Session, case: Case, effect: Effect, changes: dict, open_rows: list[Task], now) -> None:
+    """Set the flag an effect stands for and notify the people it concerns."""
+    props = effect.properties
+    stage = props.get("stage")
+    concerned = [t for t in open_rows if t.status == "open" and (stage is None or t.stage == stage)]
+    if effect.kind == "warning":
+        changes["at_risk"] = True
+        people = notifications.task_people(session, concerned)
+    elif effect.kind == "overdue":
+        changes["overdue"] = True
+        people = notifications.task_people(session, concerned)
+        people |= notifications.members(session, "supervisor", case.scope_path)
+    elif effect.kind == "escalate":
+        changes["escalation_level"] = changes.get("escalation_level", case.escalation_level or 0) + 1
+        scope = props.get("notify_scope")
+        people = set()
+        if scope:
+            for role in ("supervisor", "shift_leader"):
+                people |= notifications.members(session, role, scope, exact=True)
+    else:
+        raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} (warning, overdue or escalate)")
+    kind = "escalated" if effect.kind == "escalate" else effect.kind
+    notifications.send(session, people, case_id=case.id, kind=kind, now=now,
+                       message=notifications.message_for(kind, case.code, stage, props.get("level")))
 
 
 def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
@@ -112,11 +168,13 @@ def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
 
 
 def _project(rt: Runtime, case: Case, ready: list[ReadyTask], open_rows: list[Task], now: datetime):
-    """Return new task rows, ids of rows no longer ready, the case's due time and its SLA due times."""
+    """Return new task rows, ids of rows no longer ready, the case's due time, its SLA due
+    times, and whether an open task's due time was computed without holiday data."""
     existing = {t.spiff_id: t for t in open_rows if t.status == "open"}
     ready_ids = {t.spiff_id for t in ready}
     gone = [row.id for sid, row in existing.items() if sid not in ready_ids]
     dues = [row.due_at for sid, row in existing.items() if sid in ready_ids and row.due_at]
+    estimated = any(row.due_estimated for sid, row in existing.items() if sid in ready_ids)
     due_times = dict(case.due_times or {})
     rows = []
     for item in ready:
@@ -129,16 +187,19 @@ def _project(rt: Runtime, case: Case, ready: list[ReadyTask], open_rows: list[Ta
         if role is None or not isinstance(scope, str) or not scope:
             raise ProcessFailure(f"task {node.bpmn_id}: cannot tell who takes it "
                                  f"(lane {node.lane!r}, scope variable {scope_var!r} = {scope!r})")
-        due_at = None
+        due_at, row_estimated = None, False
         if props.get("due"):
             try:
                 due_at = datetime.fromisoformat(str(rt.workflows.evaluate(props["due"], item.data)))
             except (ProcessError, ValueError) as exc:
                 raise ProcessFailure(f"task {node.bpmn_id}: due expression failed: {exc}") from None
             dues.append(due_at)
+            row_estimated = bool(rt.calendar.missing_years(now, due_at)) and not item.data.get("emergency")
+            estimated = estimated or row_estimated
             if props.get("sla"):
                 due_times[props["sla"]] = due_at.isoformat()
         rows.append({"spiff_id": item.spiff_id, "bpmn_id": node.bpmn_id, "name": node.name,
                      "stage": props.get("stage", ""), "role": role, "scope_key": scope,
-                     "form_key": node.form_key, "status": "open", "created_at": now, "due_at": due_at})
-    return rows, gone, (min(dues) if dues else None), due_times
+                     "form_key": node.form_key, "status": "open", "created_at": now, "due_at": due_at,
+                     "due_estimated": row_estimated})
+    return rows, gone, (min(dues) if dues else None), due_times, estimated

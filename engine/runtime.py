@@ -1,6 +1,7 @@
 """The engine's per-process context: settings, clock, calendar, the Spiff facade, spec cache."""
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
@@ -14,6 +15,14 @@ from . import clock as clock_module
 from .calendar import BusinessCalendar
 from .errors import NotFound
 from .workflow import ProcessBundle, WorkflowEngine
+
+
+def _instant(value) -> datetime:
+    """Accept an ISO string or datetime from case data; naive values are refused."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ValueError(f"expected a timezone-aware ISO time, got {value!r}")
+    return moment
 
 
 class Runtime:
@@ -41,13 +50,21 @@ class Runtime:
             return calendar.add(clock(), hours=hours, days=days, emergency=emergency).isoformat()
 
         def deadline_from(start, hours=0, days=0):
-            begin = datetime.fromisoformat(start) if isinstance(start, str) else start
-            return calendar.add(begin, hours=hours, days=days, emergency=emergency).isoformat()
+            return calendar.add(_instant(start), hours=hours, days=days, emergency=emergency).isoformat()
 
         def now():
             return clock().isoformat()
 
-        return {"deadline": deadline, "deadline_from": deadline_from, "now": now}
+        def working_hours_between(start, end):
+            return calendar.working_hours_between(_instant(start), _instant(end), emergency=emergency)
+
+        def warn_at(start, due, fraction):
+            begin = _instant(start)
+            hours = calendar.working_hours_between(begin, _instant(due), emergency=emergency)
+            return calendar.add(begin, hours=hours * float(fraction), emergency=emergency).isoformat()
+
+        return {"deadline": deadline, "deadline_from": deadline_from, "now": now,
+                "working_hours_between": working_hours_between, "warn_at": warn_at}
 
     def bundle(self, session: Session, process_version_id: int) -> ProcessBundle:
         """Return the parsed spec of a deployed version, deserialized once per process."""
@@ -59,6 +76,22 @@ class Runtime:
             bundle = self.workflows.load_spec(version.serialized_spec)
             self._bundles[process_version_id] = bundle
         return bundle
+
+    def calendar_warning(self) -> str | None:
+        """Say which of this year and next lack holiday data, or None when both are known."""
+        now = self.clock()
+        years = self.calendar.missing_years(now, now.replace(year=now.year + 1))
+        if not years:
+            return None
+        listed = ", ".join(map(str, years))
+        return (f"No statutory holiday data for {listed}: deadlines there count weekends only and are "
+                f"flagged as estimated. Add the State Council's arrangement to {self.settings.get('CALENDAR_FILE')}"
+                f" and list the year in complete_years.")
+
+    def warn_about_calendar(self) -> None:
+        message = self.calendar_warning()
+        if message:
+            logging.getLogger("gridflow.calendar").warning(message)
 
     def load_workflow(self, session: Session, case) -> Any:
         """Return the case's workflow: the live object if it produced exactly the stored state.

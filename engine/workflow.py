@@ -25,10 +25,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.defaults import IntermediateCatchEvent
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaIntermediateCatchEventParser
+from SpiffWorkflow.camunda.parser.event_parsers import (
+    CamundaBoundaryEventParser,
+    CamundaIntermediateCatchEventParser,
+    CamundaIntermediateThrowEventParser,
+)
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -88,6 +92,16 @@ class ReadyTask:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Effect:
+    """A flow element with an ``effect`` property that ran during a step (e.g. overdue)."""
+
+    kind: str
+    bpmn_id: str
+    name: str
+    properties: dict[str, str]
+
+
 @dataclass
 class Snapshot:
     """A workflow after a step: READY user tasks, message waits, whether it ended, its data."""
@@ -114,8 +128,17 @@ class ProcessBundle:
         return list(self._nodes.values())
 
 
+# Spiff reads camunda:properties on tasks only; events carry them too in gridflow
+# (a waiting state's stage, a timer path's effect).
 class _PropertiesCatchEventParser(CamundaIntermediateCatchEventParser):
-    # Spiff reads camunda:properties on tasks only; waiting states carry a stage too.
+    parse_extensions = CamundaTaskParser.parse_extensions
+
+
+class _PropertiesThrowEventParser(CamundaIntermediateThrowEventParser):
+    parse_extensions = CamundaTaskParser.parse_extensions
+
+
+class _PropertiesBoundaryEventParser(CamundaBoundaryEventParser):
     parse_extensions = CamundaTaskParser.parse_extensions
 
 
@@ -123,6 +146,8 @@ class _Parser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("intermediateCatchEvent"): (_PropertiesCatchEventParser, IntermediateCatchEvent),
+        full_tag("intermediateThrowEvent"): (_PropertiesThrowEventParser, IntermediateThrowEvent),
+        full_tag("boundaryEvent"): (_PropertiesBoundaryEventParser, BoundaryEvent),
     }
 
 
@@ -316,27 +341,31 @@ class WorkflowEngine:
         """Return the READY user tasks."""
         return self.snapshot(workflow, bundle).ready
 
-    def complete(self, workflow, spiff_id: str, data: dict[str, Any]) -> None:
+    def complete(self, workflow, spiff_id: str, data: dict[str, Any]) -> list[Effect]:
         """Merge ``data`` into a READY user task, complete it and run the engine to the next wait."""
         task = self._ready_task(workflow, spiff_id)
         task.data.update(data)
+        effects: list[Effect] = []
         try:
             task.run()
-            workflow.do_engine_steps()  # it refreshes timers itself at the end
+            # do_engine_steps refreshes timers itself at the end
+            workflow.do_engine_steps(did_complete_task=_collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
+        return effects
 
-    def send_message(self, workflow, name: str, payload: dict[str, Any]) -> None:
+    def send_message(self, workflow, name: str, payload: dict[str, Any]) -> list[Effect]:
         """Deliver a message to this workflow; raise ProcessError if nothing waits for it."""
         event = BpmnEvent(MessageEventDefinition(name), payload={"payload": payload, "result_var": name})
         try:
             workflow.send_event(event)
         except WorkflowException as exc:
             raise ProcessError(str(exc)) from None
-        self._advance(workflow)
+        return self._advance(workflow)
 
-    def fire_timers(self, workflow) -> None:
-        self._advance(workflow)
+    def fire_timers(self, workflow) -> list[Effect]:
+        """Fire every timer that is due now and run the engine to the next wait."""
+        return self._advance(workflow)
 
     def waiting_nodes(self, workflow, bundle: ProcessBundle) -> list[Node]:
         """Return the catch events that wait for a message (not timers)."""
@@ -398,12 +427,26 @@ class WorkflowEngine:
             raise ProcessError(f"task {spiff_id} is not waiting for input")
         return task
 
-    def _advance(self, workflow) -> None:
+    def _advance(self, workflow) -> list[Effect]:
+        effects: list[Effect] = []
         try:
             workflow.refresh_timers()
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(did_complete_task=_collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
+        return effects
+
+
+def _collector(effects: list[Effect]):
+    def collect(task):
+        props = getattr(task.task_spec, "extensions", None)
+        if props and props.get("effect"):
+            props = dict(props)
+            if props.get("notify"):  # the name of a scope variable: resolve it now
+                props["notify_scope"] = task.data.get(props["notify"])
+            effects.append(Effect(props["effect"], task.task_spec.bpmn_id,
+                                  task.task_spec.bpmn_name or task.task_spec.bpmn_id, props))
+    return collect
 
 
 def _step_error(exc: Exception) -> ProcessError:

@@ -36,7 +36,15 @@ class Case(Base):
     # Due time of each timed stage, as recorded when that stage's task became ready.
     due_times: Mapped[dict[str, Any]] = mapped_column(default=dict)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # SLA flags set by the process's timer effects: at risk (warned), overdue (sticky: the
+    # case was late at some stage), how far up the hierarchy it was escalated.
+    at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # A due time of an open task was computed for a year without holiday data.
+    calendar_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why the sweep could not fire this case's timers (cleared by a retry).
+    incident: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id"))
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
@@ -87,6 +95,7 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
+    due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
@@ -112,3 +121,18 @@ class CaseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class Notification(Base):
+    """An in-app message to one user (warning, overdue, escalation, returned, extension decided)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

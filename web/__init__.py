@@ -18,6 +18,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     app.extensions["gridflow.runtime"] = Runtime(config, clock=clock)
+    app.extensions["gridflow.runtime"].warn_about_calendar()
 
     from . import db
     db.init_app(app)

@@ -70,15 +70,46 @@ def init(ctx: Context, demo: bool, force: bool):
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default: HOST setting).")
 @click.option("--port", default=None, type=int, help="Port (default: PORT setting).")
+@click.option("--no-sweep", is_flag=True, help="Do not fire timers in this process (run `gridflow worker`).")
 @click.pass_obj
-def serve(ctx: Context, host: str | None, port: int | None):
-    """Serve the web app."""
+def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool):
+    """Serve the web app; the timer sweep runs in the same process unless --no-sweep."""
     from werkzeug.serving import run_simple
+
+    from engine.scheduler import start_sweeper
 
     from . import create_app
 
+    _log_to_console()
     app = create_app()
+    if not no_sweep:
+        start_sweeper(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
     run_simple(host or ctx.settings["HOST"], port or ctx.settings["PORT"], app, threaded=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.pass_obj
+def worker(ctx: Context, once: bool):
+    """Fire due timers on an interval (sweep only; run as many as you like)."""
+    from engine.scheduler import drain, start_sweeper
+
+    _log_to_console()
+    ctx.rt.warn_about_calendar()
+    if once:
+        result = drain(ctx.sessions, ctx.rt)
+        click.echo(f"fired {result.fired} case(s); {result.conflicts} conflict(s); "
+                   f"{len(result.incidents)} incident(s)")
+        for incident in result.incidents:
+            click.echo(f"  incident: {incident}", err=True)
+        return
+    click.echo(f"sweeping every {ctx.settings['SWEEP_INTERVAL']} s; Ctrl+C to stop")
+    start_sweeper(ctx.sessions, ctx.rt, blocking=True)
+
+
+def _log_to_console():
+    import logging
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.group()

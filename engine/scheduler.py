@@ -1,0 +1,41 @@
+"""Run the sweep on an interval with APScheduler (in `gridflow serve` and `gridflow worker`)."""
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.orm import sessionmaker
+
+from .runtime import Runtime
+from .sweep import SweepResult, sweep
+
+log = logging.getLogger("gridflow.sweep")
+
+
+def drain(sessions: sessionmaker, rt: Runtime) -> SweepResult:
+    """Sweep until a pass finds fewer due cases than a full batch."""
+    total = SweepResult()
+    batch = int(rt.settings.get("SWEEP_BATCH", 200))
+    while True:
+        result = sweep(sessions, rt, batch=batch)
+        total.fired += result.fired
+        total.conflicts += result.conflicts
+        total.incidents += result.incidents
+        total.lateness += result.lateness
+        if result.fired + result.conflicts + len(result.incidents) < batch:
+            break
+    if total.fired or total.incidents:
+        log.info("sweep fired %d case(s), %d conflict(s), %d incident(s)",
+                 total.fired, total.conflicts, len(total.incidents))
+    return total
+
+
+def start_sweeper(sessions: sessionmaker, rt: Runtime, *, blocking: bool = False):
+    """Start the interval job; one run at a time per process, missed runs coalesced."""
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    scheduler.add_job(drain, "interval", args=[sessions, rt], id="sweep",
+                      seconds=float(rt.settings.get("SWEEP_INTERVAL", 1.0)),
+                      max_instances=1, coalesce=True)
+    scheduler.start()
+    return scheduler
