@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import ApiToken, User
@@ -50,10 +52,20 @@ def issue_token(session: Session, rt: Runtime, username: str, name: str = "") ->
     return token
 
 
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
 def user_for_token(session: Session, rt: Runtime, token: str) -> User | None:
-    """Return the active user owning an unrevoked token, recording its use; else None."""
+    """Return the active user owning an unrevoked token, else None.
+
+    The token's last use is recorded at most once a minute, in its own short transaction,
+    so a read-only request never holds a write lock or leaves the request's session dirty.
+    """
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = rt.clock()
+    now = rt.clock()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        with session.get_bind().begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row.user

@@ -5,10 +5,10 @@ import statistics
 import time
 from typing import Callable
 
-from sqlalchemy import Text, bindparam, func, inspect, select
+from sqlalchemy import Text, bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Case, CaseEvent, Category, Membership, OrgUnit, Task, User, create_schema
+from models import Case, CaseEvent, Category, Membership, Notification, OrgUnit, Task, User, create_schema
 
 from . import cases as case_service
 from . import processes as process_service
@@ -85,7 +85,20 @@ def drive_main_path(session: Session, rt: Runtime, case: Case, actors: Actors,
     raise RuntimeError(f"case {case.code} did not end within {max_steps} steps")
 
 
-def run_lifecycle(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str], None] = print) -> dict:
+def delete_cases(sessions: sessionmaker, ids: list[int]) -> None:
+    """Remove benchmark cases with their tasks, events and notifications."""
+    with sessions() as session:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for table in (Notification, CaseEvent, Task):
+                session.execute(delete(table).where(table.case_id.in_(chunk)))
+            session.execute(update(Case).where(Case.duplicate_of_id.in_(chunk)).values(duplicate_of_id=None))
+            session.execute(delete(Case).where(Case.id.in_(chunk)))
+        session.commit()
+
+
+def run_lifecycle(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str], None] = print,
+                  keep: bool = False) -> dict:
     ensure_demo(rt, sessions)
     with sessions() as session:
         grids = session.scalars(select(OrgUnit).where(OrgUnit.level == "grid").order_by(OrgUnit.code)).all()
@@ -127,6 +140,8 @@ def run_lifecycle(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[s
         "state_bytes_per_closed_case": round(statistics.mean(sizes)),
         "audit_bytes_per_closed_case": round(event_bytes / min(len(codes), 200)),
     }
+    if not keep:
+        delete_cases(sessions, codes)
     echo(f"{n} cases through the main path on {result['database']}: median {result['median_ms_per_case']} ms/case, "
          f"{result['cases_per_second']} cases/s, {result['state_bytes_per_closed_case']} B state per closed case")
     return result

@@ -6,6 +6,7 @@ race surfaces as :class:`Conflict` and nothing of the action is kept.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Case, CaseCodeCounter, CaseEvent, Category, OrgUnit, Task, User
+from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
 from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
 from .forms import validate_submission
@@ -35,6 +36,7 @@ _CATEGORY_BY_CODE = select(Category).where(Category.code == bindparam("code"))
 _GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit.level == "grid")
 _UNITS_BY_CODES = select(OrgUnit).where(OrgUnit.code.in_(bindparam("codes", expanding=True)))
 
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
 URGENCIES = ("normal", "urgent")
 REPORTER_ROLES = ("grid_worker", "acceptance_clerk", "admin")
@@ -124,10 +126,12 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     bundle = rt.bundle(session, case.process_version_id)
     node = bundle.node(task.bpmn_id)
     try:
-        data = validate_submission(node.fields, payload)
+        data, errors = validate_submission(node.fields, payload), {}
     except ValidationError as exc:
-        raise InputError(_flatten(exc.messages)) from None
-    duplicate_of_id = _duplicate_of(session, case, node.properties.get("duplicateOf"), data)
+        data, errors = (exc.valid_data if isinstance(exc.valid_data, dict) else {}), _flatten(exc.messages)
+    duplicate_of_id = _check_references(session, actor, case, node, data, errors)
+    if errors:
+        raise InputError(errors)
     workflow = rt.load_workflow(session, case)
     try:
         effects = rt.workflows.complete(workflow, task.spiff_id, data)
@@ -161,10 +165,10 @@ def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payloa
 
 def get_case(session: Session, user: User, code: str) -> Case:
     """Return the case if the user may see it; otherwise NotFound, so codes do not leak."""
-    case = session.scalars(select(Case).where(Case.code == code)).first()
+    case = session.scalars(select(Case).where(Case.code == code)).first() if _CODE.match(code) else None
     if case is None:
         raise NotFound(f"case {code} does not exist")
-    scopes = [t for t in session.scalars(select(Task.scope_key).where(Task.case_id == case.id))]
+    scopes = list(session.scalars(select(Task.scope_key).where(Task.case_id == case.id, Task.status == "open")))
     if case.department_code:
         scopes.append(f"dept:{case.department_code}")
     if not may_see_case(user, case.scope_path, scopes):
@@ -197,13 +201,29 @@ def _grid_with_ancestors(session: Session, code) -> tuple[OrgUnit | None, dict[s
     return grid, by_level
 
 
-def _duplicate_of(session: Session, case: Case, field: str | None, data: dict) -> int | None:
-    """Return the id of the original case named in the duplicate field, if the task has one."""
-    if not field or not data.get(field):
+def _check_references(session: Session, actor: User, case: Case, node, data: dict,
+                      errors: dict[str, list[str]]) -> int | None:
+    """Check fields that name other records (a department, the original of a duplicate);
+    add their errors to ``errors`` and return the original case's id when one applies."""
+    for f in node.fields:
+        value = data.get(f.id)
+        if value and "department" in dict(f.constraints) and f.id not in errors:
+            if session.scalar(select(Department.id).where(Department.code == value)) is None:
+                errors[f.id] = ["No department has this code."]
+    field = node.properties.get("duplicateOf")
+    spec = next((f for f in node.fields if f.id == field), None)
+    if not field or not data.get(field) or field in errors:
         return None
-    original = session.scalars(select(Case).where(Case.code == data[field])).first()
-    if original is None or original.id == case.id:
-        raise InputError({field: ["No other case has this code."]})
+    condition = dict(spec.constraints).get("required_if") if spec else None
+    if condition:
+        other, expected = (part.strip() for part in condition.split("=", 1))
+        if str(data.get(other)) != expected:
+            return None  # the field does not apply to this decision
+    original = session.scalars(select(Case).where(Case.code == data[field])).first() \
+        if _CODE.match(str(data[field])) else None
+    if original is None or original.id == case.id or not may_see_case(actor, original.scope_path):
+        errors[field] = ["No other case you can see has this code."]
+        return None
     return original.id
 
 

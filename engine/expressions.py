@@ -29,6 +29,12 @@ class ExpressionError(ValueError):
     """An expression is not allowed or cannot be compiled."""
 
 
+# Attributes that lead from a value to frames, code or globals (generator/coroutine frames,
+# tracebacks), or that format arbitrary attributes of an object.
+_BLOCKED_ATTRS = {"format", "format_map", "mro"}
+_BLOCKED_ATTR_PREFIXES = ("_", "gi_", "cr_", "ag_", "f_", "tb_", "co_", "func_")
+
+
 class _Checker(ast.NodeVisitor):
     def visit_Import(self, node):
         raise ExpressionError("imports are not allowed in expressions")
@@ -41,13 +47,18 @@ class _Checker(ast.NodeVisitor):
     visit_Nonlocal = visit_Global
 
     def visit_Attribute(self, node):
-        if node.attr.startswith("_"):
+        if node.attr.startswith(_BLOCKED_ATTR_PREFIXES) or node.attr in _BLOCKED_ATTRS:
             raise ExpressionError(f"attribute '{node.attr}' is not allowed in expressions")
         self.generic_visit(node)
 
     def visit_Name(self, node):
         if node.id.startswith("__"):
             raise ExpressionError(f"name '{node.id}' is not allowed in expressions")
+
+    def visit_Constant(self, node):
+        # Strings naming dunders only serve to look them up by subscript or getattr-like tricks.
+        if isinstance(node.value, str) and "__" in node.value:
+            raise ExpressionError("strings containing '__' are not allowed in expressions")
 
 
 def bare_iso_literal(source: str) -> str | None:

@@ -8,14 +8,46 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from .workflow import FormField
 
+class SafeString(fields.String):
+    """A string that databases and JSON encoders can store: no NUL, no lone surrogates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Must be valid Unicode text (no lone surrogates).") from None
+        return text
+
+
+class WholeNumber(fields.Integer):
+    """An integer that also accepts "12" from HTML forms, but never silently truncates 1.9."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValidationError("Must be a whole number.")
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if abs(number) > 2 ** 53:
+            raise ValidationError("Number too large.")
+        return number
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
 _TYPES = {
-    "string": lambda **kw: fields.String(**kw),
-    "long": lambda **kw: fields.Integer(**kw),
+    "string": lambda **kw: SafeString(**kw),
+    "long": lambda **kw: WholeNumber(**kw),
     "boolean": lambda **kw: fields.Boolean(**kw),
     "date": lambda **kw: fields.Date(**kw),
-    "enum": lambda **kw: fields.String(**kw),
+    "enum": lambda **kw: SafeString(**kw),
 }
-KNOWN_CONSTRAINTS = {"required", "minlength", "maxlength", "min", "max", "readonly", "required_if"}
+# `department`: the value must be the code of an existing department (checked by the engine).
+KNOWN_CONSTRAINTS = {"required", "minlength", "maxlength", "min", "max", "readonly", "required_if", "department"}
 
 
 class FormDefinitionError(ValueError):
@@ -58,7 +90,7 @@ def _field(spec: FormField):
             max=_number(constraints.get("max"), spec.id, "max") if "max" in constraints else None))
     required = "required" in constraints
     if required and spec.type in ("string", "enum"):
-        validators.append(validate.Length(min=1, error="Must not be empty."))
+        validators.append(not_blank)
     if "required_if" in constraints:
         _condition(constraints["required_if"], spec.id)
     kwargs: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators}
@@ -78,7 +110,8 @@ def form_schema(form: tuple[FormField, ...]) -> Schema:
         # Read the submitted values: a field that failed its own checks is absent from data.
         errors = {}
         for field_id, other, value in conditions:
-            if str(original_data.get(other)) == value and original_data.get(field_id) in (None, ""):
+            given = original_data.get(field_id)
+            if str(original_data.get(other)) == value and (given is None or str(given).strip() == ""):
                 errors[field_id] = [f"Required when {other} is '{value}'."]
         if errors:
             raise ValidationError(errors)

@@ -76,8 +76,8 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         stages += [n.properties.get("stage") for n in snap.waiting]
         changes["stage"] = next((s for s in stages if s), case.stage)
     handler_scope = (ready[0].data if ready else snap.data).get("handler_scope")
-    if isinstance(handler_scope, str) and handler_scope.startswith("dept:"):
-        changes["department_code"] = handler_scope[5:]
+    if isinstance(handler_scope, str):  # a re-dispatch to a grid or street clears the department
+        changes["department_code"] = handler_scope[5:] if handler_scope.startswith("dept:") else None
     changes.update(state=wf.dump_state(workflow), next_timer_at=wf.next_timer_at(workflow), updated_at=now)
 
     from_stage = case.stage if case.id is not None else None

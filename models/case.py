@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import (Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -80,11 +81,12 @@ class Task(Base):
         # Inboxes read open tasks by role and scope, least time left first.
         Index("ix_task_open_role_scope_due", "role", "scope_key", "due_at",
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        UniqueConstraint("case_id", "spiff_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
-    spiff_id: Mapped[str] = mapped_column(String(36), unique=True)
+    spiff_id: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     stage: Mapped[str] = mapped_column(String(32))

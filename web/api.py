@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine import cases as case_service
 from engine.accounts import user_for_token
-from engine.errors import EngineError, InputError
+from engine.errors import EngineError, InputError, NotFound
 from engine.inbox import inbox, task_form
 
 from .db import get_session
@@ -17,6 +17,7 @@ from .schemas import CaseReportSchema, CaseSchema, EventSchema, FormFieldSchema,
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PROBLEM = "application/problem+json"
+MAX_ID = 2 ** 63 - 1  # the largest id a database column holds
 
 
 def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None):
@@ -36,8 +37,11 @@ def _engine_error(exc: EngineError):
     return problem(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
 
 
-@bp.errorhandler(HTTPException)
+@bp.app_errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
+    # Routing errors (unknown URL, wrong method) under /api/ answer in the API's shape too.
+    if not request.path.startswith(bp.url_prefix):
+        return exc
     return problem(exc.code or 500, exc.name, exc.description or exc.name)
 
 
@@ -68,7 +72,10 @@ class MalformedBody(InputError):
 
 
 def json_body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting
+        data = None
     if not isinstance(data, dict):
         raise MalformedBody({"_body": ["Must be a JSON object sent with Content-Type: application/json."]},
                             "The request body is not a JSON object.")
@@ -116,7 +123,7 @@ def list_tasks():
     session = get_session()
     try:
         limit = min(max(int(request.args.get("limit", 50)), 1), 500)
-        offset = max(int(request.args.get("offset", 0)), 0)
+        offset = min(max(int(request.args.get("offset", 0)), 0), MAX_ID)
     except ValueError:
         raise InputError({"limit": ["limit and offset must be integers."]}) from None
     rt = runtime()
@@ -131,6 +138,8 @@ def list_tasks():
 @bp.post("/tasks/<int:task_id>/complete")
 @token_required
 def complete_task(task_id: int):
+    if task_id > MAX_ID:
+        raise NotFound(f"task {task_id} does not exist")
     session = get_session()
     expected = request.headers.get("If-Match")
     expected_version = None

@@ -178,10 +178,26 @@ def bench():
 
 @bench.command("lifecycle")
 @click.option("--cases", "n", default=200, show_default=True, help="How many cases to drive.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's cases (deleted afterwards by default).")
 @click.pass_obj
-def bench_lifecycle(ctx: Context, n: int):
+def bench_lifecycle(ctx: Context, n: int, keep: bool):
     """Drive N cases through every user task of the main path, with persistence."""
     from engine.bench import run_lifecycle
 
-    result = run_lifecycle(ctx.rt, ctx.sessions, n, echo=click.echo)
+    result = run_lifecycle(ctx.rt, ctx.sessions, n, echo=click.echo, keep=keep)
+    click.echo(json.dumps(result))
+
+
+@bench.command("timers")
+@click.option("--due", "n", default=1000, show_default=True, help="How many cases with passed deadlines.")
+@click.option("--spread", default=0.0, show_default=True,
+              help="Make the cases due one after another over this many seconds and measure lateness "
+                   "with sweeps every SWEEP_INTERVAL (a real-time run).")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's cases (deleted afterwards by default).")
+@click.pass_obj
+def bench_timers(ctx: Context, n: int, spread: float, keep: bool):
+    """Sweep N cases whose handling deadline has passed; print timers per second."""
+    from engine.bench_timers import run_timers
+
+    result = run_timers(ctx.rt, ctx.sessions, n, echo=click.echo, spread_seconds=spread, keep=keep)
     click.echo(json.dumps(result))

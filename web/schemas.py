@@ -4,22 +4,23 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from engine.cases import SOURCES, URGENCIES
+from engine.forms import SafeString, not_blank
 
 
 class CaseReportSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    category_code = fields.String(required=True, validate=validate.Length(min=1, max=8))
-    grid_code = fields.String(required=True, validate=validate.Regexp(r"^\d{10,24}$", error="Must be a grid code of digits."))
-    address = fields.String(load_default="", validate=validate.Length(max=255))
+    category_code = SafeString(required=True, validate=validate.Length(min=1, max=8))
+    grid_code = SafeString(required=True, validate=validate.Regexp(r"^\d{10,24}$", error="Must be a grid code of digits."))
+    address = SafeString(load_default="", validate=validate.Length(max=255))
     lat = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     lng = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
-    description = fields.String(required=True, validate=validate.Length(min=2, max=4000))
-    source = fields.String(load_default="app", validate=validate.OneOf(SOURCES))
-    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
-    reporter_name = fields.String(load_default="", validate=validate.Length(max=64))
-    reporter_phone = fields.String(load_default="", validate=validate.Regexp(
+    description = SafeString(required=True, validate=[validate.Length(min=2, max=4000), not_blank])
+    source = SafeString(load_default="app", validate=validate.OneOf(SOURCES))
+    urgency = SafeString(load_default="normal", validate=validate.OneOf(URGENCIES))
+    reporter_name = SafeString(load_default="", validate=validate.Length(max=64))
+    reporter_phone = SafeString(load_default="", validate=validate.Regexp(
         r"^[0-9+\- ]{0,32}$", error="Must be digits, spaces, + or - (at most 32)."))
     self_handled = fields.Boolean(load_default=False)
 

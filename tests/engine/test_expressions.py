@@ -95,3 +95,24 @@ def test_case_data_cannot_shadow_a_function():
     ns = Namespace(lambda data: {"deadline": lambda: 1})
     with pytest.raises(ExpressionError, match="deadline"):
         ns.execute("x = 1", {"deadline": "tomorrow"})
+
+
+@pytest.mark.parametrize("source", [
+    "g = (g.gi_frame.f_back.f_back.f_globals for _ in [1])",
+    "x = [y for y in [1]].__class__",
+    "x = '{0.__class__.__mro__}'.format(1)",
+    "x = '{0}'.format_map({})",
+    "x = data['__builtins__']",
+    "x = (lambda: 1).func_globals",
+    "x = int.mro()",
+])
+def test_known_escapes_from_the_sandbox_are_refused(source):
+    ns = Namespace(lambda data: {})
+    with pytest.raises(ExpressionError):
+        ns.execute(source, {"data": {}})
+
+
+def test_the_frame_walk_escape_does_not_run_in_a_condition():
+    ns = Namespace(lambda data: {})
+    with pytest.raises(ExpressionError):
+        ns.evaluate("[(g := (x.gi_frame for x in [1]))]", {})

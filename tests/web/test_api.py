@@ -1,6 +1,8 @@
 """The minimal JSON API: intake, inbox, completing tasks and reading a case, with bad input."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 GRID = "110101001001001"
@@ -152,3 +154,41 @@ def test_landing_page_and_health_check_show_the_deployed_process(client, token):
     assert page.status_code == 200 and "grid_case v1" in page.get_data(as_text=True)
     health = client.get("/healthz").get_json()
     assert health == {"status": "ok", "process": "grid_case v1", "cases": {"open": 1}}
+
+
+@pytest.mark.parametrize("field, value", [
+    ("description", "垃圾\ud800"), ("address", "路\x00口"), ("reporter_name", "\udfff"),
+])
+def test_text_that_cannot_be_stored_is_422_not_500(client, token, field, value):
+    body = json.dumps({**REPORT, field: value})  # ASCII-escaped, as a client would send it
+    response = client.post("/api/v1/cases", data=body,
+                           headers={**token("clerk_dhm"), "Content-Type": "application/json"})
+    assert response.status_code == 422 and field_errors(response) == {field}
+
+
+def test_odd_requests_get_problems_not_500s(client, token):
+    clerk = token("clerk_dhm")
+    assert client.get("/api/v1/tasks?offset=99999999999999999999", headers=clerk).status_code == 200
+    assert client.post("/api/v1/tasks/99999999999999999999999/complete", json={},
+                       headers=clerk).status_code == 404
+    deep = "[" * 5000 + "]" * 5000
+    response = client.post("/api/v1/cases", data=deep, headers={**clerk, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert client.get("/api/v1/cases/GF%00", headers=clerk).status_code == 404
+    missing = client.get("/api/v1/nowhere", headers=clerk)
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+    wrong = client.delete("/api/v1/cases", headers=clerk)
+    assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
+
+
+def test_form_values_are_checked_strictly(client, token):
+    clerk = token("clerk_dhm")
+    report(client, clerk)
+    task = inbox(client, clerk)[0]
+    url = f"/api/v1/tasks/{task['id']}/complete"
+    blank = client.post(url, data=json.dumps({"decision": "cancel", "cancel_reason": "invalid",
+                                              "accept_note": "\ud800"}),
+                        headers={**clerk, "Content-Type": "application/json"})
+    assert blank.status_code == 422 and field_errors(blank) == {"accept_note"}
+    spaces = client.post(url, json={"decision": "   "}, headers=clerk)
+    assert spaces.status_code == 422 and field_errors(spaces) == {"decision"}
