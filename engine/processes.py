@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import ProcessVersion
 
-from .expressions import ExpressionError, compile_checked
+from .expressions import ExpressionError, bare_iso_literal, compile_checked
 from .forms import FormDefinitionError, form_schema
 from .org import role_for_lane
 from .runtime import Runtime
@@ -51,7 +51,7 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None) ->
     """Return every problem found in the files (empty when they can be deployed)."""
     if not files:
         return ["no .bpmn or .dmn files found"]
-    problems = _raw_checks(files)
+    problems = _raw_checks(files) + _expression_checks(files)
     try:
         bundles = rt.workflows.parse(files)
     except ProcessError as exc:
@@ -104,6 +104,47 @@ def _raw_checks(files: dict[str, str]) -> list[str]:
             problems.append(f"{name}: form field or enum value id {clash!r} is also an element id;"
                             " rename one (the parser would confuse them)")
     return problems
+
+
+def _expression_checks(files: dict[str, str]) -> list[str]:
+    """Compile every script, condition, timer and decision cell under the sandbox's rules."""
+    problems = []
+    for name, text in files.items():
+        try:
+            root = etree.fromstring(text.encode("utf-8"))
+        except etree.XMLSyntaxError:
+            continue
+        for el in root.iter():
+            if not isinstance(el.tag, str) or not (el.text or "").strip():
+                continue
+            tag = etree.QName(el).localname
+            owner = next((a.get("id") for a in el.iterancestors() if a.get("id")), "?")
+            source = el.text.strip()
+            try:
+                if tag == "script":
+                    compile_checked(source, "exec")
+                elif tag == "conditionExpression" or (tag == "text" and etree.QName(el.getparent()).localname
+                                                       in ("inputExpression", "outputEntry")):
+                    compile_checked(source, "eval")
+                elif tag in ("timeDate", "timeDuration", "timeCycle"):
+                    if bare_iso_literal(source) is None:
+                        compile_checked(source, "eval")
+                elif tag == "text" and etree.QName(el.getparent()).localname == "inputEntry":
+                    _compile_unary_test(source)
+            except ExpressionError as exc:
+                problems.append(f"{name}: {owner}: {tag} {source[:60]!r}: {exc}")
+    return problems
+
+
+def _compile_unary_test(source: str) -> None:
+    # A decision cell is either a value to compare with ('"E0101"') or an operator and a
+    # value ('< 5'); the engine tries them in that order.
+    try:
+        compile_checked(source, "eval")
+    except ExpressionError as exc:
+        if "syntax error" not in str(exc):
+            raise
+        compile_checked(f"dmninput {source}", "eval")
 
 
 def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str) -> Deployment:

@@ -305,3 +305,49 @@ def test_a_lost_race_is_a_conflict_and_no_update_is_lost(driver):
         other.close()
     driver.session.expire_all()
     assert case.status == "open" and case.stage == "dispatch"
+
+
+def test_the_main_path_runs_from_stored_state_alone(demo_db, settings):
+    """With the live-workflow cache off, every step starts from the deserialized state."""
+    from .conftest import Driver
+    cold = Driver(demo_db, {**settings, "WORKFLOW_CACHE_SIZE": 0})
+    try:
+        case = cold.report("clerk_dhm", source="hotline")
+        for bpmn_id, user, data in [
+                ("accept", "clerk_dhm", {"decision": "file"}),
+                ("dispatch", "dispatch_dhm", {"level": "department", "department_code": "HW"}),
+                ("sign_for", "handler_hw", {"sign_decision": "sign"}),
+                ("handle", "handler_hw", {"action": "done"}),
+                ("feedback", "handler_hw", {"result": "已清运"}),
+                ("callback", "clerk_dhm", {"satisfaction": "satisfied"}),
+                ("verify", "grid_dhm_01", {"verify_result": "pass"}),
+                ("close", "leader_dhm", {})]:
+            cold.do(case, bpmn_id, user, **data)
+        assert case.status == "closed" and cold.rt._live == {}
+    finally:
+        cold.close()
+
+
+def test_redispatch_away_from_a_department_clears_it_and_its_view(driver):
+    case = driver.report()
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="SJ")
+    assert case.department_code == "SJ"
+    driver.do(case, "sign_for", "handler_sj", sign_decision="return", return_reason="不属于本部门")
+    driver.do(case, "dispatch", "dispatch_dhm", level="street")
+    assert case.department_code is None
+    with pytest.raises(NotFound):
+        case_service.get_case(driver.session, driver.user("handler_sj"), case.code)
+
+
+def test_a_duplicate_link_only_applies_to_the_duplicate_decision(driver):
+    original = driver.report()
+    case = driver.report()
+    driver.do(case, "accept", "clerk_dhm", decision="file", duplicate_of=original.code)
+    assert case.duplicate_of_id is None and case.stage == "dispatch"
+    other_street = driver.report("clerk_js", grid_code="110101002001001")
+    dup = driver.report()
+    with pytest.raises(InputError) as err:  # a case of another street is not the clerk's to name
+        driver.do(dup, "accept", "clerk_dhm", decision="duplicate", duplicate_of=other_street.code,
+                  accept_note="x" * 600)
+    assert set(err.value.errors) == {"duplicate_of", "accept_note"}
