@@ -24,7 +24,7 @@ class OrgUnit(Base):
     name_en: Mapped[str] = mapped_column(String(100), default="")
     level: Mapped[str] = mapped_column(String(16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
-    # Scope key: codes from the district down, each followed by '/'. Prefix match = subtree.
+    # Scope key: codes from the city down, each followed by '/'. Prefix match = subtree.
     path: Mapped[str] = mapped_column(String(255), index=True)
     area_type: Mapped[str] = mapped_column(String(16), default="core")
     lat: Mapped[float | None] = mapped_column(Float)

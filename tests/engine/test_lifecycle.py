@@ -351,3 +351,13 @@ def test_a_duplicate_link_only_applies_to_the_duplicate_decision(driver):
         driver.do(dup, "accept", "clerk_dhm", decision="duplicate", duplicate_of=other_street.code,
                   accept_note="x" * 600)
     assert set(err.value.errors) == {"duplicate_of", "accept_note"}
+
+
+def test_dispatch_to_an_unknown_department_is_refused(driver):
+    case = driver.report()
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    with pytest.raises(InputError) as err:
+        driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="hw")
+    driver.session.rollback()
+    assert err.value.errors == {"department_code": ["No department has this code."]}
+    assert case.stage == "dispatch"
