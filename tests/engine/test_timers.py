@@ -1,0 +1,202 @@
+"""SLA timers in the process: warnings, overdue, supervision, escalation, paused clocks,
+fired by the sweep as time moves (time-machine, never sleep)."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from engine import cases as case_service
+from engine.errors import Conflict
+from engine.scheduler import drain
+from engine.sweep import fire_timers, retry_incident, sweep
+from engine.workflow import ProcessError
+from models import Case, Notification, User
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(day, hour, minute=0):
+    return datetime(2026, 11, day, hour, minute, tzinfo=SH)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(at(25, 10), tick=False) as traveller:  # Wednesday 10:00
+        yield traveller
+
+
+@pytest.fixture
+def handling(driver, clock):
+    """A garbage case (4 working hours to handle) in handling at Wednesday 10:00."""
+    case = driver.report()
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
+    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
+    return case
+
+
+def sweep_at(driver, clock, moment):
+    clock.move_to(moment)
+    result = drain(driver.sessions, driver.rt)
+    driver.session.expire_all()
+    return result
+
+
+def kinds(driver, case, *wanted):
+    return [e.kind for e in driver.events(case) if e.kind in wanted]
+
+
+def notified(driver, case, kind):
+    rows = driver.session.execute(select(User.username).join(Notification, Notification.user_id == User.id)
+                                  .where(Notification.case_id == case.id, Notification.kind == kind)).scalars()
+    return set(rows)
+
+
+def local(dt):
+    return dt.astimezone(SH).replace(tzinfo=None)
+
+
+def test_warning_overdue_supervision_and_escalation_fire_on_time(driver, clock, handling):
+    case = handling
+    assert local(driver.task(case, "handle").due_at) == datetime(2026, 11, 25, 15, 30)
+    assert local(case.next_timer_at) == datetime(2026, 11, 25, 14, 42)  # 80 % of 4 working hours
+
+    assert sweep_at(driver, clock, at(25, 14, 41)).fired == 0
+    assert not case.at_risk
+    sweep_at(driver, clock, at(25, 14, 43))
+    assert case.at_risk and not case.overdue
+    assert notified(driver, case, "warning") == {"handler_hw", "handler_hw2"}
+
+    sweep_at(driver, clock, at(25, 15, 29))
+    assert not case.overdue
+    sweep_at(driver, clock, at(25, 15, 31))
+    assert case.overdue and case.stage == "handle"       # the work goes on
+    supervise = driver.task(case, "supervise")
+    assert (supervise.role, supervise.scope_key) == ("supervisor", "110000/110101/110101001/")
+    assert driver.task(case, "handle").status == "open"
+    assert notified(driver, case, "overdue") >= {"handler_hw", "super_dhm", "super_district"}
+
+    sweep_at(driver, clock, at(25, 17, 31))                 # +2 working hours: the street
+    assert case.escalation_level == 1
+    assert notified(driver, case, "escalated") == {"super_dhm", "leader_dhm"}
+    sweep_at(driver, clock, at(26, 10, 31))                 # +4 working hours: the district
+    assert case.escalation_level == 2
+    assert notified(driver, case, "escalated") == {"super_dhm", "leader_dhm", "super_district", "leader_district"}
+    assert kinds(driver, case, "warning", "overdue", "escalated") == ["warning", "overdue", "escalated", "escalated"]
+
+    sweep_at(driver, clock, at(27, 10, 0))                  # nothing fires twice
+    assert kinds(driver, case, "warning", "overdue", "escalated") == ["warning", "overdue", "escalated", "escalated"]
+
+    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运")
+    driver.do(case, "handle", "handler_hw", action="done")
+    driver.do(case, "feedback", "handler_hw", result="已清运")
+    driver.do(case, "verify", "grid_dhm_01", verify_result="pass")
+    driver.do(case, "close", "leader_dhm")
+    assert case.status == "closed" and case.overdue and case.next_timer_at is None
+
+
+def test_closing_ends_an_open_supervision_task(driver, clock, handling):
+    case = handling
+    sweep_at(driver, clock, at(25, 15, 31))
+    driver.do(case, "handle", "handler_hw", action="done")
+    driver.do(case, "feedback", "handler_hw", result="已清运")
+    driver.do(case, "verify", "grid_dhm_01", verify_result="pass")
+    assert {t.bpmn_id for t in driver.open_tasks(case)} == {"close", "supervise"}
+    driver.do(case, "close", "leader_dhm")
+    assert case.status == "closed" and driver.open_tasks(case) == []
+
+
+def test_completing_the_task_in_time_disarms_its_timers(driver, clock, handling):
+    case = handling
+    driver.do(case, "handle", "handler_hw", action="done")
+    assert case.next_timer_at is None  # feedback has no timers
+    sweep_at(driver, clock, at(26, 10, 0))
+    assert not case.at_risk and not case.overdue and kinds(driver, case, "warning", "overdue") == []
+
+
+def test_parking_stops_the_clock_and_resuming_gives_the_rest_back(driver, clock, handling):
+    case = handling
+    clock.move_to(at(25, 11))                                  # 1 of 4 working hours used
+    driver.do(case, "handle", "handler_hw", action="park", park_reason="冬季施工暂停")
+    assert case.next_timer_at is None
+    sweep_at(driver, clock, at(25, 16))
+    assert not case.overdue                                    # parked: nothing is late
+    clock.move_to(at(26, 9))
+    driver.do(case, "parked", "handler_hw", resume_note="恢复")
+    assert local(driver.task(case, "handle").due_at) == datetime(2026, 11, 26, 12, 0)  # 3 h left
+    change = [e for e in driver.events(case) if e.kind == "due_changed"][-1]
+    assert change.data["sla"] == "handle" and change.data["reason"] == "挂账中"
+    assert local(datetime.fromisoformat(change.data["old"])) == datetime(2026, 11, 25, 15, 30)
+    assert local(datetime.fromisoformat(change.data["new"])) == datetime(2026, 11, 26, 12, 0)
+
+
+def test_an_approved_extension_moves_the_deadline_and_a_refused_one_does_not(driver, clock, handling):
+    case = handling
+    clock.move_to(at(25, 11))
+    driver.do(case, "handle", "handler_hw", action="extend", extension_hours=4, extension_reason="需调车")
+    clock.move_to(at(25, 11, 30))
+    driver.do(case, "approve_extension", "leader_dhm", approval="approve")
+    assert local(driver.task(case, "handle").due_at) == datetime(2026, 11, 26, 10, 30)  # 15:30 + 4 h
+    clock.move_to(at(25, 14))
+    driver.do(case, "handle", "handler_hw", action="extend", extension_hours=8, extension_reason="材料未到")
+    clock.move_to(at(25, 15))
+    driver.do(case, "approve_extension", "leader_district", approval="refuse")
+    assert local(driver.task(case, "handle").due_at) == datetime(2026, 11, 26, 10, 30)
+    reasons = [e.data["reason"] for e in driver.events(case) if e.kind == "due_changed"]
+    assert reasons == ["延期审批"]
+
+
+def test_waiting_for_the_reporter_pauses_the_acceptance_clock(driver, clock):
+    case = driver.report("clerk_dhm", source="app")
+    assert local(driver.task(case, "accept").due_at) == datetime(2026, 11, 25, 11, 0)
+    clock.move_to(at(25, 10, 30))
+    driver.do(case, "accept", "clerk_dhm", decision="supplement", supplement_request="请补充门牌号")
+    sweep_at(driver, clock, at(25, 16))
+    assert not case.overdue
+    clock.move_to(at(26, 9))
+    case_service.deliver_message(driver.session, driver.rt, case, "supplement", {"text": "12号"})
+    driver.session.commit()
+    assert local(driver.task(case, "accept").due_at) == datetime(2026, 11, 26, 9, 30)  # the 30 min left
+
+
+def test_the_sweep_takes_only_due_cases(driver, clock, handling):
+    clock.move_to(at(25, 14, 40))
+    later = driver.report()  # its acceptance warning is 48 minutes away
+    seen = later.version
+    sweep_at(driver, clock, at(25, 14, 43))
+    assert handling.at_risk and later.version == seen
+
+
+def test_a_case_moved_by_someone_else_is_not_fired_twice(driver, clock, handling):
+    clock.move_to(at(25, 14, 43))
+    other = driver.sessions()
+    try:
+        stale = other.get(Case, handling.id)               # a second sweeper read it ...
+        assert sweep(driver.sessions, driver.rt).fired == 1  # ... the first one fired it
+        with pytest.raises(Conflict):
+            fire_timers(other, driver.rt.__class__(driver.rt.settings), stale)
+        other.rollback()
+    finally:
+        other.close()
+    driver.session.expire_all()
+    assert kinds(driver, handling, "warning") == ["warning"]
+
+
+def test_a_timer_that_fails_becomes_a_visible_incident_and_can_be_retried(driver, clock, handling, monkeypatch):
+    original = driver.rt.workflows.fire_timers
+
+    def broken(workflow):
+        raise ProcessError("name 'handel_due' is not defined", element="handle_warn")
+    monkeypatch.setattr(driver.rt.workflows, "fire_timers", broken)
+    result = sweep_at(driver, clock, at(25, 14, 43))
+    assert len(result.incidents) == 1 and "handel_due" in result.incidents[0]
+    assert "handel_due" in handling.incident and kinds(driver, handling, "incident") == ["incident"]
+    assert sweep_at(driver, clock, at(25, 14, 44)).incidents == []   # skipped, not retried in a loop
+    monkeypatch.setattr(driver.rt.workflows, "fire_timers", original)
+    retry_incident(driver.session, driver.rt, handling)
+    driver.session.commit()
+    assert handling.incident is None and handling.at_risk
