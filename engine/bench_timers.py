@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from models import Case, CaseEvent, Task
 
 from . import cases as case_service
+from . import clock
 from .bench import MAIN_PATH_ANSWERS, Actors, delete_cases, ensure_demo
 from .runtime import Runtime
 from .scheduler import drain
@@ -27,9 +28,7 @@ def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_sec
     from now (to measure lateness); otherwise all are due at once.
     """
     ensure_demo(rt, sessions)
-    real_clock = rt.clock
-    rt.clock = lambda: real_clock() - timedelta(days=10)  # its deadlines lie in the past now
-    try:
+    with clock.shifted(-timedelta(days=10)):  # made ten days ago: its deadlines have passed now
         with sessions() as session:
             actors = Actors(session)
             case = case_service.report_case(session, rt, actors.for_task("acceptance_clerk", "110000/110101/110101001/"), {
@@ -46,8 +45,6 @@ def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_sec
             template = session.execute(select(_CASES).where(_CASES.c.id == case.id)).mappings().one()
             tasks = session.execute(select(_TASKS).where(_TASKS.c.case_id == case.id, _TASKS.c.status == "open")
                                     ).mappings().all()
-    finally:
-        rt.clock = real_clock
     now = rt.clock()
     with sessions() as session:
         conn = session.connection()

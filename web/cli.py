@@ -201,3 +201,7 @@ def bench_timers(ctx: Context, n: int, spread: float, keep: bool):
 
     result = run_timers(ctx.rt, ctx.sessions, n, echo=click.echo, spread_seconds=spread, keep=keep)
     click.echo(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
