@@ -1,6 +1,7 @@
 """In-app notifications: who hears about a warning, an overdue stage or an escalation."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,29 +23,44 @@ MESSAGES = {
 }
 
 
-def members(session: Session, role: str, scope: str, *, exact: bool = False) -> set[int]:
-    """Users holding ``role`` for ``scope`` (or, unless exact, any unit above it)."""
-    rows = session.execute(_MEMBERS_OF_ROLE, {"role": role}).all()
-    return {uid for uid, key in rows if (key == scope if exact else scope_covers(key, scope))}
+ROLE_CACHE_SECONDS = 30.0  # a membership change reaches notifications within this time
 
 
-def task_people(session: Session, tasks: list[Task]) -> set[int]:
+def members(session: Session, role: str, scope: str, *, exact: bool = False,
+            cache: dict | None = None) -> set[int]:
+    """Users holding ``role`` for ``scope`` (or, unless exact, any unit above it).
+
+    ``cache`` (the runtime's) keeps each role's memberships for ROLE_CACHE_SECONDS.
+    """
+    now = time.monotonic()
+    cached = cache.get(role) if cache is not None else None
+    if cached is None or now - cached[0] > ROLE_CACHE_SECONDS:
+        cached = (now, session.execute(_MEMBERS_OF_ROLE, {"role": role}).all())
+        if cache is not None:
+            cache[role] = cached
+    return {uid for uid, scope_key in cached[1] if (scope_key == scope if exact else scope_covers(scope_key, scope))}
+
+
+def task_people(session: Session, tasks: list[Task], cache: dict | None = None) -> set[int]:
     """The assignee of each task, or everyone who may take it when nobody has claimed it."""
     people: set[int] = set()
     for task in tasks:
         if task.assignee_id is not None:
             people.add(task.assignee_id)
         else:
-            people |= members(session, task.role, task.scope_key)
+            people |= members(session, task.role, task.scope_key, cache=cache)
     return people
 
 
-def send(session: Session, user_ids: set[int], *, case_id: int | None, kind: str, message: str,
-         now: datetime) -> None:
-    if user_ids:
-        session.connection().execute(_INSERT, [
-            {"user_id": uid, "case_id": case_id, "kind": kind, "message": message, "created_at": now}
-            for uid in sorted(user_ids)])
+def rows(user_ids: set[int], *, case_id: int | None, kind: str, message: str, now: datetime) -> list[dict]:
+    """Notification rows for these users, to be written with :func:`send`."""
+    return [{"user_id": uid, "case_id": case_id, "kind": kind, "message": message, "created_at": now}
+            for uid in sorted(user_ids)]
+
+
+def send(session: Session, notification_rows: list[dict]) -> None:
+    if notification_rows:
+        session.connection().execute(_INSERT, notification_rows)
 
 
 def message_for(kind: str, code: str, stage: str | None = None, level: str | None = None) -> str:

@@ -43,11 +43,12 @@ _INSERT_EVENT = insert(_EVENTS)
 def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
                 actor: User | None, *, kind: str, data: dict, open_rows: list[Task],
                 task: Task | None = None, case_changes: dict[str, Any] | None = None,
-                effects: list[Effect] = ()) -> None:
+                effects: list[Effect] = (), keep_live: bool = True) -> None:
     """Persist the workflow after a step; ``open_rows`` are the case's open task rows before it.
 
     ``effects`` are the timer effects that ran in the step (warning, overdue, escalate):
     they set the case's flags, notify people and are written to the audit log.
+    ``keep_live`` keeps the workflow in the runtime's cache for the case's next step.
     """
     now = rt.clock()
     wf = rt.workflows
@@ -65,8 +66,9 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
                      {k: v for k, v in e.properties.items() if k not in ("effect", "notify")})
               for e in effects]
+    outbox: list[dict] = []
     for effect in effects:
-        _apply_effect(session, case, effect, changes, open_rows, now)
+        outbox += _apply_effect(session, rt, case, effect, changes, open_rows, now)
     if snap.completed:
         status = str(snap.data.get("outcome") or "closed")
         changes.update(status=status, stage=status, closed_at=now, due_at=None)
@@ -111,7 +113,9 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     for event in events:
         event["case_id"], event["to_stage"] = case.id, case.stage
     conn.execute(_INSERT_EVENT, events)
-    rt.keep_workflow(case.id, case.state, workflow)
+    notifications.send(session, outbox)
+    if keep_live:
+        rt.keep_workflow(case.id, case.state, workflow)
 
 
 def _event(case: Case, now, actor: User | None, kind: str, task: Task | None, from_stage, data: dict) -> dict:
@@ -121,30 +125,31 @@ def _event(case: Case, now, actor: User | None, kind: str, task: Task | None, fr
             "data": data}
 
 
-def _apply_effect(session: Session, case: Case, effect: Effect, changes: dict, open_rows: list[Task], now) -> None:
-    """Set the flag an effect stands for and notify the people it concerns."""
+def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, changes: dict,
+                  open_rows: list[Task], now) -> list[dict]:
+    """Set the flag an effect stands for; return the notifications for the people it concerns."""
     props = effect.properties
     stage = props.get("stage")
     concerned = [t for t in open_rows if t.status == "open" and (stage is None or t.stage == stage)]
     if effect.kind == "warning":
         changes["at_risk"] = True
-        people = notifications.task_people(session, concerned)
+        people = notifications.task_people(session, concerned, rt.role_cache)
     elif effect.kind == "overdue":
         changes["overdue"] = True
-        people = notifications.task_people(session, concerned)
-        people |= notifications.members(session, "supervisor", case.scope_path)
+        people = notifications.task_people(session, concerned, rt.role_cache)
+        people |= notifications.members(session, "supervisor", case.scope_path, cache=rt.role_cache)
     elif effect.kind == "escalate":
         changes["escalation_level"] = changes.get("escalation_level", case.escalation_level or 0) + 1
         scope = props.get("notify_scope")
         people = set()
         if scope:
             for role in ("supervisor", "shift_leader"):
-                people |= notifications.members(session, role, scope, exact=True)
+                people |= notifications.members(session, role, scope, exact=True, cache=rt.role_cache)
     else:
         raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} (warning, overdue or escalate)")
     kind = "escalated" if effect.kind == "escalate" else effect.kind
-    notifications.send(session, people, case_id=case.id, kind=kind, now=now,
-                       message=notifications.message_for(kind, case.code, stage, props.get("level")))
+    return notifications.rows(people, case_id=case.id, kind=kind, now=now,
+                              message=notifications.message_for(kind, case.code, stage, props.get("level")))
 
 
 def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:

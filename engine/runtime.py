@@ -38,6 +38,7 @@ class Runtime:
         self._live: OrderedDict[int, tuple[bytes, Any]] = OrderedDict()
         self._live_size = int(settings.get("WORKFLOW_CACHE_SIZE", 256))
         self._live_lock = threading.Lock()
+        self.role_cache: dict[str, tuple[float, list]] = {}  # memberships by role, for notifications
 
     def expression_functions(self, data: dict) -> dict[str, Any]:
         """Return the functions BPMN/DMN expressions may call; emergencies get the 24/7 clock."""

@@ -87,7 +87,8 @@ def fire_timers(session: Session, rt: Runtime, case: Case) -> None:
         raise ProcessFailure(f"a timer failed: {exc}") from None
     record_step(session, rt, case, workflow, bundle, None, kind="timer",
                 data={"due": due.isoformat() if due else None, "effects": [e.bpmn_id for e in effects]},
-                open_rows=open_tasks(session, case), effects=effects)
+                open_rows=open_tasks(session, case), effects=effects,
+                keep_live=False)  # a swept case is rarely touched again soon; keep the heap small
 
 
 def record_incident(session: Session, rt: Runtime, case_id: int, message: str) -> None:

@@ -1,6 +1,7 @@
 """The `gridflow` command: init, serve, processes, users, bench."""
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -37,6 +38,9 @@ def _fail(message: str, code: int = 1):
 @click.pass_context
 def main(ctx):
     """gridflow: grid-governance case handling on BPMN and DMN."""
+    # Workflows are graphs of many small objects; with the default thresholds the cyclic
+    # collector walks the whole heap far too often in a long-running server or sweeper.
+    gc.set_threshold(50_000, 20, 20)
     ctx.obj = Context()
 
 
