@@ -13,6 +13,7 @@ import zlib
 import orjson
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MethodType
 from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
@@ -327,7 +328,7 @@ class WorkflowEngine:
 
     # -- running ---------------------------------------------------------------------------
     def start(self, bundle: ProcessBundle, data: dict[str, Any]):
-        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine)
+        workflow = _tune(BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine))
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
@@ -361,8 +362,7 @@ class WorkflowEngine:
         effects: list[Effect] = []
         try:
             task.run()
-            # do_engine_steps refreshes timers itself at the end
-            workflow.do_engine_steps(did_complete_task=_collector(effects))
+            _engine_steps(workflow, _collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
         return effects
@@ -428,7 +428,7 @@ class WorkflowEngine:
         self.serializer.migrate(dct)
         workflow = self.serializer.from_dict(dct, bundle=bundle)
         workflow.script_engine = self.script_engine
-        return workflow
+        return _tune(workflow)
 
     # -- helpers ---------------------------------------------------------------------------
     def _ready_task(self, workflow, spiff_id: str):
@@ -444,10 +444,48 @@ class WorkflowEngine:
         effects: list[Effect] = []
         try:
             workflow.refresh_timers()
-            workflow.do_engine_steps(did_complete_task=_collector(effects))
+            _engine_steps(workflow, _collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
         return effects
+
+
+def _flat_update_waiting_tasks(workflow) -> None:
+    # The library re-checks every WAITING task after every task completes, finding them by
+    # walking the whole tree; a pass over the task dict (creation order) finds the same ones.
+    waiting = TaskState.WAITING
+    for task in [t for t in workflow.tasks.values() if t.state == waiting]:
+        task.task_spec._update(task)
+
+
+def _tune(workflow):
+    """Give a workflow the flat WAITING-task refresh (top-level workflows without subprocesses)."""
+    if not workflow.subprocesses:
+        workflow.update_waiting_tasks = MethodType(_flat_update_waiting_tasks, workflow)
+    return workflow
+
+
+def _engine_steps(workflow, did_complete) -> None:
+    """Run READY engine tasks (scripts, gateways, events) until only waits are left.
+
+    Same outcome as BpmnWorkflow.do_engine_steps, which walks the whole task tree once per
+    round; with every finished task kept in the tree (rework loops, timers) those walks
+    became most of a step's cost. A flat pass over the task dict finds the same READY tasks.
+    Workflows with subprocesses take the library's path.
+    """
+    if workflow.subprocesses:
+        workflow.do_engine_steps(did_complete_task=did_complete)
+        return
+    ready_state = TaskState.READY
+    while True:
+        ready = [t for t in workflow.tasks.values() if t.state == ready_state and not t.task_spec.manual]
+        if not ready:
+            break
+        for task in ready:
+            if task.state == ready_state:  # an earlier one in this round may have cancelled it
+                task.run()
+                did_complete(task)
+    workflow.refresh_timers()
 
 
 def _collector(effects: list[Effect]):
