@@ -2,7 +2,10 @@
 and lateness."""
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from typing import Callable
@@ -16,6 +19,7 @@ from . import cases as case_service
 from . import clock
 from .bench import MAIN_PATH_ANSWERS, Actors, delete_cases, ensure_demo
 from .runtime import Runtime
+from .settings import PROJECT_ROOT
 from .scheduler import drain
 
 _CASES, _TASKS = Case.__table__, Task.__table__
@@ -66,9 +70,27 @@ def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_sec
     return created
 
 
+def _sweep_in_processes(workers: int, database_url: str) -> int:
+    """Run ``gridflow worker --once`` in several processes at once; return the cases they fired."""
+    env = {**os.environ, "GRIDFLOW_DATABASE_URL": database_url}
+    procs = [subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--once"], env=env, cwd=PROJECT_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(workers)]
+    fired = 0
+    for proc in procs:
+        output = proc.communicate()[0]
+        if proc.returncode != 0:
+            raise RuntimeError(f"a worker failed:\n{output}")
+        fired += int(output.rsplit("fired ", 1)[1].split()[0])
+    return fired
+
+
 def run_timers(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str], None] = print,
-               spread_seconds: float = 0, keep: bool = False) -> dict:
-    """Sweep N due cases; report timers fired per second (and lateness when spread over time)."""
+               spread_seconds: float = 0, keep: bool = False, workers: int = 1) -> dict:
+    """Sweep N due cases; report timers fired per second (and lateness when spread over time).
+
+    With ``workers`` > 1 the sweep runs in that many `gridflow worker` processes at once.
+    """
     created = prepare_due_cases(rt, sessions, n, spread_seconds=spread_seconds)
     with sessions() as session:
         first_event = session.scalar(select(func.max(CaseEvent.id))) or 0
@@ -76,7 +98,9 @@ def run_timers(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str]
     lateness: list[float] = []
     fired = 0
     interval = float(rt.settings.get("SWEEP_INTERVAL", 1.0))
-    while True:
+    if workers > 1:
+        fired = _sweep_in_processes(workers, sessions.kw["bind"].url.render_as_string(hide_password=False))
+    while workers <= 1:
         tick = time.perf_counter()
         result = drain(sessions, rt)
         fired += result.fired
@@ -97,7 +121,7 @@ def run_timers(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str]
     if not keep:
         delete_cases(sessions, created)
     figures = {
-        "due_cases": n, "database": sessions.kw["bind"].dialect.name, "cases_fired": fired,
+        "due_cases": n, "database": sessions.kw["bind"].dialect.name, "workers": workers, "cases_fired": fired,
         "timers_fired": timer_events, "seconds": round(elapsed, 2),
         "timers_per_second": round(timer_events / elapsed, 1), "cases_per_second": round(fired / elapsed, 1),
     }

@@ -4,10 +4,11 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
-from marshmallow import ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import HTTPException
 
 from engine import cases as case_service
+from engine import notifications
 from engine.accounts import user_for_token
 from engine.errors import EngineError, InputError, NotFound
 from engine.inbox import inbox, task_form
@@ -151,3 +152,29 @@ def complete_task(task_id: int):
     case = case_service.complete_task(session, runtime(), g.user, task_id, json_body(), expected_version)
     session.commit()
     return jsonify(case_payload(session, case))
+
+
+class ReadNotificationsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_ID)), required=True,
+                      validate=validate.Length(min=1, max=500))
+
+
+@bp.get("/notifications")
+@token_required
+def list_notifications():
+    items = notifications.unread(get_session(), g.user.id)
+    return jsonify({"items": [{"id": n.id, "kind": n.kind, "message": n.message, "case_id": n.case_id,
+                               "created_at": n.created_at.isoformat()} for n in items]})
+
+
+@bp.post("/notifications/read")
+@token_required
+def read_notifications():
+    session = get_session()
+    body = load(ReadNotificationsSchema(), json_body())
+    changed = notifications.mark_read(session, g.user.id, body["ids"], runtime().clock())
+    session.commit()
+    return jsonify({"marked_read": changed})

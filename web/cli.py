@@ -197,13 +197,18 @@ def bench_lifecycle(ctx: Context, n: int, keep: bool):
 @click.option("--spread", default=0.0, show_default=True,
               help="Make the cases due one after another over this many seconds and measure lateness "
                    "with sweeps every SWEEP_INTERVAL (a real-time run).")
+@click.option("--workers", default=1, show_default=True,
+              help="Sweep in this many `gridflow worker` processes at once (PostgreSQL).")
 @click.option("--keep", is_flag=True, help="Keep the benchmark's cases (deleted afterwards by default).")
 @click.pass_obj
-def bench_timers(ctx: Context, n: int, spread: float, keep: bool):
+def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
     """Sweep N cases whose handling deadline has passed; print timers per second."""
     from engine.bench_timers import run_timers
 
-    result = run_timers(ctx.rt, ctx.sessions, n, echo=click.echo, spread_seconds=spread, keep=keep)
+    if workers > 1 and spread:
+        _fail("--spread measures lateness with one in-process sweeper; leave out --workers")
+    result = run_timers(ctx.rt, ctx.sessions, n, echo=click.echo, spread_seconds=spread, keep=keep,
+                        workers=workers)
     click.echo(json.dumps(result))
 
 

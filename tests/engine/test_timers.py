@@ -200,3 +200,17 @@ def test_a_timer_that_fails_becomes_a_visible_incident_and_can_be_retried(driver
     retry_incident(driver.session, driver.rt, handling)
     driver.session.commit()
     assert handling.incident is None and handling.at_risk
+
+
+def test_notifications_can_be_listed_and_marked_read(driver, clock, handling):
+    from engine import notifications
+    sweep_at(driver, clock, at(25, 14, 43))
+    handler = driver.user("handler_hw")
+    unread = notifications.unread(driver.session, handler.id)
+    assert [n.kind for n in unread] == ["warning"] and handling.code in unread[0].message
+    other = driver.user("handler_hw2")
+    theirs = notifications.unread(driver.session, other.id)[0]
+    assert notifications.mark_read(driver.session, handler.id, [unread[0].id, theirs.id], driver.rt.clock()) == 1
+    driver.session.commit()
+    assert notifications.unread(driver.session, handler.id) == []
+    assert len(notifications.unread(driver.session, other.id)) == 1  # not someone else's to mark

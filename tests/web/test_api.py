@@ -192,3 +192,23 @@ def test_form_values_are_checked_strictly(client, token):
     assert blank.status_code == 422 and field_errors(blank) == {"accept_note"}
     spaces = client.post(url, json={"decision": "   "}, headers=clerk)
     assert spaces.status_code == 422 and field_errors(spaces) == {"decision"}
+
+
+def test_notifications_api_lists_unread_and_marks_them_read(client, token, app, demo_db):
+    from sqlalchemy import select
+
+    from engine import notifications
+    from models import User
+    headers = token("handler_hw")
+    with demo_db() as session:
+        user_id = session.scalar(select(User.id).where(User.username == "handler_hw"))
+        notifications.send(session, notifications.rows({user_id}, case_id=None, kind="warning",
+                                                        message="案件即将到期", now=app.extensions["gridflow.runtime"].clock()))
+        session.commit()
+    items = client.get("/api/v1/notifications", headers=headers).get_json()["items"]
+    assert [i["message"] for i in items] == ["案件即将到期"]
+    bad = client.post("/api/v1/notifications/read", json={"ids": ["x"]}, headers=headers)
+    assert bad.status_code == 422
+    done = client.post("/api/v1/notifications/read", json={"ids": [items[0]["id"]]}, headers=headers)
+    assert done.get_json() == {"marked_read": 1}
+    assert client.get("/api/v1/notifications", headers=headers).get_json()["items"] == []
