@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Case, CaseEvent, Task, User
 
-from . import notifications
+from . import notifications, webhooks
 from .errors import Conflict, ProcessFailure
 from .org import role_for_lane
 from .runtime import Runtime
@@ -114,6 +114,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         event["case_id"], event["to_stage"] = case.id, case.stage
     conn.execute(_INSERT_EVENT, events)
     notifications.send(session, outbox)
+    webhooks.queue(session, rt, case, events)
     if keep_live:
         rt.keep_workflow(case.id, case.state, workflow)
 

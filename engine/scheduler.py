@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from .runtime import Runtime
 from .sweep import SweepResult, sweep
+from .webhooks import deliver_due
 
 log = logging.getLogger("gridflow.sweep")
 
@@ -37,5 +38,9 @@ def start_sweeper(sessions: sessionmaker, rt: Runtime, *, blocking: bool = False
     scheduler.add_job(drain, "interval", args=[sessions, rt], id="sweep",
                       seconds=float(rt.settings.get("SWEEP_INTERVAL", 1.0)),
                       max_instances=1, coalesce=True)
+    if rt.settings.get("WEBHOOKS"):
+        # A separate job: a slow receiver holds up only the next delivery, never the sweep.
+        scheduler.add_job(deliver_due, "interval", args=[sessions, rt], id="webhooks",
+                          seconds=float(rt.settings.get("SWEEP_INTERVAL", 1.0)), max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

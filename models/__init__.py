@@ -2,10 +2,10 @@
 from .base import Base, UTCDateTime, make_engine, make_session_factory, create_schema, drop_schema
 from .org import OrgUnit, Department, Category, User, Membership, ApiToken, ORG_LEVELS, ROLES
 from .process import ProcessVersion
-from .case import Case, Task, CaseEvent, CaseCodeCounter, Notification
+from .case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery
 
 __all__ = [
     "Base", "UTCDateTime", "make_engine", "make_session_factory", "create_schema", "drop_schema",
     "OrgUnit", "Department", "Category", "User", "Membership", "ApiToken", "ORG_LEVELS", "ROLES",
-    "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification",
+    "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery",
 ]

@@ -138,3 +138,22 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook receiver: queued with the step that caused it, sent later."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    event: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
