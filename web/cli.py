@@ -156,6 +156,36 @@ def processes_deploy(ctx: Context):
 
 
 @main.group()
+def cases():
+    """Operate on cases."""
+
+
+@cases.command("retry")
+@click.argument("code")
+@click.pass_obj
+def cases_retry(ctx: Context, code: str):
+    """Clear CODE's incident and fire its timers again (after fixing what failed)."""
+    from sqlalchemy import select
+
+    from engine.sweep import retry_incident
+    from models import Case
+
+    with ctx.sessions() as session:
+        case = session.scalars(select(Case).where(Case.code == code)).first()
+        if case is None:
+            _fail(f"no case {code}")
+        if case.incident is None:
+            _fail(f"case {code} has no incident")
+        try:
+            retry_incident(session, ctx.rt, case)
+        except EngineError as exc:
+            session.rollback()
+            _fail(f"still failing: {exc.message}")
+        session.commit()
+    click.echo(f"case {code}: incident cleared, timers fired; stage {case.stage}")
+
+
+@main.group()
 def users():
     """Manage users and their API tokens."""
 

@@ -18,4 +18,6 @@ def index():
 @bp.get("/healthz")
 def healthz():
     status = system_status(get_session(), current_app.config["CASE_PROCESS"])
-    return jsonify({"status": "ok", "process": status.process, "cases": status.cases_by_status})
+    warning = current_app.extensions["gridflow.runtime"].calendar_warning()
+    return jsonify({"status": "ok", "process": status.process, "cases": status.cases_by_status,
+                    "calendar_warning": warning})
