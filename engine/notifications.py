@@ -1,6 +1,7 @@
 """In-app notifications: who hears about a warning, an overdue stage or an escalation."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 
@@ -61,6 +62,14 @@ def rows(user_ids: set[int], *, case_id: int | None, kind: str, message: str, no
 def send(session: Session, notification_rows: list[dict]) -> None:
     if notification_rows:
         session.connection().execute(_INSERT, notification_rows)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def fill(template: str, data: dict) -> str:
+    """Fill ``{name}`` placeholders from case data (names only; a missing one becomes empty)."""
+    return _PLACEHOLDER.sub(lambda m: "" if data.get(m.group(1)) is None else str(data[m.group(1)]), template)
 
 
 def message_for(kind: str, code: str, stage: str | None = None, level: str | None = None) -> str:

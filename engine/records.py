@@ -64,8 +64,8 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     if any(row["stage"] == "handle" for row in new_rows) and not case.overdue:
         changes["at_risk"] = False  # a fresh handling clock starts un-warned
     events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
-                     {k: v for k, v in e.properties.items() if k not in ("effect", "notify")})
-              for e in effects]
+                     {k: v for k, v in e.properties.items() if k not in ("effect", "notify", "data", "message")})
+              for e in effects if e.kind != "notify"]
     outbox: list[dict] = []
     for effect in effects:
         outbox += _apply_effect(session, rt, case, effect, changes, open_rows, now)
@@ -146,8 +146,14 @@ def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, cha
         if scope:
             for role in ("supervisor", "shift_leader"):
                 people |= notifications.members(session, role, scope, exact=True, cache=rt.role_cache)
+    elif effect.kind == "notify":
+        scope = props.get("notify_scope")
+        people = notifications.members(session, props.get("role", ""), scope, cache=rt.role_cache) if scope else set()
+        return notifications.rows(people, case_id=case.id, kind="notice", now=now,
+                                  message=notifications.fill(props.get("message", ""), props.get("data", {}))[:500])
     else:
-        raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} (warning, overdue or escalate)")
+        raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} "
+                             "(warning, overdue, escalate or notify)")
     kind = "escalated" if effect.kind == "escalate" else effect.kind
     return notifications.rows(people, case_id=case.id, kind=kind, now=now,
                               message=notifications.message_for(kind, case.code, stage, props.get("level")))

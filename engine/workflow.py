@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import zlib
 
 import orjson
@@ -488,6 +489,9 @@ def _engine_steps(workflow, did_complete) -> None:
     workflow.refresh_timers()
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
 def _collector(effects: list[Effect]):
     def collect(task):
         props = getattr(task.task_spec, "extensions", None)
@@ -495,6 +499,9 @@ def _collector(effects: list[Effect]):
             props = dict(props)
             if props.get("notify"):  # the name of a scope variable: resolve it now
                 props["notify_scope"] = task.data.get(props["notify"])
+            if props.get("message"):  # a template over the case data, filled by the engine
+                names = set(_PLACEHOLDER.findall(props["message"]))
+                props["data"] = {name: task.data.get(name) for name in names}
             effects.append(Effect(props["effect"], task.task_spec.bpmn_id,
                                   task.task_spec.bpmn_name or task.task_spec.bpmn_id, props))
     return collect

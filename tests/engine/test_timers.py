@@ -214,3 +214,17 @@ def test_notifications_can_be_listed_and_marked_read(driver, clock, handling):
     driver.session.commit()
     assert notifications.unread(driver.session, handler.id) == []
     assert len(notifications.unread(driver.session, other.id)) == 1  # not someone else's to mark
+
+
+def test_returns_and_extension_decisions_are_told_to_the_people_concerned(driver, clock, handling):
+    from engine import notifications
+    case = handling
+    driver.do(case, "handle", "handler_hw", action="extend", extension_hours=2, extension_reason="需调车")
+    driver.do(case, "approve_extension", "leader_dhm", approval="approve", approval_note="同意延期")
+    told = notifications.unread(driver.session, driver.user("handler_hw").id)
+    assert [n.kind for n in told] == ["notice"]
+    assert told[0].message == f"案件 {case.code} 的延期申请已处理（approve）：同意延期"
+    driver.do(case, "handle", "handler_hw", action="return", return_reason="应由园林处理")
+    told = notifications.unread(driver.session, driver.user("dispatch_dhm").id)
+    assert [n.message for n in told] == [f"案件 {case.code} 被处置单位回退，请重新派遣。回退理由：应由园林处理"]
+    assert notifications.unread(driver.session, driver.user("dispatch_js").id) == []  # another street
