@@ -46,8 +46,8 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
                 effects: list[Effect] = (), keep_live: bool = True) -> None:
     """Persist the workflow after a step; ``open_rows`` are the case's open task rows before it.
 
-    ``effects`` are the timer effects that ran in the step (warning, overdue, escalate):
-    they set the case's flags, notify people and are written to the audit log.
+    ``effects`` are the flow elements with an ``effect`` that ran in the step (warning,
+    overdue, escalate: set the case's flags, notify, are audited; notify: a notice).
     ``keep_live`` keeps the workflow in the runtime's cache for the case's next step.
     """
     now = rt.clock()

@@ -46,7 +46,7 @@ class Case(Base):
     calendar_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why the sweep could not fire this case's timers (cleared by a retry).
     incident: Mapped[str | None] = mapped_column(Text)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id"), index=True)
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
     state: Mapped[bytes] = mapped_column(LargeBinary)
@@ -133,7 +133,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime]
@@ -149,7 +149,7 @@ class WebhookDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
     event: Mapped[str] = mapped_column(String(32))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
