@@ -19,7 +19,7 @@ from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUn
 
 from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
 from .forms import validate_submission
-from .org import may_see_case, may_take, role_for_lane
+from .org import may_see_case, may_take
 from .processes import latest_version
 from .records import record_step
 from .runtime import Runtime

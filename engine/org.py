@@ -71,9 +71,6 @@ def scope_covers(member_scope: str, target_scope: str) -> bool:
     return target_scope.startswith(member_scope)
 
 
-def user_scopes(user: User, role: str | None = None) -> list[tuple[str, str]]:
-    return [(m.role, m.scope_key) for m in user.memberships if role is None or m.role == role]
-
 
 def may_take(user: User, role: str, scope_key: str) -> bool:
     return any(m.role == role and scope_covers(m.scope_key, scope_key) for m in user.memberships)
@@ -88,4 +85,4 @@ def may_see_case(user: User, case_scope: str, extra_scopes: list[str] = ()) -> b
 
 
 __all__ = ["LANE_ROLES", "ROLE_CODES", "role_for_lane", "check_org_code", "check_department_code",
-           "department_scope", "scope_covers", "user_scopes", "may_take", "may_see_case"]
+           "department_scope", "scope_covers", "may_take", "may_see_case"]

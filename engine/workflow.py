@@ -1,5 +1,7 @@
 """The one facade over SpiffWorkflow: parse, start, step, complete, message, serialize.
 
+Longer than our other modules on purpose: it is the only module allowed to import the library.
+
 No other module imports SpiffWorkflow, so a library upgrade touches this file only. The
 facade speaks in plain values (dicts, dataclasses, bytes); callers never see Spiff objects
 other than the opaque workflow and bundle handles they pass back in.
@@ -20,7 +22,6 @@ from typing import Any, Callable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine

@@ -12,7 +12,7 @@ from engine.errors import Conflict, Forbidden, InputError, NotFound
 from engine.inbox import inbox
 from engine.tasks import task_details
 
-from .conftest import FRINGE_GRID, GARBAGE, GRID, ILLEGAL_BUILD, SMALL_ADS
+from .conftest import FRINGE_GRID, GRID, ILLEGAL_BUILD, SMALL_ADS
 
 SH = ZoneInfo("Asia/Shanghai")
 WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=SH)
