@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
 from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
-from .forms import validate_submission
+from .forms import required_if, validate_submission
 from .org import may_see_case, may_take
 from .processes import latest_version
 from .records import record_step
@@ -216,7 +216,7 @@ def _check_references(session: Session, actor: User, case: Case, node, data: dic
         return None
     condition = dict(spec.constraints).get("required_if") if spec else None
     if condition:
-        other, expected = (part.strip() for part in condition.split("=", 1))
+        other, expected = required_if(condition, field)
         if str(data.get(other)) != expected:
             return None  # the field does not apply to this decision
     original = session.scalars(select(Case).where(Case.code == data[field])).first() \

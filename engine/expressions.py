@@ -25,6 +25,10 @@ _ISO_LITERAL = re.compile(
 )
 
 
+# A {name} placeholder in a message template (names only, never expressions).
+TEMPLATE_FIELD = re.compile(r"\{(\w+)\}")
+
+
 class ExpressionError(ValueError):
     """An expression is not allowed or cannot be compiled."""
 

@@ -62,7 +62,8 @@ def _number(config, field_id, name):
     return int(value) if value.is_integer() else value
 
 
-def _condition(config: str | None, field_id: str) -> tuple[str, str]:
+def required_if(config: str | None, field_id: str) -> tuple[str, str]:
+    """Split a required_if config 'field=value' into (field, value)."""
     if not config or "=" not in config:
         raise FormDefinitionError(f"field {field_id}: required_if needs config 'field=value'")
     other, value = config.split("=", 1)
@@ -92,7 +93,7 @@ def _field(spec: FormField):
     if required and spec.type in ("string", "enum"):
         validators.append(not_blank)
     if "required_if" in constraints:
-        _condition(constraints["required_if"], spec.id)
+        required_if(constraints["required_if"], spec.id)
     kwargs: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators}
     if spec.type == "long":
         kwargs["strict"] = False
@@ -102,7 +103,7 @@ def _field(spec: FormField):
 @lru_cache(maxsize=512)
 def form_schema(form: tuple[FormField, ...]) -> Schema:
     """Return a schema instance for a form; cached per form definition."""
-    conditions = [(f.id, *_condition(dict(f.constraints)["required_if"], f.id))
+    conditions = [(f.id, *required_if(dict(f.constraints)["required_if"], f.id))
                   for f in form if "required_if" in dict(f.constraints)]
     attrs: dict[str, Any] = {f.id: _field(f) for f in form}
 

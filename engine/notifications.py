@@ -1,7 +1,6 @@
 """In-app notifications: who hears about a warning, an overdue stage or an escalation."""
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import Membership, Notification, Task
 
+from .expressions import TEMPLATE_FIELD
 from .org import scope_covers
 
 _MEMBERS_OF_ROLE = select(Membership.user_id, Membership.scope_key).where(Membership.role == bindparam("role"))
@@ -64,12 +64,9 @@ def send(session: Session, notification_rows: list[dict]) -> None:
         session.connection().execute(_INSERT, notification_rows)
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
 def fill(template: str, data: dict) -> str:
     """Fill ``{name}`` placeholders from case data (names only; a missing one becomes empty)."""
-    return _PLACEHOLDER.sub(lambda m: "" if data.get(m.group(1)) is None else str(data[m.group(1)]), template)
+    return TEMPLATE_FIELD.sub(lambda m: "" if data.get(m.group(1)) is None else str(data[m.group(1)]), template)
 
 
 def message_for(kind: str, code: str, stage: str | None = None, level: str | None = None) -> str:

@@ -61,8 +61,8 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     old_due = dict(case.due_times or {})
     if due_times != old_due:
         changes["due_times"] = due_times
-    if any(row["stage"] == "handle" for row in new_rows) and not case.overdue:
-        changes["at_risk"] = False  # a fresh handling clock starts un-warned
+    if any(row["due_at"] for row in new_rows):
+        changes["at_risk"] = False  # a newly timed task starts un-warned; its own timers warn again
     events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
                      {k: v for k, v in e.properties.items() if k not in ("effect", "notify", "data", "message")})
               for e in effects if e.kind != "notify"]

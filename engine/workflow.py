@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import zlib
 
 import orjson
@@ -47,7 +46,7 @@ from SpiffWorkflow.task import Task, TaskState
 from lxml import etree
 
 from . import clock
-from .expressions import ExpressionError, Namespace
+from .expressions import TEMPLATE_FIELD, ExpressionError, Namespace
 
 
 class _EngineDatetime(datetime):
@@ -398,9 +397,6 @@ class WorkflowEngine:
                     continue
         return min(times) if times else None
 
-    def is_completed(self, workflow) -> bool:
-        return workflow.is_completed()
-
     def data(self, workflow) -> dict[str, Any]:
         """Return the workflow's result data once completed, else the latest task data."""
         if workflow.is_completed():
@@ -490,9 +486,6 @@ def _engine_steps(workflow, did_complete) -> None:
     workflow.refresh_timers()
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
 def _collector(effects: list[Effect]):
     def collect(task):
         props = getattr(task.task_spec, "extensions", None)
@@ -501,7 +494,7 @@ def _collector(effects: list[Effect]):
             if props.get("notify"):  # the name of a scope variable: resolve it now
                 props["notify_scope"] = task.data.get(props["notify"])
             if props.get("message"):  # a template over the case data, filled by the engine
-                names = set(_PLACEHOLDER.findall(props["message"]))
+                names = set(TEMPLATE_FIELD.findall(props["message"]))
                 props["data"] = {name: task.data.get(name) for name in names}
             effects.append(Effect(props["effect"], task.task_spec.bpmn_id,
                                   task.task_spec.bpmn_name or task.task_spec.bpmn_id, props))
