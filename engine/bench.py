@@ -8,7 +8,7 @@ from typing import Callable
 from sqlalchemy import Text, bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import (Case, CaseEvent, Category, Membership, Notification, OrgUnit, Task, User, WebhookDelivery,
+from models import (Attachment, Case, Comment, CaseEvent, Category, Membership, Notification, OrgUnit, Task, User, WebhookDelivery,
                     create_schema)
 
 from . import cases as case_service
@@ -91,7 +91,7 @@ def delete_cases(sessions: sessionmaker, ids: list[int]) -> None:
     with sessions() as session:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            for table in (Notification, WebhookDelivery, CaseEvent, Task):
+            for table in (Notification, WebhookDelivery, CaseEvent, Attachment, Comment, Task):
                 session.execute(delete(table).where(table.case_id.in_(chunk)))
             session.execute(update(Case).where(Case.duplicate_of_id.in_(chunk)).values(duplicate_of_id=None))
             session.execute(delete(Case).where(Case.id.in_(chunk)))

@@ -36,7 +36,9 @@ class SweepResult:
 
 
 def due_case_query(now: datetime, dialect: str):
-    query = (select(Case).where(Case.next_timer_at <= now, Case.incident.is_(None))
+    # Strictly earlier: SpiffWorkflow fires a timer only once its time has passed (``<`` now),
+    # so a case whose timer is due this very instant would be loaded for nothing.
+    query = (select(Case).where(Case.next_timer_at < now, Case.incident.is_(None))
              .order_by(Case.next_timer_at).limit(1))
     return query.with_for_update(skip_locked=True) if dialect == "postgresql" else query
 
@@ -61,7 +63,7 @@ def sweep(sessions: sessionmaker, rt: Runtime, *, batch: int | None = None) -> S
                 session.commit()
                 result.fired += 1
                 result.lateness.append((now - due).total_seconds())
-                if case.next_timer_at is not None and case.next_timer_at <= now:
+                if case.next_timer_at is not None and case.next_timer_at < now:
                     skipped.add(case.id)  # its timer did not fire yet (clock skew): next pass
             except Conflict:
                 session.rollback()  # another sweeper or a user moved the case first

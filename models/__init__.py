@@ -1,11 +1,11 @@
 """SQLAlchemy 2.0 models of gridflow and the session factory. No Flask, no SpiffWorkflow."""
 from .base import Base, UTCDateTime, make_engine, make_session_factory, create_schema, drop_schema
-from .org import OrgUnit, Department, Category, User, Membership, ApiToken, ORG_LEVELS, ROLES
+from .org import OrgUnit, Department, Category, User, Membership, ApiToken, SavedFilter, ORG_LEVELS, ROLES
 from .process import ProcessVersion
-from .case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery
+from .case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery, Attachment, Comment
 
 __all__ = [
     "Base", "UTCDateTime", "make_engine", "make_session_factory", "create_schema", "drop_schema",
-    "OrgUnit", "Department", "Category", "User", "Membership", "ApiToken", "ORG_LEVELS", "ROLES",
-    "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery",
+    "OrgUnit", "Department", "Category", "User", "Membership", "ApiToken", "SavedFilter", "ORG_LEVELS", "ROLES",
+    "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery", "Attachment", "Comment",
 ]

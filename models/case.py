@@ -100,6 +100,8 @@ class Task(Base):
     due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Bumped by claim, unclaim and assign; with the case's version it makes the task's ETag.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     case: Mapped[Case] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -157,3 +159,39 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class Attachment(Base):
+    """A photo attached to a case (optionally while working one of its tasks); the file is on disk."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # Paths relative to the attachments folder under the instance folder.
+    path: Mapped[str] = mapped_column(String(300))
+    thumbnail_path: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+
+    uploaded_by: Mapped[User | None] = relationship()
+
+
+class Comment(Base):
+    """An internal remark on a case by a member of staff (never shown to the public)."""
+
+    __tablename__ = "case_comment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="SET NULL"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    author: Mapped[User | None] = relationship()

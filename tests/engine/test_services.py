@@ -1,0 +1,222 @@
+"""Claiming and assigning tasks, inbox filters and counts, case search, the supervision board,
+attachments and comments: the services behind the inbox, the case page and the API."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from PIL import Image
+
+from engine import attachments, comments, inbox as inbox_service, search, tasks as task_service
+from engine.errors import Conflict, Forbidden, InputError, NotFound
+
+from .conftest import FRINGE_GRID
+
+SH = ZoneInfo("Asia/Shanghai")
+WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=SH)
+
+
+@pytest.fixture(autouse=True)
+def frozen_time():
+    with time_machine.travel(WEDNESDAY_10, tick=False) as traveller:
+        yield traveller
+
+
+def png(width=800, height=600) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_claim_unclaim_and_assign_with_versions_and_audit(driver):
+    case = driver.report()
+    task = driver.task(case, "accept")
+    clerk, leader = driver.user("clerk_dhm"), driver.user("leader_dhm")
+    task_service.claim(driver.session, driver.rt, clerk, task.id)
+    driver.session.commit()
+    assert task.assignee_id == clerk.id and task.version == 2
+    # Another clerk above (district) cannot take it now, and cannot release it.
+    other = driver.user("clerk_district")
+    with pytest.raises(Conflict, match="already claimed by 陈静"):
+        task_service.claim(driver.session, driver.rt, other, task.id)
+    with pytest.raises(Forbidden):
+        task_service.unclaim(driver.session, driver.rt, other, task.id)
+    # A stale version is refused and changes nothing.
+    with pytest.raises(Conflict, match="you saw 1"):
+        task_service.unclaim(driver.session, driver.rt, clerk, task.id, expected_version=1)
+    # The shift leader hands it to the district clerk; only people who may take it qualify.
+    assert {u.username for u in task_service.candidates(driver.session, task)} == {"clerk_dhm", "clerk_district"}
+    with pytest.raises(InputError) as err:
+        task_service.assign(driver.session, driver.rt, leader, task.id, "grid_dhm_01")
+    assert "assignee" in err.value.errors
+    with pytest.raises(Forbidden):
+        task_service.assign(driver.session, driver.rt, clerk, task.id, "clerk_district")
+    task_service.assign(driver.session, driver.rt, leader, task.id, "clerk_district")
+    driver.session.commit()
+    assert task.assignee_id == other.id
+    # Assigned to someone else, the task is gone from the first clerk's inbox and they cannot complete it.
+    assert inbox_service.inbox(driver.session, clerk) == []
+    with pytest.raises(Forbidden):
+        driver.do(case, "accept", "clerk_dhm", decision="file")
+    task_service.unclaim(driver.session, driver.rt, other, task.id)
+    driver.session.commit()
+    kinds = [(e.kind, e.data.get("to")) for e in driver.events(case)]
+    assert kinds[1:] == [("claimed", None), ("assigned", "张伟"), ("unclaimed", None)]
+
+
+def test_claiming_a_finished_task_is_a_conflict_and_invisible_tasks_are_not_found(driver):
+    case = driver.report()
+    task = driver.task(case, "accept")
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    with pytest.raises(Conflict, match="no longer open"):
+        task_service.claim(driver.session, driver.rt, driver.user("clerk_dhm"), task.id)
+    with pytest.raises(NotFound):
+        task_service.claim(driver.session, driver.rt, driver.user("clerk_js"), task.id)
+    with pytest.raises(NotFound):
+        task_service.claim(driver.session, driver.rt, driver.user("clerk_js"), 2 ** 70)
+
+
+def test_inbox_filters_counts_and_order(driver, frozen_time):
+    first = driver.report()
+    second = driver.report(source="hotline", category_code="E0101", reporter_name="王女士")
+    driver.report(grid_code=FRINGE_GRID, username="clerk_jdk")
+    clerk = driver.user("clerk_dhm")
+    now = datetime.now(SH)
+    page = inbox_service.inbox_page(driver.session, clerk, now=now)
+    assert page.total == 2 and [t.case_id for t in page.items] == [first.id, second.id]
+    parse = inbox_service.InboxFilter.parse
+    assert inbox_service.inbox_page(driver.session, clerk, parse({"source": "hotline"}), now=now).total == 1
+    assert inbox_service.inbox_page(driver.session, clerk, parse({"category": "E01"}), now=now).total == 2
+    assert inbox_service.inbox_page(driver.session, clerk, parse({"category": "E0101"}), now=now).total == 1
+    assert inbox_service.inbox_page(driver.session, clerk, parse({"org": "110101001001"}), now=now).total == 2
+    assert inbox_service.inbox_page(driver.session, clerk, parse({"org": "110101002"}), now=now).total == 0
+    with pytest.raises(InputError) as err:
+        parse({"flag": "late", "category": "rubbish", "assigned": "x"})
+    assert set(err.value.errors) == {"flag", "category", "assigned"}
+    with pytest.raises(InputError):
+        inbox_service.inbox_page(driver.session, clerk, parse({"org": "999999999"}), now=now)
+
+    task_service.claim(driver.session, driver.rt, clerk, driver.task(second, "accept").id)
+    driver.session.commit()
+    counts = inbox_service.inbox_counts(driver.session, clerk, now=now)
+    assert counts == {"all": 2, "overdue": 0, "at_risk": 0, "me": 1, "unassigned": 1, "stages": {"accept": 2}}
+    # 1 working hour to accept: at 10:48 the warning timer has fired, at 11:01 it is overdue.
+    frozen_time.move_to(WEDNESDAY_10 + timedelta(minutes=49))
+    from engine.sweep import sweep
+    sweep(driver.sessions, driver.rt)
+    driver.session.expire_all()
+    now = datetime.now(SH)
+    assert inbox_service.inbox_counts(driver.session, clerk, now=now)["at_risk"] == 2
+    frozen_time.move_to(WEDNESDAY_10 + timedelta(minutes=61))
+    now = datetime.now(SH)
+    counts = inbox_service.inbox_counts(driver.session, clerk, now=now)
+    assert (counts["overdue"], counts["at_risk"]) == (2, 0)
+    assert inbox_service.inbox_page(driver.session, clerk, parse({"flag": "overdue", "assigned": "me"}), now=now).total == 1
+
+
+def test_saved_filters(driver):
+    clerk = driver.user("clerk_dhm")
+    f = inbox_service.InboxFilter.parse({"flag": "overdue", "source": "hotline"})
+    inbox_service.save_filter(driver.session, clerk, "热线超期", f, now=WEDNESDAY_10)
+    driver.session.commit()
+    (saved,) = inbox_service.saved_filters(driver.session, clerk)
+    assert inbox_service.InboxFilter.parse(inbox_service.saved_filter_args(saved)) == f
+    with pytest.raises(InputError):
+        inbox_service.save_filter(driver.session, clerk, " ", f, now=WEDNESDAY_10)
+    with pytest.raises(InputError):
+        inbox_service.save_filter(driver.session, clerk, "nothing", inbox_service.InboxFilter(), now=WEDNESDAY_10)
+    with pytest.raises(NotFound):
+        inbox_service.delete_filter(driver.session, driver.user("clerk_js"), saved.id)
+    inbox_service.delete_filter(driver.session, clerk, saved.id)
+    driver.session.commit()
+    assert inbox_service.saved_filters(driver.session, clerk) == []
+
+
+def test_case_search_sees_only_the_users_scope_and_departments(driver):
+    mine = driver.report()
+    driver.report(grid_code=FRINGE_GRID, username="clerk_jdk", description="另一条街道")
+    now = datetime.now(SH)
+    parse = search.CaseFilter.parse
+    page = search.search_cases(driver.session, driver.rt, driver.user("clerk_dhm"), now=now)
+    assert [c.code for c in page.items] == [mine.code]
+    assert search.search_cases(driver.session, driver.rt, driver.user("admin"), now=now).total == 2
+    assert search.search_cases(driver.session, driver.rt, driver.user("handler_hw"), now=now).total == 0
+    driver.do(mine, "accept", "clerk_dhm", decision="file")
+    driver.do(mine, "dispatch", "dispatch_dhm", level="department", department_code="HW")
+    assert search.search_cases(driver.session, driver.rt, driver.user("handler_hw"), now=now).total == 1
+    admin = driver.user("admin")
+    assert search.search_cases(driver.session, driver.rt, admin, parse({"q": "另一条"}), now=now).total == 1
+    assert search.search_cases(driver.session, driver.rt, admin, parse({"q": mine.code.lower()}), now=now).total == 1
+    assert search.search_cases(driver.session, driver.rt, admin, parse({"department": "HW"}), now=now).total == 1
+    assert search.search_cases(driver.session, driver.rt, admin, parse({"created_from": "2026-11-26"}), now=now).total == 0
+    with pytest.raises(InputError) as err:
+        parse({"created_to": "yesterday", "status": "lost"})
+    assert set(err.value.errors) == {"created_to", "status"}
+
+
+def test_supervision_board_counts_by_department_and_street(driver, frozen_time):
+    case = driver.report()
+    driver.report(grid_code=FRINGE_GRID, username="clerk_jdk")
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
+    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
+    from engine.sweep import sweep
+    frozen_time.move_to(WEDNESDAY_10 + timedelta(days=1))  # Thursday 10:00: handling (4 h) is overdue
+    sweep(driver.sessions, driver.rt)
+    driver.session.expire_all()
+    now = datetime.now(SH)
+    board = search.supervision_board(driver.session, driver.user("super_district"), now=now)
+    assert board.overdue == 2
+    assert [(r.key, r.overdue) for r in board.by_department] == [("", 1), ("HW", 1)]
+    assert sorted((r.key, r.name, r.overdue) for r in board.by_street) == [
+        ("110101001", "东华门街道", 1), ("110101003", "交道口街道", 1)]
+    assert [t.case_id for t in board.supervise_tasks] == [case.id]
+    street_board = search.supervision_board(driver.session, driver.user("super_dhm"), now=now)
+    assert street_board.overdue == 1 and [r.key for r in street_board.by_street] == ["110101001"]
+    assert search.supervision_board(driver.session, driver.user("clerk_dhm"), now=now).overdue == 0
+
+
+def test_attachments_are_checked_stored_and_thumbnailed(driver, tmp_path):
+    driver.rt.settings["ATTACHMENTS_DIR"] = str(tmp_path / "files")
+    driver.rt.settings["ATTACHMENT_MAX_BYTES"] = 200_000
+    case = driver.report()
+    user = driver.user("grid_dhm_01")
+    att = attachments.add_attachment(driver.session, driver.rt, user, case, "../../etc/现场.png", png())
+    driver.session.commit()
+    assert (att.filename, att.content_type) == ("现场.png", "image/png")
+    stored = attachments.attachment_file(driver.session, driver.rt, case, att.id)
+    assert stored.path.read_bytes() == png() and str(stored.path).startswith(str(tmp_path / "files"))
+    thumb = attachments.attachment_file(driver.session, driver.rt, case, att.id, thumbnail=True)
+    with Image.open(thumb.path) as image:
+        assert image.format == "JPEG" and max(image.size) == 320
+    for data, message in ((b"", "empty"), (b"%PDF-1.4 not a photo", "Not a readable photo"),
+                          (b"x" * 300_000, "the limit is")):
+        with pytest.raises(InputError) as err:
+            attachments.add_attachment(driver.session, driver.rt, user, case, "a.png", data)
+        assert message in err.value.errors["photo"][0]
+    gif = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(gif, "GIF")
+    with pytest.raises(InputError) as err:
+        attachments.add_attachment(driver.session, driver.rt, user, case, "a.gif", gif.getvalue())
+    assert "GIF" in err.value.errors["photo"][0]
+    other = driver.report()
+    with pytest.raises(NotFound):
+        attachments.attachment_file(driver.session, driver.rt, other, att.id)
+    assert [a.id for a in attachments.list_attachments(driver.session, case)] == [att.id]
+    assert [e.kind for e in driver.events(case)][-1] == "attachment_added"
+
+
+def test_comments(driver):
+    case = driver.report()
+    user = driver.user("clerk_dhm")
+    comments.add_comment(driver.session, driver.rt, user, case, "  已电话联系报告人  ")
+    driver.session.commit()
+    for bad in ("", "   ", "x" * 2001, None, "a\x00b"):
+        with pytest.raises(InputError) as err:
+            comments.add_comment(driver.session, driver.rt, user, case, bad)
+        assert "body" in err.value.errors
+    assert [(c.body, c.author.username) for c in comments.list_comments(driver.session, case)] == [
+        ("已电话联系报告人", "clerk_dhm")]
