@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENDOR := web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: run test setup clean
+.PHONY: run test setup clean translations messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,18 +14,37 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Browser libraries from npm (package-lock.json pins them), served from web/static/vendor.
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/bpmn-js
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/assets/*.css $(VENDOR)/bpmn-js/
+	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
+	touch $@
+
+## Compile the page catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)
+translations: $(STAMP)
+	@$(BIN)/pybabel compile -f -d web/translations
+
+## After changing page texts: collect them and merge them into the catalogues, then translate
+## the new entries in web/translations/zh/LC_MESSAGES/messages.po.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -q -F babel.cfg -k l_ -o web/translations/messages.pot web
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations
+
+setup: $(STAMP) $(VENDOR_STAMP) translations
 
 ## Set up, create the demo database on first run, and serve on http://127.0.0.1:5000
-run: $(STAMP)
+run: setup
 	@$(BIN)/gridflow processes validate
 	@if [ ! -f instance/gridflow.db ] && [ -z "$$GRIDFLOW_DATABASE_URL" ]; then $(BIN)/gridflow init --demo; fi
 	@$(BIN)/gridflow processes deploy
 	$(BIN)/gridflow serve
 
 ## Set up and run the whole test suite (SQLite; PostgreSQL too when GRIDFLOW_TEST_DATABASE_URL is set)
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules $(VENDOR)

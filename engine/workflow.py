@@ -352,6 +352,22 @@ class WorkflowEngine:
         completed = workflow.is_completed()
         return Snapshot(ready, waiting, completed, self.data(workflow))
 
+    def path_taken(self, workflow) -> tuple[list[str], list[tuple[str, str]]]:
+        """The BPMN ids of the elements the case has passed through, and the (from, to) pairs of
+        the steps between them, for drawing the path on the diagram."""
+        done, steps = [], set()
+        for wf in (workflow, *workflow.subprocesses.values()):
+            for task in wf.tasks.values():
+                bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+                if bpmn_id is None or task.state != TaskState.COMPLETED:
+                    continue
+                done.append(bpmn_id)
+                parent = task.parent
+                parent_id = getattr(parent.task_spec, "bpmn_id", None) if parent is not None else None
+                if parent_id and parent.state == TaskState.COMPLETED:
+                    steps.add((parent_id, bpmn_id))
+        return sorted(set(done)), sorted(steps)
+
     def ready_tasks(self, workflow, bundle: ProcessBundle) -> list[ReadyTask]:
         """Return the READY user tasks."""
         return self.snapshot(workflow, bundle).ready

@@ -1,13 +1,18 @@
 """gridflow's web layer: the Flask app factory, blueprints, schemas and the CLI."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Callable
 
-from flask import Flask
+from flask import Flask, request, session
+from flask_babel import Babel
 
+from engine.labels import ProcessLabels
 from engine.runtime import Runtime
 from engine.settings import load_settings
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | None = None) -> Flask:
@@ -17,13 +22,45 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.config.update(config)
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(config.get("SESSION_MAX_HOURS", 12)))
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # A request body larger than this is refused before it is read (photos are the largest).
+    max_photo = int(config.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    app.config["MAX_CONTENT_LENGTH"] = max_photo * 10 + 1024 * 1024
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = config.get("TIMEZONE", "UTC")
     app.extensions["gridflow.runtime"] = Runtime(config, clock=clock)
     app.extensions["gridflow.runtime"].warn_about_calendar()
+    app.extensions["gridflow.labels"] = ProcessLabels(config["PROCESSES_DIR"])
+
+    Babel(app, locale_selector=_select_locale)
 
     from . import db
     db.init_app(app)
 
-    from . import api, home
+    from . import api, auth, home, pages, present
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    app.jinja_env.globals.update(present.template_helpers(), csrf_token=auth.csrf_token)
+    app.jinja_env.add_extension("jinja2.ext.do")
     return app
+
+
+def _select_locale() -> str:
+    """The language the user switched to, else their profile's, else the city's default."""
+    from flask import current_app, g
+    languages = current_app.config.get("LANGUAGES", ["zh", "en"])
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    user = g.get("user")
+    if user is not None and user.locale in languages:
+        return user.locale
+    if current_app.config.get("LOCALE_FROM_BROWSER", False):
+        best = request.accept_languages.best_match(languages)
+        if best:
+            return best
+    return current_app.config.get("DEFAULT_LOCALE", "zh")

@@ -39,8 +39,8 @@ def _engine_error(exc: EngineError):
 
 
 @bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    # Routing errors (unknown URL, wrong method) under /api/ answer in the API's shape too.
+def http_error(exc: HTTPException):
+    """Routing errors (unknown URL, wrong method) under /api/ answer in the API's shape too."""
     if not request.path.startswith(bp.url_prefix):
         return exc
     return problem(exc.code or 500, exc.name, exc.description or exc.name)

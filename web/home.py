@@ -1,7 +1,7 @@
 """The landing page and the health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template, session, url_for
 
 from engine.status import system_status
 
@@ -12,6 +12,8 @@ bp = Blueprint("home", __name__)
 
 @bp.get("/")
 def index():
+    if session.get("uid") is not None:
+        return redirect(url_for("pages.start"))
     return render_template("home.html", status=system_status(get_session(), current_app.config["CASE_PROCESS"]))
 
 

@@ -1,0 +1,25 @@
+"""Every text of the pages has its Chinese translation, and placeholders survive translation."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+WEB = Path(__file__).resolve().parents[2] / "web"
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def test_every_page_text_is_translated_to_chinese():
+    methods = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "l_": None, "lazy_gettext": None}
+    found = {msg for _f, _l, msg, _c, _x in extract_from_dir(str(WEB), methods, keywords=keywords,
+                                                                 options_map={"templates/**.html": {"extensions": "jinja2.ext.do"}})}
+    with open(WEB / "translations" / "zh" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        catalog = read_po(fh)
+    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    missing = sorted(m for m in found if m not in translated)
+    assert not missing, f"run `make messages` and translate: {missing}"
+    for msgid, text in translated.items():
+        assert set(PLACEHOLDER.findall(msgid)) == set(PLACEHOLDER.findall(text)), msgid

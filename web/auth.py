@@ -1,0 +1,164 @@
+"""Signing in and out of the pages: scrypt passwords, a session cookie that expires when idle
+and after a maximum age, a CSRF token on every form, and role checks for each view."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine.accounts import check_password
+from models import User
+
+from .db import get_session
+
+bp = Blueprint("auth", __name__)
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Blueprints whose forms are protected by the session's CSRF token (the API uses bearer tokens).
+CSRF_BLUEPRINTS = {"auth", "pages"}
+
+
+def runtime():
+    return current_app.extensions["gridflow.runtime"]
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, created on first use; every page form sends it back."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+@bp.before_app_request
+def load_user():
+    """Put the signed-in user in ``g.user`` (None when signed out or the session expired)."""
+    g.user = None
+    if request.blueprint not in CSRF_BLUEPRINTS and request.blueprint is not None:
+        return None
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    now = runtime().clock()
+    idle = timedelta(minutes=float(current_app.config.get("SESSION_IDLE_MINUTES", 60)))
+    max_age = timedelta(hours=float(current_app.config.get("SESSION_MAX_HOURS", 12)))
+    try:
+        seen = datetime.fromisoformat(session.get("seen", ""))
+        signed_in = datetime.fromisoformat(session.get("auth_at", ""))
+    except (TypeError, ValueError):
+        seen = signed_in = None
+    if seen is None or now - seen > idle or now - signed_in > max_age:
+        session.clear()
+        g.session_expired = True
+        return None
+    user = get_session().get(User, uid)
+    if user is None or not user.active:
+        session.clear()
+        return None
+    g.user = user
+    if now - seen > timedelta(seconds=30):  # keep the cookie from changing on every poll
+        session["seen"] = now.isoformat()
+    return None
+
+
+@bp.before_app_request
+def check_csrf():
+    if request.method not in UNSAFE_METHODS or request.blueprint not in CSRF_BLUEPRINTS:
+        return None
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRFToken") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        body = render_template("error.html", status=400, title=_("The form has expired"),
+                               message=_("This form was open too long or did not come from gridflow. "
+                                         "Go back, reload the page and send it again."))
+        return body, 400
+    return None
+
+
+def _roles() -> set[str]:
+    return {m.role for m in g.user.memberships} if g.user else set()
+
+
+def login_required(*roles: str):
+    """Only signed-in users (holding one of ``roles``, when given) reach the view."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.user is None:
+                if request.headers.get("HX-Request"):
+                    response = current_app.response_class(status=401)
+                    response.headers["HX-Redirect"] = url_for("auth.login", next=_next_target())
+                    return response
+                if g.get("session_expired"):
+                    flash(_("Your session expired; please sign in again."), "info")
+                return redirect(url_for("auth.login", next=_next_target()))
+            if roles and not (_roles() & set(roles)):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def _next_target() -> str:
+    return request.full_path.rstrip("?") if request.method == "GET" else request.path
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("pages.start")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.start")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()[:64]
+        password = request.form.get("password", "")
+        user = get_session().scalars(select(User).where(User.username == username)).first() if username else None
+        # Check a password even for unknown names so timing does not tell which names exist.
+        stored = user.password_hash if user else _DUMMY_HASH
+        ok = check_password(stored, password[:256]) and user is not None and user.active
+        if ok:
+            lang = session.get("lang")
+            session.clear()
+            now = runtime().clock().isoformat()
+            session.update(uid=user.id, auth_at=now, seen=now, csrf=secrets.token_urlsafe(32))
+            if lang:
+                session["lang"] = lang
+            session.permanent = True
+            return redirect(_safe_next(request.form.get("next") or request.args.get("next")))
+        error = _("Wrong username or password.")
+    return render_template("login.html", error=error, username=username,
+                           next=request.values.get("next", "")), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/lang")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config.get("LANGUAGES", ["zh", "en"]):
+        session["lang"] = lang
+    return redirect(_safe_next(request.form.get("next")))
+
+
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="

@@ -1,0 +1,155 @@
+"""How things read on the pages: names of stages, sources and roles in the user's language,
+times in the city's time zone, countdowns in working time, and timeline events in words."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, g
+from flask_babel import get_locale, gettext as _, lazy_gettext as l_
+
+STAGES = {
+    "intake": l_("Intake"), "accept": l_("Acceptance"), "supplement": l_("Waiting for supplement"),
+    "dispatch": l_("Dispatch"), "sign": l_("Sign-for"), "handle": l_("Handling"),
+    "extension": l_("Extension approval"), "parked": l_("Parked"), "feedback": l_("Feedback"),
+    "callback": l_("Satisfaction callback"), "verify": l_("Verification"), "close": l_("Closing"),
+    "supervise": l_("Supervision"), "closed": l_("Closed"), "cancelled": l_("Cancelled"),
+    "duplicate": l_("Duplicate"), "review": l_("Review"),
+}
+SOURCES = {"patrol": l_("Patrol"), "hotline": l_("12345 hotline"), "app": l_("App"), "web": l_("Website"),
+           "open311": l_("Open311"), "referral": l_("Referral"), "video": l_("Video")}
+URGENCIES = {"normal": l_("Normal"), "urgent": l_("Urgent")}
+STATUSES = {"open": l_("Open"), "closed": l_("Closed"), "cancelled": l_("Cancelled"), "duplicate": l_("Duplicate")}
+ROLES = {"grid_worker": l_("Grid worker"), "acceptance_clerk": l_("Acceptance clerk"),
+         "shift_leader": l_("Shift leader"), "dispatcher": l_("Dispatcher"),
+         "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"), "admin": l_("Administrator")}
+LEVELS = {"community": l_("community"), "street": l_("street"), "district": l_("district")}
+
+
+def lang() -> str:
+    locale = get_locale()
+    return locale.language if locale else "zh"
+
+
+def label(text: str | None) -> str:
+    """A text drawn in the process (task, field, choice) in the user's language."""
+    if lang() == "zh" or not text:
+        return text or ""
+    return current_app.extensions["gridflow.labels"].get(text, lang())
+
+
+def named(obj, attr: str = "name") -> str:
+    """An org unit's, category's or department's name in the user's language."""
+    if obj is None:
+        return ""
+    if lang() != "zh":
+        return getattr(obj, f"{attr}_en", "") or getattr(obj, attr)
+    return getattr(obj, attr)
+
+
+def stage_name(code: str | None) -> str:
+    return str(STAGES.get(code or "", code or ""))
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(current_app.extensions["gridflow.runtime"].calendar.tz).strftime(fmt)
+
+
+def countdown(due: datetime | None, now: datetime, emergency: bool = False) -> dict:
+    """Time left to ``due`` in working time (plain time for emergencies), as words and a state."""
+    if due is None:
+        return {"text": "", "state": "none", "hours": None}
+    cal = current_app.extensions["gridflow.runtime"].calendar
+    if due <= now:
+        hours = cal.working_hours_between(due, now, emergency=emergency)
+        return {"text": _("overdue by %(t)s", t=_span(hours)), "state": "overdue", "hours": -hours}
+    hours = cal.working_hours_between(now, due, emergency=emergency)
+    return {"text": _("%(t)s left", t=_span(hours)), "state": "ok", "hours": hours}
+
+
+def _span(hours: float) -> str:
+    minutes = int(round(hours * 60))
+    if minutes < 60:
+        return _("%(m)d min", m=max(minutes, 0))
+    h, m = divmod(minutes, 60)
+    return _("%(h)d h %(m)d min", h=h, m=m) if m else _("%(h)d h", h=h)
+
+
+def field_value(node, key: str, value) -> tuple[str, str]:
+    """A submitted form value as (label, words): enum ids become their names."""
+    spec = next((f for f in (node.fields if node else ()) if f.id == key), None)
+    if spec is None:
+        return key, str(value)
+    if spec.options:
+        value = dict(spec.options).get(str(value), value)
+        return label(spec.label), label(str(value))
+    if isinstance(value, bool):
+        return label(spec.label), _("yes") if value else _("no")
+    return label(spec.label), str(value)
+
+
+def event_sentence(event, node=None) -> str:
+    """One timeline event in words (who is shown separately)."""
+    kind, data = event.kind, event.data or {}
+    task = label(event.task_name)
+    if kind == "reported":
+        return _("reported the case (%(source)s)", source=SOURCES.get(data.get("source"), data.get("source") or ""))
+    if kind == "task_completed":
+        return _("completed “%(task)s”", task=task)
+    if kind == "message":
+        if data.get("message") == "supplement":
+            return _("the reporter sent the requested supplement")
+        return _("message received: %(name)s", name=data.get("message", ""))
+    if kind == "timer":
+        return _("a deadline timer fired")
+    if kind == "warning":
+        return _("%(stage)s is close to its deadline", stage=stage_name(data.get("stage")))
+    if kind == "overdue":
+        return _("%(stage)s is overdue", stage=stage_name(data.get("stage")))
+    if kind == "escalated":
+        return _("escalated to the %(level)s for supervision", level=LEVELS.get(data.get("level"), data.get("level", "")))
+    if kind == "due_changed":
+        old, new = _parse(data.get("old")), _parse(data.get("new"))
+        return _("deadline of %(stage)s moved from %(old)s to %(new)s (%(reason)s)",
+                 stage=stage_name(data.get("sla")), old=local_time(old), new=local_time(new),
+                 reason=label(data.get("reason", "")))
+    if kind == "claimed":
+        return _("took “%(task)s”", task=task)
+    if kind == "unclaimed":
+        return _("gave “%(task)s” back to the team", task=task)
+    if kind == "assigned":
+        return _("assigned “%(task)s” to %(name)s", task=task, name=data.get("to", ""))
+    if kind == "attachment_added":
+        return _("attached a photo: %(name)s", name=data.get("filename", ""))
+    if kind == "commented":
+        return _("added a comment")
+    if kind == "incident":
+        return _("a timer could not run: %(error)s", error=data.get("error", ""))
+    if kind == "retried":
+        return _("an administrator retried the case's timers")
+    return kind
+
+
+def event_details(event, node=None) -> list[tuple[str, str]]:
+    """The values a task completion submitted, as (label, words) pairs."""
+    if event.kind not in ("task_completed", "reported", "message"):
+        return []
+    data = event.data or {}
+    if event.kind == "reported":
+        return []
+    return [field_value(node, k, v) for k, v in data.items() if k != "message" and v not in (None, "")]
+
+
+def _parse(value) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def template_helpers() -> dict:
+    return {"stage_name": stage_name, "label": label, "named": named, "local_time": local_time,
+            "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES,
+            "STAGES": STAGES, "lang": lang, "event_sentence": event_sentence, "event_details": event_details,
+            "current_user": lambda: g.get("user")}

@@ -1,0 +1,59 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+  function ready(fn) { if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn); }
+
+  // Category search on the intake page: hide 小类 that do not match, open the 大类 that do.
+  function categorySearch() {
+    document.querySelectorAll("[data-filter-list]").forEach(function (input) {
+      var list = document.getElementById(input.dataset.filterList);
+      if (!list) return;
+      input.addEventListener("input", function () {
+        var q = input.value.trim().toLowerCase();
+        list.querySelectorAll("details").forEach(function (group) {
+          var any = false;
+          group.querySelectorAll("[data-search]").forEach(function (item) {
+            var hit = !q || item.dataset.search.toLowerCase().indexOf(q) >= 0;
+            item.hidden = !hit; any = any || hit;
+          });
+          group.hidden = !any;
+          group.open = !!q && any;
+        });
+      });
+    });
+  }
+
+  // "Use my location" fills the coordinates from the device.
+  function locate() {
+    document.querySelectorAll("[data-locate]").forEach(function (button) {
+      if (!navigator.geolocation) { button.hidden = true; return; }
+      button.addEventListener("click", function () {
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          var form = button.closest("form");
+          form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
+          form.querySelector("[name=lng]").value = pos.coords.longitude.toFixed(6);
+        });
+      });
+    });
+  }
+
+  // Fields required only for one choice (camunda required_if "field=value") show when it applies.
+  function conditionalFields() {
+    var fields = document.querySelectorAll("[data-required-if]");
+    if (!fields.length) return;
+    function update() {
+      fields.forEach(function (el) {
+        var parts = el.dataset.requiredIf.split("=");
+        var form = el.closest("form");
+        var chosen = form.querySelector("[name='" + parts[0] + "']:checked") || form.querySelector("select[name='" + parts[0] + "']");
+        var value = chosen ? chosen.value : "";
+        var show = value === parts[1] || el.classList.contains("has-error") || (el.querySelector("input,textarea,select") || {}).value;
+        el.hidden = !show;
+      });
+    }
+    document.addEventListener("change", update);
+    update();
+  }
+
+  ready(function () { categorySearch(); locate(); conditionalFields(); });
+})();
