@@ -52,6 +52,16 @@ def _forbidden(exc):
     return render_template("error.html", status=403, title=_("Not allowed"), message=exc.message), 403
 
 
+@bp.app_errorhandler(413)
+def _too_large(exc):
+    if _machine_client():
+        return api.http_error(exc)
+    limit = int(current_app.config.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)) / 1048576
+    return render_template("error.html", status=413, title=_("Too much to upload"),
+                           message=_("The files sent together were too large. Send at most 10 photos of "
+                                     "%(mb)d MB each.", mb=limit)), 413
+
+
 def _machine_client() -> bool:
     return request.path.startswith(("/api/", "/open311/"))
 

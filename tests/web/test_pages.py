@@ -390,3 +390,10 @@ def test_english_shows_process_labels_in_english(client_for, demo_db):
     clerk.post("/lang", data={"csrf_token": clerk.csrf, "lang": "en"})
     page = text(clerk.get(f"/tasks/{open_task(demo_db, code, 'accept')}"))
     assert "Decision" in page and "File" in page and "Accept and file" in page
+
+
+def test_an_upload_over_the_request_limit_gets_a_page_not_a_crash(app, client_for):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    worker = client_for("grid_dhm_01")
+    r = report(worker, photos=(io.BytesIO(b"x" * 5000), "big.png"))
+    assert r.status_code == 413 and "10" in text(r)
