@@ -23,3 +23,9 @@ def healthz():
     warning = current_app.extensions["gridflow.runtime"].calendar_warning()
     return jsonify({"status": "ok", "process": status.process, "cases": status.cases_by_status,
                     "calendar_warning": warning})
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

@@ -20,6 +20,14 @@
       (path.current || []).forEach(function (id) { mark(id, "gf-current"); });
       (path.overdue || []).forEach(function (id) { mark(id, "gf-overdue"); });
       canvas.zoom("fit-viewport");
+      // On a small screen the whole process is too small to read: zoom in on the current task.
+      var current = (path.current || []).map(function (id) { return registry.get(id); }).filter(Boolean)[0];
+      if (current && box.clientWidth < 700) {
+        canvas.zoom(0.8);
+        var vb = canvas.viewbox();
+        canvas.viewbox({ x: current.x + current.width / 2 - vb.width / 2, y: current.y + current.height / 2 - vb.height / 2,
+                         width: vb.width, height: vb.height });
+      }
       box.dataset.ready = "true";
     })
     .catch(function (err) { box.textContent = "The diagram could not be shown: " + err.message; box.dataset.ready = "error"; });

@@ -47,7 +47,10 @@
         var form = el.closest("form");
         var chosen = form.querySelector("[name='" + parts[0] + "']:checked") || form.querySelector("select[name='" + parts[0] + "']");
         var value = chosen ? chosen.value : "";
-        var show = value === parts[1] || el.classList.contains("has-error") || (el.querySelector("input,textarea,select") || {}).value;
+        var filled = Array.prototype.some.call(el.querySelectorAll("input,textarea,select"), function (input) {
+          return (input.type === "radio" || input.type === "checkbox") ? input.checked : !!input.value;
+        });
+        var show = value === parts[1] || el.classList.contains("has-error") || filled;
         el.hidden = !show;
       });
     }
