@@ -23,7 +23,10 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     from . import db
     db.init_app(app)
 
-    from . import api, home
+    from . import api, home, open311, public_i18n, track
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(open311.bp)
+    app.register_blueprint(track.bp)
+    public_i18n.init_app(app)
     return app
