@@ -19,6 +19,7 @@ from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUn
 
 from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
 from .forms import required_if, validate_submission
+from .links import issue_tracking_secret
 from .org import may_see_case, may_take
 from .processes import latest_version
 from .records import record_step
@@ -102,6 +103,9 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     )
     record_step(session, rt, case, workflow, bundle, actor, kind="reported", open_rows=[],
                 data={k: report.get(k) for k in ("category_code", "grid_code", "source", "urgency", "self_handled")})
+    # A resident gets a secret link to follow the case, add information and rate the result;
+    # the secret exists only here (its hash is stored), so the channel must hand it on.
+    case.tracking_secret = issue_tracking_secret(session, rt, case) if data["resident_report"] else None
     return case
 
 

@@ -71,7 +71,9 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         outbox += _apply_effect(session, rt, case, effect, changes, open_rows, now)
     if snap.completed:
         status = str(snap.data.get("outcome") or "closed")
-        changes.update(status=status, stage=status, closed_at=now, due_at=None)
+        # A case closed earlier (then waiting for the resident's rating) keeps its closing time.
+        closed_at = changes.get("closed_at") or (case.closed_at if case.status == status else None) or now
+        changes.update(status=status, stage=status, closed_at=closed_at, due_at=None)
     else:
         stages = [t.node.properties.get("stage") for t in ready
                   if t.node.properties.get("affectsStage", "true").lower() != "false"]
@@ -146,6 +148,12 @@ def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, cha
         if scope:
             for role in ("supervisor", "shift_leader"):
                 people |= notifications.members(session, role, scope, exact=True, cache=rt.role_cache)
+    elif effect.kind in ("closed", "reopened"):
+        # The case's status follows the process: closed at 结案 even while the process still
+        # waits (for the resident's rating); open again when a review reopens it.
+        closed = effect.kind == "closed"
+        changes.update(status="closed" if closed else "open", closed_at=now if closed else None)
+        return []
     elif effect.kind == "notify":
         scope = props.get("notify_scope")
         people = notifications.members(session, props.get("role", ""), scope, cache=rt.role_cache) if scope else set()
@@ -153,7 +161,7 @@ def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, cha
                                   message=notifications.fill(props.get("message", ""), props.get("data", {}))[:500])
     else:
         raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} "
-                             "(warning, overdue, escalate or notify)")
+                             "(warning, overdue, escalate, notify, closed or reopened)")
     kind = "escalated" if effect.kind == "escalate" else effect.kind
     return notifications.rows(people, case_id=case.id, kind=kind, now=now,
                               message=notifications.message_for(kind, case.code, stage, props.get("level")))

@@ -36,8 +36,9 @@ def load_settings(overrides: dict | None = None, *, path: Path | str | None = No
     settings.update(overrides or {})
     base = config_path.resolve().parent
     settings["PROCESSES_DIR"] = str((base / settings["PROCESSES_DIR"]).resolve())
-    if settings.get("CALENDAR_FILE"):
-        settings["CALENDAR_FILE"] = str((base / settings["CALENDAR_FILE"]).resolve())
+    for key in ("CALENDAR_FILE", "PUBLIC_FILE"):
+        if settings.get(key):
+            settings[key] = str((base / settings[key]).resolve())
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"], base)
     settings.setdefault("INSTANCE_DIR", str(base / "instance"))
     return settings

@@ -27,12 +27,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent, ReceiveTask
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
+    CamundaEventDefinitionParser,
     CamundaIntermediateCatchEventParser,
     CamundaIntermediateThrowEventParser,
 )
@@ -157,12 +159,18 @@ class _PropertiesBoundaryEventParser(CamundaBoundaryEventParser):
     parse_extensions = CamundaTaskParser.parse_extensions
 
 
+class _PropertiesReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
+    parse_extensions = CamundaTaskParser.parse_extensions
+
+
 class _Parser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("intermediateCatchEvent"): (_PropertiesCatchEventParser, IntermediateCatchEvent),
         full_tag("intermediateThrowEvent"): (_PropertiesThrowEventParser, IntermediateThrowEvent),
         full_tag("boundaryEvent"): (_PropertiesBoundaryEventParser, BoundaryEvent),
+        # A receive task is a message wait that can carry boundary timers (a window to answer).
+        full_tag("receiveTask"): (_PropertiesReceiveTaskParser, ReceiveTask),
     }
 
 

@@ -3,9 +3,11 @@ from .base import Base, UTCDateTime, make_engine, make_session_factory, create_s
 from .org import OrgUnit, Department, Category, User, Membership, ApiToken, SavedFilter, ORG_LEVELS, ROLES
 from .process import ProcessVersion
 from .case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery, Attachment, Comment
+from .public import TrackingLink, Rating, Open311Client, Open311Request, RateLimitWindow
 
 __all__ = [
     "Base", "UTCDateTime", "make_engine", "make_session_factory", "create_schema", "drop_schema",
     "OrgUnit", "Department", "Category", "User", "Membership", "ApiToken", "SavedFilter", "ORG_LEVELS", "ROLES",
-    "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery", "Attachment", "Comment",
+    "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery",
+    "Attachment", "Comment", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
 ]

@@ -39,19 +39,26 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     from . import db
     db.init_app(app)
 
-    from . import api, auth, home, pages, present
+    from . import api, auth, home, open311, pages, present, public_i18n, track
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(open311.bp)
+    app.register_blueprint(track.bp)
     app.jinja_env.globals.update(present.template_helpers(), csrf_token=auth.csrf_token)
     app.jinja_env.add_extension("jinja2.ext.do")
+    public_i18n.init_app(app)
     return app
 
 
 def _select_locale() -> str:
     """The language the user switched to, else their profile's, else the city's default."""
     from flask import current_app, g
+
+    from .public_i18n import PUBLIC_BLUEPRINTS, current_lang
+    if request.blueprint in PUBLIC_BLUEPRINTS:  # residents: ?lang=, else their browser's language
+        return current_lang()
     languages = current_app.config.get("LANGUAGES", ["zh", "en"])
     chosen = session.get("lang")
     if chosen in languages:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.exceptions import HTTPException
 
@@ -104,7 +104,11 @@ def report_case():
     report = load(CaseReportSchema(), json_body())
     case = case_service.report_case(session, runtime(), g.user, report)
     session.commit()
-    response = jsonify({"code": case.code, "status": case.status, "stage": case.stage, "version": case.version})
+    body = {"code": case.code, "status": case.status, "stage": case.stage, "version": case.version}
+    if getattr(case, "tracking_secret", None):  # a resident report: the reporter's private page
+        body["tracking_url"] = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret,
+                                       _external=True)
+    response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/cases/{case.code}"
     return response

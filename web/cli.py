@@ -206,6 +206,61 @@ def users_token(ctx: Context, username: str, name: str):
 
 
 @main.group()
+def open311():
+    """Open311 GeoReport v2 clients."""
+
+
+@open311.group("keys")
+def open311_keys():
+    """API keys of Open311 clients (resident apps): create, list, revoke."""
+
+
+@open311_keys.command("create")
+@click.argument("name")
+@click.pass_obj
+def open311_keys_create(ctx: Context, name: str):
+    """Register client NAME and print its API key (shown once)."""
+    from engine.links import create_open311_client
+
+    with ctx.sessions() as session:
+        try:
+            key = create_open311_client(session, ctx.rt, name)
+        except EngineError as exc:
+            _fail(exc.message)
+        session.commit()
+    click.echo(key)
+
+
+@open311_keys.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def open311_keys_revoke(ctx: Context, name: str):
+    """Revoke client NAME's key; its requests stay."""
+    from engine.links import revoke_open311_client
+
+    with ctx.sessions() as session:
+        try:
+            revoke_open311_client(session, ctx.rt, name)
+        except EngineError as exc:
+            _fail(exc.message)
+        session.commit()
+    click.echo(f"revoked the Open311 key of {name}")
+
+
+@open311_keys.command("list")
+@click.pass_obj
+def open311_keys_list(ctx: Context):
+    """List clients with when their key was created, last used and revoked."""
+    from engine.links import open311_clients
+
+    stamp = lambda dt: dt.isoformat(timespec="seconds") if dt else "-"
+    with ctx.sessions() as session:
+        for c in open311_clients(session):
+            click.echo(f"{c.name}\tcreated {stamp(c.created_at)}\tlast used {stamp(c.last_used_at)}"
+                       f"\t{'revoked ' + stamp(c.revoked_at) if c.revoked_at else 'active'}")
+
+
+@main.group()
 def bench():
     """Benchmarks that print figures (last line: one JSON object)."""
 

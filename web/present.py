@@ -13,7 +13,8 @@ STAGES = {
     "extension": l_("Extension approval"), "parked": l_("Parked"), "feedback": l_("Feedback"),
     "callback": l_("Satisfaction callback"), "verify": l_("Verification"), "close": l_("Closing"),
     "supervise": l_("Supervision"), "closed": l_("Closed"), "cancelled": l_("Cancelled"),
-    "duplicate": l_("Duplicate"), "review": l_("Review"),
+    "duplicate": l_("Duplicate"), "review": l_("Review"), "rating": l_("Waiting for the resident's rating"),
+    "rating_review": l_("Review of a dissatisfied rating"),
 }
 SOURCES = {"patrol": l_("Patrol"), "hotline": l_("12345 hotline"), "app": l_("App"), "web": l_("Website"),
            "open311": l_("Open311"), "referral": l_("Referral"), "video": l_("Video")}
@@ -100,6 +101,8 @@ def event_sentence(event, node=None) -> str:
     if kind == "message":
         if data.get("message") == "supplement":
             return _("the reporter sent the requested supplement")
+        if data.get("message") == "rating":
+            return _("the resident rated the result")
         return _("message received: %(name)s", name=data.get("message", ""))
     if kind == "timer":
         return _("a deadline timer fired")
@@ -114,6 +117,10 @@ def event_sentence(event, node=None) -> str:
         return _("deadline of %(stage)s moved from %(old)s to %(new)s (%(reason)s)",
                  stage=stage_name(data.get("sla")), old=local_time(old), new=local_time(new),
                  reason=label(data.get("reason", "")))
+    if kind == "closed":
+        return _("the case was closed")
+    if kind == "reopened":
+        return _("the case was reopened for handling")
     if kind == "claimed":
         return _("took “%(task)s”", task=task)
     if kind == "unclaimed":

@@ -53,12 +53,13 @@ def test_main_path_from_hotline_report_to_closing(driver):
     driver.do(case, "verify", "grid_dhm_01", verify_result="pass")
     driver.do(case, "close", "leader_dhm", close_note="结案")
 
-    assert (case.status, case.stage, case.due_at) == ("closed", "closed", None)
+    # Closed, and waiting for the reporter's rating (tests/engine/test_rating.py).
+    assert (case.status, case.stage, case.due_at) == ("closed", "rating", None)
     assert case.closed_at is not None and driver.open_tasks(case) == []
     assert set(case.due_times) >= {"accept", "dispatch", "sign", "handle", "verify", "close"}
     events = driver.events(case)
-    assert [e.kind for e in events] == ["reported"] + ["task_completed"] * 8
-    assert [e.task_bpmn_id for e in events[1:]] == [
+    assert [e.kind for e in events] == ["reported"] + ["task_completed"] * 8 + ["closed"]
+    assert [e.task_bpmn_id for e in events[1:-1]] == [
         "accept", "dispatch", "sign_for", "handle", "feedback", "callback", "verify", "close"]
     assert events[2].actor.username == "dispatch_dhm"
     assert (events[2].from_stage, events[2].to_stage) == ("dispatch", "sign")
@@ -82,7 +83,7 @@ def test_self_handled_matter_still_goes_to_verification_and_closing(driver):
     driver.do(case, "verify", "grid_dhm_01", verify_result="pass")
     driver.do(case, "close", "leader_dhm")
     assert case.status == "closed"
-    assert [e.task_bpmn_id for e in driver.events(case)[1:]] == ["verify", "close"]
+    assert [e.task_bpmn_id for e in driver.events(case)[1:]] == ["verify", "close", None]  # None: "closed"
     assert driver.events(case)[0].data["self_handled"] is True
 
 

@@ -100,7 +100,7 @@ def test_walk_a_case_through_the_api(client, token):
         response = client.post(f"/api/v1/tasks/{task['id']}/complete", json=data, headers=headers)
         assert response.status_code == 200, response.get_json()
     case = client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()
-    assert case["status"] == "closed" and len(case["timeline"]) == 9
+    assert case["status"] == "closed" and len(case["timeline"]) == 10  # 8 tasks + reported + closed
 
 
 def test_completing_with_bad_data_is_422_with_every_field(client, token):

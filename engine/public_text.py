@@ -1,0 +1,95 @@
+"""The public file (PUBLIC_FILE, public.toml): stage names in plain words and the extra fields
+(Open311 attributes) some categories ask for. Read once per path and modification time."""
+from __future__ import annotations
+
+import os
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+_FALLBACK_STAGE = {"zh": "处理中", "en": "In progress"}
+
+
+class PublicFileError(ValueError):
+    """The public file has a value of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One extra field of an Open311 service definition."""
+
+    code: str
+    datatype: str
+    required: bool
+    description: dict[str, str]
+    values: tuple[tuple[str, dict[str, str]], ...] = ()  # (key, {"zh": name, "en": name})
+    order: int = 0
+
+    def value_keys(self) -> set[str]:
+        return {key for key, _ in self.values}
+
+
+@dataclass(frozen=True)
+class PublicText:
+    stages: dict[str, dict[str, str]] = field(default_factory=dict)
+    service_notice: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, tuple[Attribute, ...]] = field(default_factory=dict)  # by service code
+
+    def stage(self, code: str | None, lang: str = "zh") -> str:
+        labels = self.stages.get(code or "", _FALLBACK_STAGE)
+        return labels.get(lang) or labels.get("zh") or _FALLBACK_STAGE[lang if lang in _FALLBACK_STAGE else "zh"]
+
+    def notice(self, lang: str = "zh") -> str:
+        return self.service_notice.get(lang) or self.service_notice.get("zh", "")
+
+    def attributes_for(self, service_code: str) -> tuple[Attribute, ...]:
+        return self.attributes.get(service_code, ())
+
+
+_cache: dict[tuple[str, float], PublicText] = {}
+_lock = threading.Lock()
+
+
+def public_text(settings: dict) -> PublicText:
+    """Return the parsed public file named by PUBLIC_FILE (an empty one when not set)."""
+    path = settings.get("PUBLIC_FILE")
+    if not path:
+        return PublicText()
+    key = (path, os.path.getmtime(path))
+    with _lock:
+        if key not in _cache:
+            with open(path, "rb") as fh:
+                _cache[key] = parse(tomllib.load(fh), where=path)
+        return _cache[key]
+
+
+def parse(raw: dict[str, Any], where: str = "public file") -> PublicText:
+    stages = {}
+    for code, labels in (raw.get("stages") or {}).items():
+        if not isinstance(labels, dict) or not isinstance(labels.get("zh"), str):
+            raise PublicFileError(f"{where}: stages.{code} needs at least zh = \"...\"")
+        stages[code] = {k: str(v) for k, v in labels.items()}
+    o311 = raw.get("open311") or {}
+    notice = {"zh": str(o311.get("service_notice", "")), "en": str(o311.get("service_notice_en", ""))}
+    by_service: dict[str, list[Attribute]] = {}
+    for i, item in enumerate(o311.get("attributes") or []):
+        code = item.get("code")
+        datatype = item.get("datatype", "string")
+        if not isinstance(code, str) or not code.replace("_", "").isalnum():
+            raise PublicFileError(f"{where}: open311.attributes[{i}]: code must be letters, digits or _")
+        if datatype not in DATATYPES:
+            raise PublicFileError(f"{where}: attribute {code}: datatype must be one of {', '.join(DATATYPES)}")
+        values = tuple((str(v["key"]), {"zh": str(v.get("name", v["key"])), "en": str(v.get("name_en") or v.get("name", v["key"]))})
+                       for v in item.get("values") or [])
+        if datatype.endswith("valuelist") and not values:
+            raise PublicFileError(f"{where}: attribute {code}: a {datatype} needs values")
+        for service in item.get("services") or []:
+            existing = by_service.setdefault(str(service), [])
+            existing.append(Attribute(code=code, datatype=datatype, required=bool(item.get("required", False)),
+                                      description={"zh": str(item.get("description", code)),
+                                                   "en": str(item.get("description_en") or item.get("description", code))},
+                                      values=values, order=len(existing) + 1))
+    return PublicText(stages=stages, service_notice=notice,
+                      attributes={k: tuple(v) for k, v in by_service.items()})
