@@ -107,7 +107,7 @@ def run_timers(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str]
         lateness += result.lateness
         with sessions() as session:
             remaining = session.scalar(select(func.count()).select_from(Case)
-                                       .where(Case.next_timer_at.is_not(None), Case.code.like("BT%"),
+                                       .where(Case.next_timer_at <= rt.clock(), Case.code.like("BT%"),
                                               Case.incident.is_(None)))
         if not remaining or time.perf_counter() - started > max(600, spread_seconds * 3):
             break

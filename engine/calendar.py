@@ -67,6 +67,26 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total.total_seconds() / 3600
 
+    def intervals_between(self, start: datetime, end: datetime, *, hours: float = 0, days: float = 0,
+                          emergency: bool = False) -> int:
+        """Return how many whole intervals of working time fit from ``start`` to ``end``.
+
+        Counted so that ``add(start, k intervals) <= end`` exactly for the k returned (no
+        floating-point rounding at the boundaries).
+        """
+        if hours < 0 or days < 0 or not (hours or days):
+            raise ValueError("an interval must be a positive amount of time")
+        if end <= start:
+            return 0
+        length = hours + days * (24 if emergency else self.day_length / 60)
+        k = int(self.working_hours_between(start, end, emergency=emergency) // length)
+        step = lambda n: self.add(start, hours=hours * n, days=days * n, emergency=emergency)
+        while k > 0 and step(k) > end:
+            k -= 1
+        while step(k + 1) <= end:
+            k += 1
+        return k
+
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]

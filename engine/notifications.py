@@ -71,7 +71,7 @@ def fill(template: str, data: dict) -> str:
 
 def message_for(kind: str, code: str, stage: str | None = None, level: str | None = None) -> str:
     return MESSAGES[kind].format(code=code, stage=STAGE_NAMES.get(stage or "", stage or ""),
-                                 level={"street": "街道", "district": "区"}.get(level or "", level or ""))
+                                 level={"community": "社区", "street": "街道", "district": "区"}.get(level or "", level or ""))
 
 
 def unread(session: Session, user_id: int, limit: int = 50) -> list[Notification]:

@@ -14,12 +14,14 @@ from models import ProcessVersion
 from .expressions import ExpressionError, bare_iso_literal, compile_checked
 from .forms import FormDefinitionError, form_schema
 from .org import role_for_lane
+from .records import ESCALATION_LEVELS
 from .runtime import Runtime
 from .workflow import ProcessError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 USER_TASK_PROPERTIES = ("stage", "scope")
+EFFECTS = ("warning", "overdue", "escalate", "notify", "closed", "reopened")
 
 
 @dataclass
@@ -71,12 +73,28 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None) ->
                     form_schema(node.fields)
                 except FormDefinitionError as exc:
                     problems.append(f"{where}: {exc}")
+            problems += _effect_problems(where, node.properties)
             for prop in ("due",):
                 if node.properties.get(prop):
                     try:
                         compile_checked(node.properties[prop], "eval")
                     except ExpressionError as exc:
                         problems.append(f"{where}: property {prop}: {exc}")
+    return problems
+
+
+def _effect_problems(where: str, props: dict[str, str]) -> list[str]:
+    """Check an effect's properties now rather than as an incident when its timer fires."""
+    effect = props.get("effect")
+    if not effect:
+        return []
+    if effect not in EFFECTS:
+        return [f"{where}: effect {effect!r} is not one of {', '.join(EFFECTS)}"]
+    problems = []
+    if effect == "escalate" and props.get("level") not in ESCALATION_LEVELS:
+        problems.append(f"{where}: escalate needs level {', '.join(ESCALATION_LEVELS)}, not {props.get('level')!r}")
+    if effect in ("escalate", "notify") and not props.get("notify"):
+        problems.append(f"{where}: {effect} needs property 'notify' (the scope variable of who to tell)")
     return problems
 
 

@@ -39,6 +39,10 @@ _FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
 _INSERT_TASK = insert(_TASKS)
 _INSERT_EVENT = insert(_EVENTS)
 
+# Case.escalation_level is the highest of these an `escalate` effect has reached (0: none).
+ESCALATION_LEVELS = {"community": 1, "street": 2, "district": 3}
+ESCALATION_ROLES = ("supervisor", "shift_leader")
+
 
 def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
                 actor: User | None, *, kind: str, data: dict, open_rows: list[Task],
@@ -142,11 +146,15 @@ def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, cha
         people = notifications.task_people(session, concerned, rt.role_cache)
         people |= notifications.members(session, "supervisor", case.scope_path, cache=rt.role_cache)
     elif effect.kind == "escalate":
-        changes["escalation_level"] = changes.get("escalation_level", case.escalation_level or 0) + 1
+        rank = ESCALATION_LEVELS.get(props.get("level", ""))
+        if rank is None:
+            raise ProcessFailure(f"{effect.bpmn_id}: escalate needs level "
+                                 f"{', '.join(ESCALATION_LEVELS)}, not {props.get('level')!r}")
+        changes["escalation_level"] = max(changes.get("escalation_level", case.escalation_level or 0), rank)
         scope = props.get("notify_scope")
         people = set()
         if scope:
-            for role in ("supervisor", "shift_leader"):
+            for role in _roles(props.get("role")):
                 people |= notifications.members(session, role, scope, exact=True, cache=rt.role_cache)
     elif effect.kind in ("closed", "reopened"):
         # The case's status follows the process: closed at 结案 even while the process still
@@ -165,6 +173,12 @@ def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, cha
     kind = "escalated" if effect.kind == "escalate" else effect.kind
     return notifications.rows(people, case_id=case.id, kind=kind, now=now,
                               message=notifications.message_for(kind, case.code, stage, props.get("level")))
+
+
+def _roles(listed: str | None) -> list[str]:
+    """The roles an escalation tells: the ``role`` property (comma-separated) or supervisors and shift leaders."""
+    roles = [r.strip() for r in (listed or "").split(",") if r.strip()]
+    return roles or list(ESCALATION_ROLES)
 
 
 def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:

@@ -64,8 +64,22 @@ class Runtime:
             hours = calendar.working_hours_between(begin, _instant(due), emergency=emergency)
             return calendar.add(begin, hours=hours * float(fraction), emergency=emergency).isoformat()
 
+        def cycles_since(start, hours=0, days=0):
+            return calendar.intervals_between(_instant(start), clock(), hours=hours, days=days,
+                                              emergency=emergency)
+
+        def every(hours=0, days=0, after=None):
+            # An ISO repeating interval whose start is the next whole interval after `after`
+            # that is still ahead; the engine evaluates it again after each firing.
+            begin = _instant(after) if after is not None else clock()
+            k = calendar.intervals_between(begin, clock(), hours=hours, days=days, emergency=emergency) + 1
+            first = calendar.add(begin, hours=hours * k, days=days * k, emergency=emergency)
+            minutes = round((hours + days * (24 if emergency else calendar.day_length / 60)) * 60)
+            return f"R/{first.isoformat()}/PT{minutes}M"
+
         return {"deadline": deadline, "deadline_from": deadline_from, "now": now,
-                "working_hours_between": working_hours_between, "warn_at": warn_at}
+                "working_hours_between": working_hours_between, "warn_at": warn_at,
+                "cycles_since": cycles_since, "every": every}
 
     def bundle(self, session: Session, process_version_id: int) -> ProcessBundle:
         """Return the parsed spec of a deployed version, deserialized once per process."""

@@ -16,21 +16,23 @@ import orjson
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MethodType
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent, ReceiveTask
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import (
     CamundaBoundaryEventParser,
@@ -62,7 +64,55 @@ class _EngineDatetime(datetime):
 
 _spiff_timer.datetime = _EngineDatetime
 
-_TIMER_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
+
+
+class RecurringTimerEventDefinition(CycleTimerEventDefinition):
+    """A timeCycle whose expression is evaluated again after every firing.
+
+    The library evaluates a cycle once and then adds its interval on the plain clock. Here
+    each evaluation of the expression (an ISO repeating interval ``R[n]/<start>/<interval>``)
+    gives the next firing as its start, so an expression over the business calendar, such
+    as ``every(hours=2, after=handle_due)``, fires every two *working* hours, and a task
+    that is entered again arms its cycle at the next step still ahead, not at the first.
+    A start that is not ahead of the last firing (a fixed date, ``R3/PT2H`` read late) falls
+    back to adding the interval on the plain clock. ``n`` counts firings of one arming.
+    """
+
+    def _evaluate(self, my_task):
+        text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        try:
+            return TimerEventDefinition.parse_iso_recurring_interval(str(text))
+        except Exception as exc:  # noqa: BLE001 - the library raises bare Exceptions here
+            raise ProcessError(f"timeCycle {self.expression!r} gave {text!r}, not an ISO repeating "
+                               f"interval like R/2026-11-25T17:30:00+08:00/PT2H: {exc}",
+                               element=my_task.task_spec.bpmn_id) from None
+
+    def cycle_complete(self, my_task):
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            cycles, start, interval = self._evaluate(my_task)
+            value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
+        fired = False
+        if value["cycles"] != 0:
+            due, now = datetime.fromisoformat(value["next"]), clock.now()
+            if due < now:
+                fired = True
+                value["cycles"] -= 1 if value["cycles"] > 0 else 0
+                _, start, interval = self._evaluate(my_task)
+                step = max(interval.total_seconds(), 60.0)
+                while start <= now:  # never schedule into the past: no burst of catch-up firings
+                    start = max(start, due) + timedelta(seconds=step)
+                value["next"] = start.isoformat()
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+            return False
+        my_task._set_internal_data(event_value=value)
+        return fired
+
+
+_TIMER_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition",
+                "RecurringTimerEventDefinition"}
 
 
 class ProcessError(ValueError):
@@ -145,10 +195,20 @@ class ProcessBundle:
         return list(self._nodes.values())
 
 
+def _parse_timer_event(self, event):
+    # A timeCycle becomes a RecurringTimerEventDefinition; timeDate and timeDuration as usual.
+    definition = EventDefinitionParser.parse_timer_event(self, event)
+    if type(definition) is CycleTimerEventDefinition:
+        definition = RecurringTimerEventDefinition(definition.name, definition.expression,
+                                                   description=definition.description)
+    return definition
+
+
 # Spiff reads camunda:properties on tasks only; events carry them too in gridflow
 # (a waiting state's stage, a timer path's effect).
 class _PropertiesCatchEventParser(CamundaIntermediateCatchEventParser):
     parse_extensions = CamundaTaskParser.parse_extensions
+    parse_timer_event = _parse_timer_event
 
 
 class _PropertiesThrowEventParser(CamundaIntermediateThrowEventParser):
@@ -157,6 +217,7 @@ class _PropertiesThrowEventParser(CamundaIntermediateThrowEventParser):
 
 class _PropertiesBoundaryEventParser(CamundaBoundaryEventParser):
     parse_extensions = CamundaTaskParser.parse_extensions
+    parse_timer_event = _parse_timer_event
 
 
 class _PropertiesReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
@@ -265,6 +326,7 @@ def _serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = _SpecFreeWorkflowConverter
     config[Task] = _MemoTaskConverter
+    config[RecurringTimerEventDefinition] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

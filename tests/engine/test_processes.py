@@ -108,3 +108,10 @@ def test_decision_cells_are_checked_before_deploy(rt, files):
     broken = dict(files, **{"sla.dmn": files["sla.dmn"].replace("<text>1</text>", "<text>__import__('os')</text>", 1)})
     problems = process_service.validate(rt, broken)
     assert any("sla.dmn" in p and "__import__" in p for p in problems), problems
+
+
+def test_an_escalation_to_an_unknown_level_is_reported_before_deploy(rt, files):
+    broken = dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace(
+        '<camunda:property name="level" value="street" />', '<camunda:property name="level" value="city" />', 1)})
+    assert any("handle_escalated_street: escalate needs level community, street, district, not 'city'" in p
+               for p in process_service.validate(rt, broken))

@@ -2,7 +2,7 @@
 fired by the sweep as time moves (time-machine, never sleep)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,16 +80,25 @@ def test_warning_overdue_supervision_and_escalation_fire_on_time(driver, clock, 
     assert driver.task(case, "handle").status == "open"
     assert notified(driver, case, "overdue") >= {"handler_hw", "super_dhm", "super_district"}
 
-    sweep_at(driver, clock, at(25, 17, 31))                 # +2 working hours: the street
+    sweep_at(driver, clock, at(25, 17, 31))                 # +2 working hours: the community
     assert case.escalation_level == 1
-    assert notified(driver, case, "escalated") == {"super_dhm", "leader_dhm"}
-    sweep_at(driver, clock, at(26, 10, 31))                 # +4 working hours: the district
+    assert notified(driver, case, "escalated") == {"comm_nanchizi"}
+    sweep_at(driver, clock, at(26, 10, 31))                 # +4 working hours (overnight): the street
     assert case.escalation_level == 2
-    assert notified(driver, case, "escalated") == {"super_dhm", "leader_dhm", "super_district", "leader_district"}
-    assert kinds(driver, case, "warning", "overdue", "escalated") == ["warning", "overdue", "escalated", "escalated"]
+    assert notified(driver, case, "escalated") == {"comm_nanchizi", "super_dhm", "leader_dhm"}
+    sweep_at(driver, clock, at(26, 13, 59))                 # the lunch break is not working time
+    assert case.escalation_level == 2
+    sweep_at(driver, clock, at(26, 14, 1))                  # +6 working hours: the district
+    assert case.escalation_level == 3
+    assert notified(driver, case, "escalated") >= {"super_district", "leader_district"}
+    assert kinds(driver, case, "warning", "overdue", "escalated") == [
+        "warning", "overdue", "escalated", "escalated", "escalated"]
+    assert [e.data["level"] for e in driver.events(case) if e.kind == "escalated"] == [
+        "community", "street", "district"]
 
-    sweep_at(driver, clock, at(27, 10, 0))                  # nothing fires twice
-    assert kinds(driver, case, "warning", "overdue", "escalated") == ["warning", "overdue", "escalated", "escalated"]
+    sweep_at(driver, clock, at(26, 14, 1))                  # nothing fires twice
+    assert len(kinds(driver, case, "escalated")) == 3
+    driver.check_round_trip(case)
 
     driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运")
     driver.do(case, "handle", "handler_hw", action="done")
@@ -228,3 +237,91 @@ def test_returns_and_extension_decisions_are_told_to_the_people_concerned(driver
     told = notifications.unread(driver.session, driver.user("dispatch_dhm").id)
     assert [n.message for n in told] == [f"案件 {case.code} 被处置单位回退，请重新派遣。回退理由：应由园林处理"]
     assert notifications.unread(driver.session, driver.user("dispatch_js").id) == []  # another street
+
+
+def supervisions(driver, case):
+    return [t for t in driver.open_tasks(case) if t.bpmn_id == "supervise"]
+
+
+def levels(driver, case):
+    return [e.data["level"] for e in driver.events(case) if e.kind == "escalated"]
+
+
+def test_at_the_district_the_cycle_keeps_telling_the_district_until_the_work_is_done(driver, clock, handling):
+    case = handling
+    for moment in (at(25, 17, 31), at(26, 10, 31), at(26, 14, 1), at(26, 16, 1)):
+        sweep_at(driver, clock, moment)
+    assert levels(driver, case) == ["community", "street", "district", "district"]
+    assert case.escalation_level == 3                       # the highest level reached, not a count
+    assert local(case.next_timer_at) == datetime(2026, 11, 27, 9, 0)   # 16:00 + 2 working hours
+    driver.do(case, "handle", "handler_hw", action="done")
+    assert case.next_timer_at is None                       # completing the task disarms the cycle
+    sweep_at(driver, clock, at(30, 12, 0))
+    assert levels(driver, case) == ["community", "street", "district", "district"]
+
+
+def test_a_refused_extension_of_an_overdue_case_repeats_no_escalation_and_opens_no_second_supervision(
+        driver, clock, handling):
+    case = handling
+    sweep_at(driver, clock, at(25, 17, 31))                 # overdue (督办 opened), then the community
+    assert len(supervisions(driver, case)) == 1 and levels(driver, case) == ["community"]
+    clock.move_to(at(26, 9, 0))
+    driver.do(case, "handle", "handler_hw", action="extend", extension_hours=4, extension_reason="需调车")
+    clock.move_to(at(26, 9, 30))
+    driver.do(case, "approve_extension", "leader_dhm", approval="refuse")
+    sweep_at(driver, clock, at(26, 9, 31))                  # handle is open again, still past 15:30
+    assert len(supervisions(driver, case)) == 1
+    assert levels(driver, case) == ["community"]            # the community is not told twice
+    assert local(case.next_timer_at) == datetime(2026, 11, 26, 10, 30)
+    sweep_at(driver, clock, at(26, 10, 31))
+    assert levels(driver, case) == ["community", "street"]  # the episode climbs on where it was
+    driver.check_round_trip(case)
+
+
+def test_rework_after_an_overdue_episode_opens_a_supervision_only_when_none_is_open(driver, clock, handling):
+    case = handling
+    sweep_at(driver, clock, at(25, 15, 31))                 # first overdue episode: 督办 opened
+    clock.move_to(at(25, 16, 0))
+    driver.do(case, "handle", "handler_hw", action="done")
+    driver.do(case, "feedback", "handler_hw", result="已清运")
+    driver.do(case, "verify", "grid_dhm_01", verify_result="fail", verify_note="仍有垃圾")
+    assert local(driver.task(case, "handle").due_at) == datetime(2026, 11, 26, 11, 0)  # a fresh limit
+    sweep_at(driver, clock, at(26, 11, 1))                 # second episode while the 督办 is still open
+    assert len(supervisions(driver, case)) == 1
+    assert kinds(driver, case, "overdue") == ["overdue", "overdue"]
+    sweep_at(driver, clock, at(26, 14, 31))                 # its escalations start again at the bottom
+    assert levels(driver, case) == ["community"]
+
+    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运")
+    assert supervisions(driver, case) == []
+    clock.move_to(at(26, 14, 45))
+    driver.do(case, "handle", "handler_hw", action="done")
+    driver.do(case, "feedback", "handler_hw", result="已清运")
+    driver.do(case, "verify", "grid_dhm_01", verify_result="fail", verify_note="仍有垃圾")
+    sweep_at(driver, clock, at(27, 10, 31))                 # third episode: the last 督办 was done
+    assert len(supervisions(driver, case)) == 1
+    driver.check_round_trip(case)
+
+
+def test_emergencies_escalate_on_the_plain_clock(driver, clock):
+    clock.move_to(at(25, 16, 0))
+    case = driver.report(category_code="E0401")             # 路面塌陷: an emergency, 24/7
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="CW")
+    driver.do(case, "sign_for", "handler_cw", sign_decision="sign")
+    due = driver.task(case, "handle").due_at
+    sweep_at(driver, clock, due + timedelta(minutes=1))
+    assert case.overdue
+    assert case.next_timer_at == due + timedelta(hours=2)   # not two *working* hours
+    sweep_at(driver, clock, due + timedelta(hours=2, minutes=1))
+    sweep_at(driver, clock, due + timedelta(hours=4, minutes=1))
+    assert levels(driver, case) == ["community", "street"]
+
+
+def test_a_sweep_that_comes_late_sends_one_escalation_at_the_level_the_delay_has_reached(driver, clock, handling):
+    case = handling
+    sweep_at(driver, clock, at(25, 15, 31))
+    sweep_at(driver, clock, at(26, 14, 1))                  # the sweepers were down for a day
+    assert levels(driver, case) == ["district"]             # one message, not a burst of three
+    assert case.escalation_level == 3
+    assert local(case.next_timer_at) == datetime(2026, 11, 26, 16, 0)
