@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 VENDOR := web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 
-.PHONY: run test setup clean translations messages
+.PHONY: run test setup browser clean translations messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,12 @@ run: setup
 	@$(BIN)/gridflow processes deploy
 	$(BIN)/gridflow serve
 
+## Chromium (Debian's) and CJK fonts for the browser tests, installed when missing and possible
+browser:
+	@sh tools/ensure-chromium
+
 ## Set up and run the whole test suite (SQLite; PostgreSQL too when GRIDFLOW_TEST_DATABASE_URL is set)
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
