@@ -561,7 +561,9 @@ def board():
     session = get_session()
     moment = now()
     data = search_service.supervision_board(session, g.user, now=moment)
-    context = dict(board=data, warning=runtime().calendar_warning(),
+    rt = runtime()
+    context = dict(board=data, warning=rt.calendar_warning(),
+                   missing_years=rt.calendar.missing_years(moment, moment.replace(year=moment.year + 1)),
                    estimated=_estimated_count(session), moment=moment,
                    clocks={t.id: countdown(t.due_at, moment, t.case.category.emergency) for t in data.supervise_tasks})
     if request.args.get("partial"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app, g
-from flask_babel import get_locale, gettext as _, lazy_gettext as l_
+from flask_babel import get_locale, gettext as _, lazy_gettext as l_, ngettext
 
 STAGES = {
     "intake": l_("Intake"), "accept": l_("Acceptance"), "supplement": l_("Waiting for supplement"),
@@ -82,6 +82,9 @@ def field_value(node, key: str, value) -> tuple[str, str]:
     spec = next((f for f in (node.fields if node else ()) if f.id == key), None)
     if spec is None:
         return key, str(value)
+    if dict(spec.properties).get("widget") == "photos":
+        count = len([ref for ref in str(value).split(",") if ref.strip()])
+        return label(spec.label), ngettext("%(num)d photo", "%(num)d photos", count)
     if spec.options:
         value = dict(spec.options).get(str(value), value)
         return label(spec.label), label(str(value))

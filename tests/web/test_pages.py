@@ -265,6 +265,7 @@ def test_feedback_photos_become_attachments_and_fill_the_photo_field(client_for,
     assert case.stage == "verify"
     page = text(worker.get(f"/cases/{code}"))
     assert "after.png" in page
+    assert "1 张照片" in page and "att:" not in page.split('id="timeline"')[1].split("</ol>")[0]
     thumb = worker.get(f"/cases/{code}/attachments/1/thumb")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
 
