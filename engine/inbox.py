@@ -143,9 +143,22 @@ def inbox_page(session: Session, user: User, f: InboxFilter | None = None, *, no
     limit = min(max(limit, 1), MAX_PAGE)
     offset = max(offset, 0)
     query = inbox_query(session, user, f, now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).with_only_columns(Task.id).subquery()))
-    items = list(session.scalars(query.options(contains_eager(Task.case).joinedload(Case.category),
-                                               joinedload(Task.assignee)).limit(limit).offset(offset)))
+    f = f or InboxFilter()
+    if f.team or f.category or f.org or f.source or f.flag == "at_risk":
+        counted = query.order_by(None).with_only_columns(Task.id)
+        page = query.limit(limit).offset(offset)
+    else:
+        # No filter on the case: count and page the task rows alone (every task has its case),
+        # then join only the page's cases, not the wide case rows of every match.
+        tasks_only = select(Task.id).where(Task.status == "open", _mine(user, False),
+                                           *_filter_clauses(session, user, f, now))
+        counted = tasks_only
+        ids = tasks_only.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
+        page = (select(Task).join(Task.case).where(Task.id.in_(ids.scalar_subquery()))
+                .order_by(Task.due_at.is_(None), Task.due_at, Task.id))
+    total = session.scalar(select(func.count()).select_from(counted.subquery()))
+    items = list(session.scalars(page.options(contains_eager(Task.case).joinedload(Case.category),
+                                              joinedload(Task.assignee))))
     return InboxPage(items, total or 0, limit, offset)
 
 

@@ -206,6 +206,27 @@ def users_token(ctx: Context, username: str, name: str):
 
 
 @main.group()
+def demo():
+    """Demo data beyond the demo city."""
+
+
+@demo.command("generate")
+@click.option("--cases", "n", required=True, type=click.IntRange(1), help="How many cases to add.")
+@click.option("--seed", default=None, type=int, help="Seed for repeatable data.")
+@click.pass_obj
+def demo_generate(ctx: Context, n: int, seed: int | None):
+    """Add N realistic cases in every stage (after `gridflow init --demo`)."""
+    from engine.generate import generate_cases
+
+    try:
+        result = generate_cases(ctx.sessions, ctx.rt, n, seed=seed, echo=click.echo)
+    except LookupError as exc:
+        _fail(str(exc))
+    click.echo(f"added {result.cases} cases ({result.open_tasks} open tasks) in {result.seconds} s: "
+               + ", ".join(f"{v} {k}" for k, v in sorted(result.by_variant.items(), key=lambda kv: -kv[1])))
+
+
+@main.group()
 def bench():
     """Benchmarks that print figures (last line: one JSON object)."""
 
