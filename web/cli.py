@@ -263,5 +263,26 @@ def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
     click.echo(json.dumps(result))
 
 
+@bench.command("web")
+@click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
+@click.option("--requests", "repeat", default=50, show_default=True, help="Requests per page; the median is reported.")
+@click.pass_obj
+def bench_web(ctx: Context, n: int, repeat: int):
+    """Time the inbox of clerk_dhm and handler_hw and the board of super_district at N cases."""
+    from engine.bench_web import ensure_cases, time_engine
+
+    from . import create_app
+    from .bench_web import pages_exist, time_pages
+
+    count = ensure_cases(ctx.rt, ctx.sessions, n, echo=click.echo)
+    result = {"cases": count, "database": ctx.engine.dialect.name, **time_engine(ctx.rt, ctx.sessions, repeat)}
+    app = create_app({"DATABASE_URL": ctx.settings["DATABASE_URL"]})
+    if pages_exist(app):
+        result.update(time_pages(app, repeat))
+    else:
+        click.echo("the /inbox and /board pages do not exist yet: engine figures only")
+    click.echo(json.dumps(result))
+
+
 if __name__ == "__main__":
     main()
