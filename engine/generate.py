@@ -149,7 +149,14 @@ def generate_cases(sessions: sessionmaker, rt: Runtime, n: int, *, seed: int | N
 
 
 def analyze(sessions: sessionmaker) -> None:
-    """Refresh the planner's statistics (SQLite needs them to pick the inbox indexes)."""
+    """Refresh the planner's statistics after a bulk insert (SQLite needs them to pick the inbox indexes)."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        # VACUUM also sets the visibility map, without which PostgreSQL cannot answer the
+        # inbox counts from the index alone after a bulk insert.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE) grid_case, task, case_event"))
+        return
     with sessions() as session:
         session.execute(text("ANALYZE"))
         session.commit()

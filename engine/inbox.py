@@ -171,11 +171,15 @@ def inbox(session: Session, user: User, *, limit: int = 50, offset: int = 0, f: 
 def inbox_counts(session: Session, user: User, *, now: datetime, team: bool = False) -> dict:
     """Counts for the quick filters in one query: all, overdue, at risk, mine, unassigned, per stage."""
     overdue = when((Task.due_at <= now, 1), else_=0)
-    at_risk = when((and_(Task.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
+    # The at-risk cases as a set of ids, so the counts never read the (wide) case rows.
+    risky = select(Case.id).where(Case.at_risk.is_(True), Case.status == "open")
+    at_risk = when((and_(Task.due_at > now, Task.case_id.in_(risky)), 1), else_=0)
     mine = when((Task.assignee_id == user.id, 1), else_=0)
     unassigned = when((Task.assignee_id.is_(None), 1), else_=0)
-    query = (select(Task.stage, func.count(), func.sum(overdue), func.sum(at_risk), func.sum(mine), func.sum(unassigned))
-             .join(Task.case).where(Task.status == "open", _mine(user, team)).group_by(Task.stage))
+    query = select(Task.stage, func.count(), func.sum(overdue), func.sum(at_risk), func.sum(mine), func.sum(unassigned))
+    if team:  # a shift leader's scope is on the case
+        query = query.join(Task.case)
+    query = query.where(Task.status == "open", _mine(user, team)).group_by(Task.stage)
     counts = {"all": 0, "overdue": 0, "at_risk": 0, "me": 0, "unassigned": 0, "stages": {}}
     for stage, total, n_over, n_risk, n_mine, n_free in session.execute(query):
         counts["all"] += total

@@ -19,6 +19,8 @@ class Case(Base):
         # The supervision board counts open cases by place, due time and flag: this index holds
         # every column it reads, so the wide rows (instance state) are never touched.
         Index("ix_case_board", "status", "scope_path", "due_at", "at_risk", "department_code"),
+        # Inbox counts ask which of the user's tasks belong to at-risk cases (a few thousand ids).
+        Index("ix_case_at_risk", "at_risk", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,7 +87,7 @@ class Task(Base):
     __table_args__ = (
         # Inboxes read open tasks by role and scope, least time left first; the trailing columns
         # let the counts be read from the index alone.
-        Index("ix_task_open_role_scope_due", "role", "scope_key", "due_at", "assignee_id", "stage", "case_id",
+        Index("ix_task_open_role_scope_due", "role", "scope_key", "due_at", "assignee_id", "stage", "case_id", "id",
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         # The supervision board lists open 督办 tasks (a narrow index, so that inbox counts by
         # stage do not walk it instead of the one above).
