@@ -75,20 +75,9 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     if version is None:
         raise ProcessFailure(f"process {key!r} is not deployed; run `gridflow processes deploy`")
     bundle = rt.bundle(session, version.id)
-    community, street, district = ancestors["community"], ancestors["street"], ancestors["district"]
     now = rt.clock()
     code = _next_case_code(session, rt, now)
-    data = {
-        "case_code": code, "category_code": category.code, "major_code": category.major_code,
-        "emergency": category.emergency, "urgency": urgency, "source": source,
-        "resident_report": source in rt.settings["RESIDENT_SOURCES"], "self_handled": self_handled,
-        "grid_code": grid.code, "community_code": community.code, "street_code": street.code,
-        "district_code": district.code, "grid_scope": grid.path, "community_scope": community.path,
-        "street_scope": street.path, "district_scope": district.path, "area_type": street.area_type,
-        "default_department": category.default_department or "",
-        "warn_fraction": float(rt.settings.get("WARNING_FRACTION", 0.8)),
-        "escalation_hours": float(rt.settings.get("ESCALATION_HOURS", 2)),
-    }
+    data = case_data(rt, code, category, ancestors | {"grid": grid}, source, urgency, self_handled)
     try:
         workflow = rt.workflows.start(bundle, data)
     except ProcessError as exc:
@@ -107,6 +96,23 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     # the secret exists only here (its hash is stored), so the channel must hand it on.
     case.tracking_secret = issue_tracking_secret(session, rt, case) if data["resident_report"] else None
     return case
+
+
+def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUnit], source: str,
+              urgency: str, self_handled: bool = False) -> dict[str, Any]:
+    """The data a new case's process starts with (processes/README.md lists it)."""
+    grid, community, street, district = units["grid"], units["community"], units["street"], units["district"]
+    return {
+        "case_code": code, "category_code": category.code, "major_code": category.major_code,
+        "emergency": category.emergency, "urgency": urgency, "source": source,
+        "resident_report": source in rt.settings["RESIDENT_SOURCES"], "self_handled": self_handled,
+        "grid_code": grid.code, "community_code": community.code, "street_code": street.code,
+        "district_code": district.code, "grid_scope": grid.path, "community_scope": community.path,
+        "street_scope": street.path, "district_scope": district.path, "area_type": street.area_type,
+        "default_department": category.default_department or "",
+        "warn_fraction": float(rt.settings.get("WARNING_FRACTION", 0.8)),
+        "escalation_hours": float(rt.settings.get("ESCALATION_HOURS", 2)),
+    }
 
 
 def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payload: Any,

@@ -143,9 +143,22 @@ def inbox_page(session: Session, user: User, f: InboxFilter | None = None, *, no
     limit = min(max(limit, 1), MAX_PAGE)
     offset = max(offset, 0)
     query = inbox_query(session, user, f, now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).with_only_columns(Task.id).subquery()))
-    items = list(session.scalars(query.options(contains_eager(Task.case).joinedload(Case.category),
-                                               joinedload(Task.assignee)).limit(limit).offset(offset)))
+    f = f or InboxFilter()
+    if f.team or f.category or f.org or f.source or f.flag == "at_risk":
+        counted = query.order_by(None).with_only_columns(Task.id)
+        page = query.limit(limit).offset(offset)
+    else:
+        # No filter on the case: count and page the task rows alone (every task has its case),
+        # then join only the page's cases, not the wide case rows of every match.
+        tasks_only = select(Task.id).where(Task.status == "open", _mine(user, False),
+                                           *_filter_clauses(session, user, f, now))
+        counted = tasks_only
+        ids = tasks_only.order_by(Task.due_at.is_(None), Task.due_at, Task.id).limit(limit).offset(offset)
+        page = (select(Task).join(Task.case).where(Task.id.in_(ids.scalar_subquery()))
+                .order_by(Task.due_at.is_(None), Task.due_at, Task.id))
+    total = session.scalar(select(func.count()).select_from(counted.subquery()))
+    items = list(session.scalars(page.options(contains_eager(Task.case).joinedload(Case.category),
+                                              joinedload(Task.assignee))))
     return InboxPage(items, total or 0, limit, offset)
 
 
@@ -158,11 +171,15 @@ def inbox(session: Session, user: User, *, limit: int = 50, offset: int = 0, f: 
 def inbox_counts(session: Session, user: User, *, now: datetime, team: bool = False) -> dict:
     """Counts for the quick filters in one query: all, overdue, at risk, mine, unassigned, per stage."""
     overdue = when((Task.due_at <= now, 1), else_=0)
-    at_risk = when((and_(Task.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
+    # The at-risk cases as a set of ids, so the counts never read the (wide) case rows.
+    risky = select(Case.id).where(Case.at_risk.is_(True), Case.status == "open")
+    at_risk = when((and_(Task.due_at > now, Task.case_id.in_(risky)), 1), else_=0)
     mine = when((Task.assignee_id == user.id, 1), else_=0)
     unassigned = when((Task.assignee_id.is_(None), 1), else_=0)
-    query = (select(Task.stage, func.count(), func.sum(overdue), func.sum(at_risk), func.sum(mine), func.sum(unassigned))
-             .join(Task.case).where(Task.status == "open", _mine(user, team)).group_by(Task.stage))
+    query = select(Task.stage, func.count(), func.sum(overdue), func.sum(at_risk), func.sum(mine), func.sum(unassigned))
+    if team:  # a shift leader's scope is on the case
+        query = query.join(Task.case)
+    query = query.where(Task.status == "open", _mine(user, team)).group_by(Task.stage)
     counts = {"all": 0, "overdue": 0, "at_risk": 0, "me": 0, "unassigned": 0, "stages": {}}
     for stage, total, n_over, n_risk, n_mine, n_free in session.execute(query):
         counts["all"] += total

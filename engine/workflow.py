@@ -397,6 +397,19 @@ class WorkflowEngine:
         subs = {k: self.serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
         return self._bundle(dct["key"], spec, subs)
 
+    def boundary_timers(self, bundle: ProcessBundle) -> dict[str, list[tuple[str, str]]]:
+        """Map each task to its boundary timers as (timer id, timeDate expression)."""
+        timers: dict[str, list[tuple[str, str]]] = {}
+        for ts in bundle.spec.task_specs.values():
+            event = getattr(ts, "event_definition", None)
+            if not (isinstance(event, TimerEventDefinition) and getattr(ts, "cancel_activity", None) is not None):
+                continue
+            # A boundary event's input is the "<task>.BoundaryEventSplit" of the task it guards.
+            host = ts.inputs[0].name.split(".")[0] if ts.inputs else None
+            if host:
+                timers.setdefault(host, []).append((ts.bpmn_id, event.expression))
+        return timers
+
     # -- running ---------------------------------------------------------------------------
     def start(self, bundle: ProcessBundle, data: dict[str, Any]):
         workflow = _tune(BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine))

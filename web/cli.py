@@ -261,6 +261,27 @@ def open311_keys_list(ctx: Context):
 
 
 @main.group()
+def demo():
+    """Demo data beyond the demo city."""
+
+
+@demo.command("generate")
+@click.option("--cases", "n", required=True, type=click.IntRange(1), help="How many cases to add.")
+@click.option("--seed", default=None, type=int, help="Seed for repeatable data.")
+@click.pass_obj
+def demo_generate(ctx: Context, n: int, seed: int | None):
+    """Add N realistic cases in every stage (after `gridflow init --demo`)."""
+    from engine.generate import generate_cases
+
+    try:
+        result = generate_cases(ctx.sessions, ctx.rt, n, seed=seed, echo=click.echo)
+    except LookupError as exc:
+        _fail(str(exc))
+    click.echo(f"added {result.cases} cases ({result.open_tasks} open tasks) in {result.seconds} s: "
+               + ", ".join(f"{v} {k}" for k, v in sorted(result.by_variant.items(), key=lambda kv: -kv[1])))
+
+
+@main.group()
 def bench():
     """Benchmarks that print figures (last line: one JSON object)."""
 
@@ -294,6 +315,27 @@ def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
         _fail("--spread measures lateness with one in-process sweeper; leave out --workers")
     result = run_timers(ctx.rt, ctx.sessions, n, echo=click.echo, spread_seconds=spread, keep=keep,
                         workers=workers)
+    click.echo(json.dumps(result))
+
+
+@bench.command("web")
+@click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
+@click.option("--requests", "repeat", default=50, show_default=True, help="Requests per page; the median is reported.")
+@click.pass_obj
+def bench_web(ctx: Context, n: int, repeat: int):
+    """Time the inbox of clerk_dhm and handler_hw and the board of super_district at N cases."""
+    from engine.bench_web import ensure_cases, time_engine
+
+    from . import create_app
+    from .bench_web import pages_exist, time_pages
+
+    count = ensure_cases(ctx.rt, ctx.sessions, n, echo=click.echo)
+    result = {"cases": count, "database": ctx.engine.dialect.name, **time_engine(ctx.rt, ctx.sessions, repeat)}
+    app = create_app({"DATABASE_URL": ctx.settings["DATABASE_URL"]})
+    if pages_exist(app):
+        result.update(time_pages(app, repeat))
+    else:
+        click.echo("the /inbox and /board pages do not exist yet: engine figures only")
     click.echo(json.dumps(result))
 
 

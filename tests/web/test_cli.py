@@ -70,3 +70,24 @@ def test_bench_lifecycle_prints_figures_as_json(run):
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["cases"] == 3 and figures["median_ms_per_case"] > 0
     assert figures["state_bytes_per_closed_case"] > 0
+
+
+def test_demo_generate_adds_cases(run):
+    assert run("init", "--demo").exit_code == 0
+    result = run("demo", "generate", "--cases", "120", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "added 120 cases" in result.output
+    again = run("demo", "generate", "--cases", "30")
+    assert again.exit_code == 0 and "added 30 cases" in again.output
+
+
+def test_bench_web_generates_then_reuses_and_prints_json(run):
+    result = run("bench", "web", "--cases", "300", "--requests", "3")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["cases"] == 300
+    for key in ("inbox_clerk_engine_ms", "inbox_handler_engine_ms", "board_engine_ms"):
+        assert figures[key] > 0
+    second = run("bench", "web", "--cases", "200", "--requests", "3")
+    assert "generating" not in second.output
+    assert json.loads(second.output.strip().splitlines()[-1])["cases"] == 300
