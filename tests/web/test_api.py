@@ -127,14 +127,14 @@ def test_someone_elses_task_is_403_and_a_finished_one_409(client, token):
     assert client.post("/api/v1/tasks/999999/complete", json={}, headers=clerk).status_code == 404
 
 
-def test_stale_if_match_is_409_and_changes_nothing(client, token):
+def test_stale_if_match_is_412_and_changes_nothing(client, token):
     clerk = token("clerk_dhm")
     code = report(client, clerk)
     task = inbox(client, clerk)[0]
     stale = str(task["case_version"] - 1)
     response = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "file"},
                            headers={**clerk, "If-Match": f'"{stale}"'})
-    assert response.status_code == 409
+    assert response.status_code == 412 and response.mimetype == "application/problem+json"
     assert client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()["stage"] == "accept"
     bad = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "file"},
                       headers={**clerk, "If-Match": "yesterday"})
