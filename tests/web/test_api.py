@@ -169,7 +169,8 @@ def test_text_that_cannot_be_stored_is_422_not_500(client, token, field, value):
 
 def test_odd_requests_get_problems_not_500s(client, token):
     clerk = token("clerk_dhm")
-    assert client.get("/api/v1/tasks?offset=99999999999999999999", headers=clerk).status_code == 200
+    huge = client.get("/api/v1/tasks?offset=99999999999999999999", headers=clerk)
+    assert huge.status_code == 422 and field_errors(huge) == {"offset"}
     assert client.post("/api/v1/tasks/99999999999999999999999/complete", json={},
                        headers=clerk).status_code == 404
     deep = "[" * 5000 + "]" * 5000
