@@ -195,10 +195,15 @@ _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})(?:\.(\d{1,18}))?"?$')
 
 
 def if_match() -> tuple[int, int | None] | None:
-    """Read If-Match as (case version, task version or None); absent or ``*`` means no check."""
-    raw = request.headers.get("If-Match", "").strip()
-    if raw in ("", "*"):
+    """Read If-Match as (case version, task version or None); absent or ``*`` means no check.
+
+    A blank If-Match is refused rather than read as absent: it is usually an unset variable in
+    the client (``-H "If-Match: $ETAG"``), and that client meant its write to be checked.
+    """
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
         return None
+    raw = raw.strip()
     match = _ETAG.match(raw)
     if not match:
         raise InputError({"If-Match": ['Must be an ETag you received, e.g. "3" (a case) or "3.2" (a task).']})
