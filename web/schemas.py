@@ -2,6 +2,8 @@
 
 The OpenAPI document is generated from these classes (web/openapi.py), so every field a
 view reads or writes is declared here with its type, limits and whether it may be null.
+It is longer than our usual module on purpose: it is the whole contract in one place, made of
+declarations only, and the shared field types and references sit beside the schemas using them.
 """
 from __future__ import annotations
 
