@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import ApiToken, User
 
-from .errors import NotFound
+from .errors import Forbidden, InputError, NotFound
 from .runtime import Runtime
 
 _N, _R, _P = 2 ** 14, 8, 1
@@ -43,13 +43,73 @@ def _token_hash(token: str) -> str:
 
 def issue_token(session: Session, rt: Runtime, username: str, name: str = "") -> str:
     """Create an API token for ``username``; return the token, which is shown only once."""
-    user = session.scalars(select(User).where(User.username == username)).first()
+    return _new_token(session, rt, _user_named(session, username), name)[1]
+
+
+def _user_named(session: Session, username) -> User:
+    user = session.scalars(select(User).where(User.username == str(username))).first()
     if user is None:
         raise NotFound(f"no user named {username!r}")
+    return user
+
+
+def _new_token(session: Session, rt: Runtime, user: User, name: str) -> tuple[ApiToken, str]:
     token = "gf_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=rt.clock()))
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=rt.clock())
+    session.add(row)
     session.flush()
-    return token
+    return row, token
+
+
+# -- managing tokens: each user their own; an admin anyone's ------------------------------------
+MAX_TOKEN_NAME = 100
+
+
+def is_admin(user: User) -> bool:
+    return any(m.role == "admin" for m in user.memberships)
+
+
+def _owner_for(session: Session, actor: User, username: str | None) -> User:
+    """The user whose tokens ``actor`` means: themself, or (admins only) the named user."""
+    if username is None or username == actor.username:
+        return actor
+    if not is_admin(actor):
+        raise Forbidden("only an admin may manage another user's tokens")
+    return _user_named(session, username)
+
+
+def list_tokens(session: Session, actor: User, username: str | None = None) -> list[ApiToken]:
+    """Tokens of the actor (or, for an admin, of ``username``), newest first, revoked ones too."""
+    owner = _owner_for(session, actor, username)
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def create_token(session: Session, rt: Runtime, actor: User, name: str = "",
+                 username: str | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for the actor (or, for an admin, for ``username``); the secret is returned once.
+
+    The token carries no roles of its own: whoever holds it acts as its user, with that
+    user's memberships at the time of each request.
+    """
+    label = (name or "").strip()
+    if len(label) > MAX_TOKEN_NAME:
+        raise InputError({"name": [f"At most {MAX_TOKEN_NAME} characters."]})
+    owner = _owner_for(session, actor, username)
+    if not owner.active:
+        raise InputError({"user": ["This user is deactivated."]})
+    return _new_token(session, rt, owner, label)
+
+
+def revoke_token(session: Session, rt: Runtime, actor: User, token_id: int) -> ApiToken:
+    """Revoke one token of the actor's (an admin: anyone's); revoking twice keeps the first time."""
+    row = session.get(ApiToken, token_id) if 0 < token_id < 2 ** 63 else None
+    if row is None or (row.user_id != actor.id and not is_admin(actor)):
+        raise NotFound(f"token {token_id} does not exist")
+    if row.revoked_at is None:
+        row.revoked_at = rt.clock()
+        session.flush()
+    return row
 
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
-from .errors import Conflict, Forbidden, InputError, NotFound, ProcessFailure
+from .errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure
 from .forms import required_if, validate_submission
 from .links import issue_tracking_secret
 from .org import may_see_case, may_take
@@ -116,19 +116,25 @@ def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUn
 
 
 def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payload: Any,
-                  expected_version: int | None = None) -> Case:
-    """Validate ``payload`` against the task's form, complete the task and advance the case."""
-    rows = list(session.scalars(_TASK_AND_SIBLINGS, {"task_id": task_id}))
+                  expected_version: int | None = None, expected_task_version: int | None = None) -> Case:
+    """Validate ``payload`` against the task's form, complete the task and advance the case.
+
+    ``expected_version`` (the case's) and ``expected_task_version`` are what the caller last saw;
+    a difference raises PreconditionFailed before anything is checked or written.
+    """
+    rows = list(session.scalars(_TASK_AND_SIBLINGS, {"task_id": task_id})) if 0 < task_id < 2 ** 63 else []
     task = next((row for row in rows if row.id == task_id), None)
     # The case is usually in the session already (a web request reloads it by primary key).
     if task is None or not may_see_case(actor, session.get(Case, task.case_id).scope_path, [task.scope_key]):
         raise NotFound(f"task {task_id} does not exist")
+    case = task.case
+    if expected_version is not None and case.version != expected_version:
+        raise PreconditionFailed(f"case {case.code} changed (version {case.version}, you saw {expected_version})")
+    if expected_task_version is not None and task.version != expected_task_version:
+        raise PreconditionFailed(f"task {task_id} changed (version {task.version}, you saw {expected_task_version})")
     if task.status != "open":
         who = task.completed_by.name if task.completed_by else "someone else"
         raise Conflict(f"task {task_id} was already completed by {who}")
-    case = task.case
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(f"case {case.code} changed (version {case.version}, you saw {expected_version})")
     if not may_take(actor, task.role, task.scope_key):
         raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
     if task.assignee_id is not None and task.assignee_id != actor.id:

@@ -39,6 +39,13 @@ class Conflict(EngineError):
     code = "conflict"
 
 
+class PreconditionFailed(Conflict):
+    """The caller's expected version (an If-Match) is not the current one; nothing was changed."""
+
+    status = 412
+    code = "precondition_failed"
+
+
 class ProcessFailure(EngineError):
     """The process definition failed while running a step (a designer must fix it)."""
 

@@ -20,6 +20,7 @@ STATUSES = ("open", "closed", "cancelled", "duplicate")
 # is the first 24 characters of its scope path: "110000/110101/110101001/".
 STREET_PATH_LENGTH = 24
 BOARD_ROLES = ("supervisor", "shift_leader", "admin")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class CaseFilter:
                     values[name] = date.fromisoformat(str(raw))
                 except ValueError:
                     errors[name] = ["Must be a date like 2026-11-26."]
+                    continue
+                if not FIRST_DAY <= values[name] <= LAST_DAY:  # beyond these, time zones overflow
+                    errors[name] = [f"Must be between {FIRST_DAY} and {LAST_DAY}."]
         if errors:
             raise InputError(errors, "The case filter is invalid.")
         return cls(**values)

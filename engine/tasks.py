@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import CaseEvent, Membership, Task, User
 
-from .errors import Conflict, Forbidden, InputError, NotFound
+from .errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed
 from .forms import prefill
 from .org import may_see_case, may_take
 from .runtime import Runtime
@@ -50,10 +50,24 @@ def visible_task(session: Session, user: User, task_id: int) -> Task:
     return task
 
 
-def claim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None) -> Task:
+def task_of_case(session: Session, user: User, case, task_id: int | None, field: str = "task_id") -> Task | None:
+    """The task a photo or comment refers to: one of ``case``'s tasks the user sees, else InputError."""
+    if task_id is None:
+        return None
+    try:
+        task = visible_task(session, user, task_id)
+    except NotFound:
+        task = None
+    if task is None or task.case_id != case.id:
+        raise InputError({field: [f"Case {case.code} has no task {task_id} you can see."]})
+    return task
+
+
+def claim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None,
+          expected_case_version: int | None = None) -> Task:
     """Take an open task for oneself; someone else's claim first is a Conflict."""
     task = visible_task(session, user, task_id)
-    _check_open(task, expected_version)
+    _check_open(task, expected_version, expected_case_version)
     if not may_take(user, task.role, task.scope_key):
         raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
     if task.assignee_id == user.id:
@@ -64,10 +78,11 @@ def claim(session: Session, rt: Runtime, user: User, task_id: int, expected_vers
     return task
 
 
-def unclaim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None) -> Task:
+def unclaim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None,
+            expected_case_version: int | None = None) -> Task:
     """Give a claimed task back to the pool: its assignee, or a shift leader over it, may."""
     task = visible_task(session, user, task_id)
-    _check_open(task, expected_version)
+    _check_open(task, expected_version, expected_case_version)
     if task.assignee_id is None:
         return task
     if task.assignee_id != user.id and not _leads(user, task):
@@ -77,10 +92,10 @@ def unclaim(session: Session, rt: Runtime, user: User, task_id: int, expected_ve
 
 
 def assign(session: Session, rt: Runtime, user: User, task_id: int, username: str,
-           expected_version: int | None = None) -> Task:
+           expected_version: int | None = None, expected_case_version: int | None = None) -> Task:
     """A shift leader over the task's case or unit hands it to a named person who may take it."""
     task = visible_task(session, user, task_id)
-    _check_open(task, expected_version)
+    _check_open(task, expected_version, expected_case_version)
     if not _leads(user, task):
         raise Forbidden("only a shift leader over this case may assign its tasks")
     target = session.scalars(select(User).where(User.username == str(username or ""))).first()
@@ -110,12 +125,16 @@ def _leads(user: User, task: Task) -> bool:
     return may_take(user, "shift_leader", task.case.scope_path) or may_take(user, "shift_leader", task.scope_key)
 
 
-def _check_open(task: Task, expected_version: int | None) -> None:
+def _check_open(task: Task, expected_version: int | None, expected_case_version: int | None = None) -> None:
+    """A stale version the caller names is PreconditionFailed; a task that is no longer open, Conflict."""
+    if expected_case_version is not None and task.case.version != expected_case_version:
+        raise PreconditionFailed(f"case {task.case.code} changed (version {task.case.version}, "
+                                 f"you saw {expected_case_version})")
+    if expected_version is not None and task.version != expected_version:
+        raise PreconditionFailed(f"task {task.id} changed (version {task.version}, you saw {expected_version})")
     if task.status != "open":
         who = task.completed_by.name if task.completed_by else "the process"
         raise Conflict(f"task {task.id} is no longer open (completed or withdrawn by {who})")
-    if expected_version is not None and task.version != expected_version:
-        raise Conflict(f"task {task.id} changed (version {task.version}, you saw {expected_version})")
 
 
 def _set_assignee(session: Session, rt: Runtime, task: Task, actor: User, target: User | None, kind: str) -> None:

@@ -153,8 +153,8 @@ def test_case_search_sees_only_the_users_scope_and_departments(driver):
     assert search.search_cases(driver.session, driver.rt, admin, parse({"department": "HW"}), now=now).total == 1
     assert search.search_cases(driver.session, driver.rt, admin, parse({"created_from": "2026-11-26"}), now=now).total == 0
     with pytest.raises(InputError) as err:
-        parse({"created_to": "yesterday", "status": "lost"})
-    assert set(err.value.errors) == {"created_to", "status"}
+        parse({"created_to": "yesterday", "status": "lost", "created_from": "0001-01-01"})
+    assert set(err.value.errors) == {"created_to", "status", "created_from"}
 
 
 def test_supervision_board_counts_by_department_and_street(driver, frozen_time):
@@ -220,3 +220,24 @@ def test_comments(driver):
         assert "body" in err.value.errors
     assert [(c.body, c.author.username) for c in comments.list_comments(driver.session, case)] == [
         ("已电话联系报告人", "clerk_dhm")]
+
+
+def test_a_stale_expected_version_is_a_precondition_failure_and_changes_nothing(driver):
+    from engine import cases as case_service
+    from engine.errors import PreconditionFailed
+    case = driver.report()
+    task = driver.task(case, "accept")
+    clerk = driver.user("clerk_dhm")
+    with pytest.raises(PreconditionFailed):
+        task_service.claim(driver.session, driver.rt, clerk, task.id, expected_version=task.version,
+                           expected_case_version=case.version - 1)
+    with pytest.raises(PreconditionFailed):
+        task_service.claim(driver.session, driver.rt, clerk, task.id, expected_version=task.version + 1)
+    with pytest.raises(PreconditionFailed):
+        case_service.complete_task(driver.session, driver.rt, clerk, task.id, {"decision": "file"},
+                                   expected_version=case.version, expected_task_version=task.version + 1)
+    driver.session.rollback()
+    assert task.assignee_id is None and task.status == "open" and task.version == 1
+    task_service.claim(driver.session, driver.rt, clerk, task.id, expected_version=1,
+                       expected_case_version=case.version)
+    assert task.version == 2

@@ -127,14 +127,14 @@ def test_someone_elses_task_is_403_and_a_finished_one_409(client, token):
     assert client.post("/api/v1/tasks/999999/complete", json={}, headers=clerk).status_code == 404
 
 
-def test_stale_if_match_is_409_and_changes_nothing(client, token):
+def test_stale_if_match_is_412_and_changes_nothing(client, token):
     clerk = token("clerk_dhm")
     code = report(client, clerk)
     task = inbox(client, clerk)[0]
     stale = str(task["case_version"] - 1)
     response = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "file"},
                            headers={**clerk, "If-Match": f'"{stale}"'})
-    assert response.status_code == 409
+    assert response.status_code == 412 and response.mimetype == "application/problem+json"
     assert client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()["stage"] == "accept"
     bad = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"decision": "file"},
                       headers={**clerk, "If-Match": "yesterday"})
@@ -169,7 +169,8 @@ def test_text_that_cannot_be_stored_is_422_not_500(client, token, field, value):
 
 def test_odd_requests_get_problems_not_500s(client, token):
     clerk = token("clerk_dhm")
-    assert client.get("/api/v1/tasks?offset=99999999999999999999", headers=clerk).status_code == 200
+    huge = client.get("/api/v1/tasks?offset=99999999999999999999", headers=clerk)
+    assert huge.status_code == 422 and field_errors(huge) == {"offset"}
     assert client.post("/api/v1/tasks/99999999999999999999999/complete", json={},
                        headers=clerk).status_code == 404
     deep = "[" * 5000 + "]" * 5000
