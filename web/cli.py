@@ -114,6 +114,8 @@ def worker(ctx: Context, once: bool):
 def _log_to_console():
     import logging
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of the once-a-second sweep at INFO; keep its warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.group()
