@@ -167,17 +167,30 @@ def _filter_options(session) -> dict:
     cache = current_app.extensions.setdefault("gridflow.page_cache", {})
     cached = cache.get("filter_options")
     if cached and time.monotonic() - cached[0] < 60:
-        return cached[1]
+        return _for_user(cached[1])
     # Plain copies: the cache outlives the request's session.
     categories = [SimpleNamespace(code=c.code, name=c.name, name_en=c.name_en, major_name=c.major_name,
                                   major_name_en=c.major_name_en)
                   for c in session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code))]
-    units = [SimpleNamespace(code=u.code, name=u.name, name_en=u.name_en, level=u.level)
-             for u in session.scalars(select(OrgUnit).where(OrgUnit.level.in_(("street", "community")))
+    units = [SimpleNamespace(code=u.code, name=u.name, name_en=u.name_en, level=u.level, path=u.path,
+                             indent=_INDENT[u.level])
+             for u in session.scalars(select(OrgUnit).where(OrgUnit.level.in_(tuple(_INDENT)))
                                       .order_by(OrgUnit.path))]
     options = {"categories": categories, "units": units}
     cache["filter_options"] = (time.monotonic(), options)
-    return options
+    return _for_user(options)
+
+
+_INDENT = {"street": 0, "community": 1, "grid": 2}
+
+
+def _for_user(options: dict) -> dict:
+    """Only the areas of the user's org scopes (department staff work across the district)."""
+    scopes = [m.scope_key for m in g.user.memberships if not m.scope_key.startswith("dept:")]
+    if not scopes:
+        return options
+    units = [u for u in options["units"] if any(u.path.startswith(s) or s.startswith(u.path) for s in scopes)]
+    return {**options, "units": units}
 
 
 @bp.post("/inbox/filters")

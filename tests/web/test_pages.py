@@ -398,3 +398,11 @@ def test_an_upload_over_the_request_limit_gets_a_page_not_a_crash(app, client_fo
     worker = client_for("grid_dhm_01")
     r = report(worker, photos=(io.BytesIO(b"x" * 5000), "big.png"))
     assert r.status_code == 413 and "10" in text(r)
+
+
+def test_area_filter_offers_the_users_streets_communities_and_grids(client_for):
+    clerk = text(client_for("clerk_dhm").get("/inbox"))
+    assert 'value="110101001"' in clerk and 'value="110101001001"' in clerk and f'value="{GRID}"' in clerk
+    assert 'value="110101003"' not in clerk  # another street
+    handler = text(client_for("handler_hw").get("/inbox"))
+    assert 'value="110101003"' in handler  # a department works across the district
