@@ -114,8 +114,10 @@ def worker(ctx: Context, once: bool):
 def _log_to_console():
     import logging
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every run of the once-a-second sweep at INFO; keep its warnings only.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # APScheduler logs every run of the once-a-second sweep at INFO, and SpiffWorkflow every
+    # task's change of state; keep their warnings only (our own modules say what happened).
+    for noisy in ("apscheduler", "spiff"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.group()

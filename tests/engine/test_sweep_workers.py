@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,9 +27,20 @@ pytestmark = pytest.mark.skipif(not os.environ.get("GRIDFLOW_TEST_DATABASE_URL",
 
 
 def worker(database_url: str) -> subprocess.Popen:
+    """A `gridflow worker --once`; its output goes to a file, so a worker whose output is not
+    read yet (the one about to be killed) can never block on a full pipe."""
     env = {**os.environ, "GRIDFLOW_DATABASE_URL": database_url, "GRIDFLOW_SWEEP_BATCH": "25"}
-    return subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--once"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tempfile.TemporaryFile("w+")
+    process = subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--once"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
+    process.log = log
+    return process
+
+
+def output(process: subprocess.Popen, timeout: float = 300) -> str:
+    process.wait(timeout=timeout)
+    process.log.seek(0)
+    return process.log.read()
 
 
 def fired_per_case(sessions, ids):
@@ -48,7 +60,7 @@ def fired_per_case(sessions, ids):
 def test_two_workers_fire_every_due_timer_exactly_once(demo_db, settings, database_url):
     ids = prepare_due_cases(Runtime(settings), demo_db, 120)  # the template case is due too
     workers = [worker(database_url), worker(database_url)]
-    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    outputs = [output(w) for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs
     counts, pending = fired_per_case(demo_db, ids)
     assert pending == 0
@@ -72,8 +84,8 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(demo_db, settings, 
     counts, pending = fired_per_case(demo_db, ids)
     assert 0 < len(counts) < len(ids) and pending > 0, "the worker was not killed mid-batch"
     survivor = worker(database_url)
-    output = survivor.communicate(timeout=300)[0]
-    assert survivor.returncode == 0, output
+    text = output(survivor)
+    assert survivor.returncode == 0, text
     counts, pending = fired_per_case(demo_db, ids)
     assert pending == 0
     assert all(counts.get(i) == {"timer": 1, "overdue": 1} for i in ids)
