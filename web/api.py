@@ -24,6 +24,7 @@ from engine.search import CaseFilter, search_cases
 from engine.tasks import task_of_case
 
 from .db import get_session
+from .ratelimit import rate_limited
 from .schemas import (AttachmentListSchema, AttachmentSchema, AttachmentUploadSchema, CaseCreatedSchema,
                       CaseReportSchema, CaseSchema, CasePageSchema, CaseSearchArgs, CommentArgs, CommentListSchema,
                       CommentSchema, EventListSchema, MAX_ID)
@@ -232,8 +233,11 @@ CASE_ERRORS = (404,)
 
 @bp.post("/cases")
 @operation("Report a case", tag="cases", body=CaseReportSchema, response=CaseCreatedSchema, status=201,
-           errors=(403,), description="Intake from any channel: the case starts its process at once. "
-           "The answer's Location header is the case's URL.")
+           errors=(403, 429), description="Intake from any channel: the case starts its process at once. "
+           "The answer's Location header is the case's URL. At most RATE_LIMIT_API cases per client "
+           "address (a 429 with Retry-After beyond it).")
+@rate_limited("API", lambda retry: problem(429, "too_many_requests",
+                                           f"Too many cases from this address; try again in {retry} s."))
 def report_case(body):
     session = get_session()
     case = case_service.report_case(session, runtime(), g.user, body)

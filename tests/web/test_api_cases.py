@@ -122,3 +122,14 @@ def test_intake_types_are_strict_json(client, token):
         assert response.status_code == 422 and field_errors(response) == {field}, (field, value)
     nan = client.post("/api/v1/cases", data='{"lat": NaN}', headers={**clerk, "Content-Type": "application/json"})
     assert nan.status_code == 422 and "lat" in field_errors(nan)
+
+
+def test_api_intake_is_rate_limited_per_address(app, client, token):
+    app.config["RATE_LIMIT_API"] = "2/minute"
+    headers = token("clerk_dhm")
+    body = {"category_code": "E0102", "grid_code": "110101001001001", "address": "南池子大街12号",
+            "description": "路边堆放生活垃圾", "source": "hotline"}
+    codes = [client.post("/api/v1/cases", json=body, headers=headers).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    r = client.post("/api/v1/cases", json=body, headers=headers)
+    assert r.mimetype == "application/problem+json" and int(r.headers["Retry-After"]) > 0
