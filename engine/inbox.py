@@ -49,15 +49,7 @@ class InboxFilter:
             "source": (lambda v: v in SOURCES, f"Must be one of: {', '.join(SOURCES)}."),
             "assigned": (lambda v: v in ASSIGNED, f"Must be one of: {', '.join(ASSIGNED)}."),
         }
-        for name, (ok, message) in checks.items():
-            raw = args.get(name)
-            if raw is None or str(raw).strip() == "":
-                continue
-            value = str(raw).strip()
-            if ok(value):
-                values[name] = value
-            else:
-                errors[name] = [message]
+        read_args(args, checks, values, errors)
         team = str(args.get("team", "")).lower()
         if team not in ("", "0", "1", "true", "false"):
             errors["team"] = ["Must be 1 or 0."]
@@ -72,6 +64,20 @@ class InboxFilter:
         if self.team:
             out["team"] = "1"
         return out
+
+
+def read_args(args: Mapping[str, str], checks: dict, values: dict, errors: dict[str, list[str]]) -> None:
+    """Put each non-blank argument that passes its check into ``values``; name the others in
+    ``errors`` with the check's message. ``checks`` maps a name to (test, message)."""
+    for name, (ok, message) in checks.items():
+        raw = args.get(name)
+        if raw is None or str(raw).strip() == "":
+            continue
+        value = str(raw).strip()
+        if ok(value):
+            values[name] = value
+        else:
+            errors[name] = [message]
 
 
 @dataclass

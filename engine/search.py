@@ -13,7 +13,7 @@ from models import Case, Category, Department, OrgUnit, Task, User
 
 from .cases import SOURCES
 from .errors import InputError
-from .inbox import _CATEGORY, _ORG, _STAGE, FLAGS, MAX_PAGE
+from .inbox import _CATEGORY, _ORG, _STAGE, FLAGS, MAX_PAGE, read_args
 
 STATUSES = ("open", "closed", "cancelled", "duplicate")
 # Org paths have fixed-width codes (city 6, district 6, street 9 digits), so a case's street
@@ -50,15 +50,7 @@ class CaseFilter:
             "source": (lambda v: v in SOURCES, f"Must be one of: {', '.join(SOURCES)}."),
             "flag": (lambda v: v in FLAGS, f"Must be one of: {', '.join(FLAGS)}."),
         }
-        for name, (ok, message) in checks.items():
-            raw = args.get(name)
-            if raw is None or str(raw).strip() == "":
-                continue
-            value = str(raw).strip()
-            if ok(value):
-                values[name] = value
-            else:
-                errors[name] = [message]
+        read_args(args, checks, values, errors)
         for name in ("created_from", "created_to"):
             raw = args.get(name)
             if raw:

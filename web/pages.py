@@ -108,20 +108,17 @@ def start():
 @login_required()
 def inbox():
     session = get_session()
-    errors = {}
-    try:
-        f = inbox_service.InboxFilter.parse(request.args)
-    except InputError as exc:
-        errors, f = exc.errors, inbox_service.InboxFilter()
-    if f.team and not inbox_service.leader_scopes(g.user):
-        f = inbox_service.InboxFilter(**{**f.__dict__, "team": False})
     offset = _int_arg("offset")
     moment = now()
-    try:
-        page = inbox_service.inbox_page(session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)
-    except InputError as exc:
-        errors, f = exc.errors, inbox_service.InboxFilter()
-        page = inbox_service.inbox_page(session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)
+
+    def parse(args):
+        f = inbox_service.InboxFilter.parse(args)
+        if f.team and not inbox_service.leader_scopes(g.user):  # only shift leaders have a team view
+            f = inbox_service.InboxFilter(**{**f.__dict__, "team": False})
+        return f
+
+    f, page, errors = _filtered(parse, inbox_service.InboxFilter(), lambda f: inbox_service.inbox_page(
+        session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset))
     rows = [_task_row(task, moment) for task in page.items]
     args = f.args()
     next_url = (url_for("pages.inbox", **args, offset=offset + PAGE_SIZE, rows=1)
@@ -138,6 +135,20 @@ def inbox():
     if request.args.get("partial"):  # the periodic refresh: list and counts, same filter
         return render_template("inbox/_body.html", **context)
     return render_template("inbox/inbox.html", **context)
+
+
+def _filtered(parse, empty, run):
+    """Read a list's filter from the query string and run it. A filter that breaks a rule (or
+    names an unknown area) shows its errors above an unfiltered list rather than failing."""
+    errors = {}
+    try:
+        f = parse(request.args)
+    except InputError as exc:
+        errors, f = exc.errors, empty
+    try:
+        return f, run(f), errors
+    except InputError as exc:
+        return empty, run(empty), exc.errors
 
 
 def _parse_saved(saved):
@@ -545,18 +556,10 @@ def attachment(code: str, attachment_id: int, thumb: bool = False):
 @login_required()
 def cases():
     session = get_session()
-    errors = {}
-    try:
-        f = search_service.CaseFilter.parse(request.args)
-    except InputError as exc:
-        errors, f = exc.errors, search_service.CaseFilter()
     offset = _int_arg("offset")
     moment = now()
-    try:
-        page = search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)
-    except InputError as exc:
-        errors, f = exc.errors, search_service.CaseFilter()
-        page = search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)
+    f, page, errors = _filtered(search_service.CaseFilter.parse, search_service.CaseFilter(), lambda f: (
+        search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)))
     departments = list(session.scalars(select(Department).order_by(Department.code)))
     args = f.args()
     return render_template("cases.html", page=page, f=f, args=args, errors=errors, departments=departments,
