@@ -490,6 +490,7 @@ def case(code: str):
         attachments=attachment_service.list_attachments(session, case_row),
         comments=comment_service.list_comments(session, case_row), duplicates=duplicates,
         department=_department(session, case_row.department_code), version=version,
+        departments={d.code: d for d in session.scalars(select(Department))},
         path={"done": done, "steps": steps, "current": sorted({t.bpmn_id for t in open_tasks}), "overdue": overdue})
 
 

@@ -77,11 +77,13 @@ def _span(hours: float) -> str:
     return _("%(h)d h %(m)d min", h=h, m=m) if m else _("%(h)d h", h=h)
 
 
-def field_value(node, key: str, value) -> tuple[str, str]:
+def field_value(node, key: str, value, departments: dict | None = None) -> tuple[str, str]:
     """A submitted form value as (label, words): enum ids become their names."""
     spec = next((f for f in (node.fields if node else ()) if f.id == key), None)
     if spec is None:
         return key, str(value)
+    if "department" in dict(spec.constraints) and departments and str(value) in departments:
+        return label(spec.label), named(departments[str(value)])
     if dict(spec.properties).get("widget") == "photos":
         count = len([ref for ref in str(value).split(",") if ref.strip()])
         return label(spec.label), ngettext("%(num)d photo", "%(num)d photos", count)
@@ -141,14 +143,14 @@ def event_sentence(event, node=None) -> str:
     return kind
 
 
-def event_details(event, node=None) -> list[tuple[str, str]]:
+def event_details(event, node=None, departments: dict | None = None) -> list[tuple[str, str]]:
     """The values a task completion submitted, as (label, words) pairs."""
     if event.kind not in ("task_completed", "reported", "message"):
         return []
     data = event.data or {}
     if event.kind == "reported":
         return []
-    return [field_value(node, k, v) for k, v in data.items() if k != "message" and v not in (None, "")]
+    return [field_value(node, k, v, departments) for k, v in data.items() if k != "message" and v not in (None, "")]
 
 
 def _parse(value) -> datetime | None:

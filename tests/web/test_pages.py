@@ -266,6 +266,7 @@ def test_feedback_photos_become_attachments_and_fill_the_photo_field(client_for,
     page = text(worker.get(f"/cases/{code}"))
     assert "after.png" in page
     assert "1 张照片" in page and "att:" not in page.split('id="timeline"')[1].split("</ol>")[0]
+    assert "区环境卫生服务中心" in page.split('id="timeline"')[1]  # the department by name, not "HW"
     thumb = worker.get(f"/cases/{code}/attachments/1/thumb")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
 
