@@ -114,6 +114,9 @@ def worker(ctx: Context, once: bool):
 def _log_to_console():
     import logging
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SpiffWorkflow logs every task state change at INFO (~60 lines per swept case): writing
+    # them cost a worker more than firing the timers, and a full pipe stalls it.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
 
 
 @main.group()
