@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
+import time
 import zlib
 from copy import copy
 
@@ -65,6 +67,26 @@ class _EngineDatetime(datetime):
 
 
 _spiff_timer.datetime = _EngineDatetime
+
+
+_task_logger = logging.getLogger("spiff.task")
+_library_set_state = Task._set_state
+
+
+def _set_state(self, value: int) -> None:
+    """Task._set_state without building its log record's extras when nobody logs them.
+
+    The library collects a dict of task details for every state change (a dozen per task
+    run) before handing it to ``logger.info``, whatever the log level.
+    """
+    if _task_logger.isEnabledFor(logging.INFO):
+        _library_set_state(self, value)
+    elif value != self._state:
+        self.last_state_change = time.time()
+        self._state = value
+
+
+Task._set_state = _set_state
 
 
 
