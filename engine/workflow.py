@@ -396,7 +396,22 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 
     def to_dict(self, workflow):
         # Skip BpmnWorkflowConverter.to_dict: it converts the whole spec (most of the cost).
-        dct = WorkflowConverter.to_dict(self, workflow)
+        # WorkflowConverter.to_dict's fields, with the tasks handed straight to their
+        # converter (the registry's generic dispatch, per task, cost as much as the memo saved).
+        convert_task = self.registry.convert_to_dict[self.registry.typenames[Task]]
+        tasks = {}
+        for task in workflow.tasks.values():
+            task_dct = convert_task(task)
+            tasks[task_dct["id"]] = task_dct
+        dct = {
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": tasks,
+            "root": str(workflow.task_tree.id),
+        }
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
