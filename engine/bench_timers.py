@@ -120,7 +120,10 @@ def run_timers(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str]
             remaining = session.scalar(select(func.count()).select_from(Case)
                                        .where(Case.next_timer_at <= rt.clock(), Case.code.like("BT%"),
                                               Case.incident.is_(None)))
-        if not remaining or time.perf_counter() - started > max(600, spread_seconds * 3):
+        # Fired cases stay armed (escalation cycles), so "done" is: nothing due now and, with
+        # --spread, the last case's due time has passed.
+        caught_up = not remaining and time.perf_counter() - started >= spread_seconds
+        if caught_up or time.perf_counter() - started > max(600, spread_seconds * 3):
             break
         if spread_seconds:  # what the scheduler does: the next pass one interval after this one began
             time.sleep(max(0.0, interval - (time.perf_counter() - tick)))
