@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from typing import Callable
@@ -18,6 +19,7 @@ from models import Case, CaseEvent, Task
 from . import cases as case_service
 from . import clock
 from .bench import MAIN_PATH_ANSWERS, Actors, delete_cases, ensure_demo
+from .generate import analyze
 from .runtime import Runtime
 from .settings import PROJECT_ROOT
 from .scheduler import drain
@@ -67,18 +69,27 @@ def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_sec
             conn.execute(insert(_TASKS), [{**{k: v for k, v in t.items() if k != "id"}, "case_id": cid}
                                           for cid in ids for t in tasks])
         session.commit()
+    # A live database has statistics for its tables; right after this bulk insert PostgreSQL
+    # has none and reads a case's open tasks through the inbox index (a scan of all of them).
+    analyze(sessions)
     return created
 
 
 def _sweep_in_processes(workers: int, database_url: str) -> int:
     """Run ``gridflow worker --once`` in several processes at once; return the cases they fired."""
     env = {**os.environ, "GRIDFLOW_DATABASE_URL": database_url}
+    # Output goes to files, not pipes: a pipe read only after the first worker ends would
+    # fill up and stall the others.
+    logs = [tempfile.TemporaryFile("w+", encoding="utf-8") for _ in range(workers)]
     procs = [subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--once"], env=env, cwd=PROJECT_ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(workers)]
+                              stdout=log, stderr=subprocess.STDOUT, text=True)
+             for log in logs]
     fired = 0
-    for proc in procs:
-        output = proc.communicate()[0]
+    for proc, log in zip(procs, logs):
+        proc.wait()
+        log.seek(0)
+        output = log.read()
+        log.close()
         if proc.returncode != 0:
             raise RuntimeError(f"a worker failed:\n{output}")
         fired += int(output.rsplit("fired ", 1)[1].split()[0])
@@ -109,7 +120,10 @@ def run_timers(rt: Runtime, sessions: sessionmaker, n: int, echo: Callable[[str]
             remaining = session.scalar(select(func.count()).select_from(Case)
                                        .where(Case.next_timer_at <= rt.clock(), Case.code.like("BT%"),
                                               Case.incident.is_(None)))
-        if not remaining or time.perf_counter() - started > max(600, spread_seconds * 3):
+        # Fired cases stay armed (escalation cycles), so "done" is: nothing due now and, with
+        # --spread, the last case's due time has passed.
+        caught_up = not remaining and time.perf_counter() - started >= spread_seconds
+        if caught_up or time.perf_counter() - started > max(600, spread_seconds * 3):
             break
         if spread_seconds:  # what the scheduler does: the next pass one interval after this one began
             time.sleep(max(0.0, interval - (time.perf_counter() - tick)))

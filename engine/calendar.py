@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import tomllib
@@ -90,11 +91,11 @@ class BusinessCalendar:
     def is_working_day(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        try:
-            return chinese_calendar.is_workday(day)
-        except NotImplementedError:
+        working = _package_workday(day)
+        if working is None:
             self.uncovered_years.add(day.year)
             return day.weekday() not in self.weekend_days
+        return working
 
     def add(self, start: datetime, *, hours: float = 0, days: float = 0,
             emergency: bool = False) -> datetime:
@@ -130,6 +131,16 @@ class BusinessCalendar:
             day += timedelta(days=1)
             local = max(local, datetime.combine(day, time(0), self.tz))
         raise ValueError("time limit too long for the business calendar")
+
+
+@lru_cache(maxsize=8192)
+def _package_workday(day: date) -> bool | None:
+    """Ask chinese-calendar once per day (it scans its whole holiday table on every call);
+    None for a year it has no data for."""
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return None
 
 
 def load_overrides(path: str | Path | None) -> tuple[dict[date, bool], set[int]]:

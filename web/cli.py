@@ -115,7 +115,8 @@ def _log_to_console():
     import logging
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every run of the once-a-second sweep at INFO, and SpiffWorkflow every
-    # task's change of state; keep their warnings only (our own modules say what happened).
+    # task's change of state (~60 lines per swept case: writing them cost a worker more than
+    # firing the timers, and a full pipe stalls it); keep their warnings only.
     for noisy in ("apscheduler", "spiff"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
