@@ -21,7 +21,7 @@ from . import notifications, webhooks
 from .errors import Conflict, ProcessFailure
 from .org import role_for_lane
 from .runtime import Runtime
-from .workflow import Effect, ProcessBundle, ProcessError, ReadyTask
+from .workflow import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
 
 _CASES, _TASKS, _EVENTS = Case.__table__, Task.__table__, CaseEvent.__table__
 
@@ -58,6 +58,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     wf = rt.workflows
     snap = wf.snapshot(workflow, bundle)
     ready = snap.ready
+    effects = [e for e in effects if e.kind != TIMER_FIRED]  # which timers fired: the caller's to record
     changes: dict[str, Any] = dict(case_changes or {})
     new_rows, gone_ids, due_at, due_times, estimated = _project(rt, case, ready, open_rows, now)
     changes["due_at"] = due_at

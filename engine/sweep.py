@@ -22,7 +22,7 @@ from .cases import open_tasks
 from .errors import Conflict, ProcessFailure
 from .records import record_step
 from .runtime import Runtime
-from .workflow import ProcessError
+from .workflow import TIMER_FIRED, ProcessError
 
 log = logging.getLogger("gridflow.sweep")
 
@@ -87,8 +87,10 @@ def fire_timers(session: Session, rt: Runtime, case: Case) -> None:
         effects = rt.workflows.fire_timers(workflow)
     except ProcessError as exc:
         raise ProcessFailure(f"a timer failed: {exc}") from None
+    fired = [e.bpmn_id for e in effects if e.kind == TIMER_FIRED]
     record_step(session, rt, case, workflow, bundle, None, kind="timer",
-                data={"due": due.isoformat() if due else None, "effects": [e.bpmn_id for e in effects]},
+                data={"due": due.isoformat() if due else None, "timers": fired,
+                      "effects": [e.bpmn_id for e in effects if e.kind != TIMER_FIRED]},
                 open_rows=open_tasks(session, case), effects=effects,
                 keep_live=False)  # a swept case is rarely touched again soon; keep the heap small
 

@@ -695,6 +695,18 @@ def _engine_steps(workflow, did_complete) -> None:
 
 def _collector(effects: list[Effect]):
     def collect(task):
+        # Not effects: tell the caller which timers fired (recorded with the sweep's step). A
+        # date timer completes; a cycle stays armed and starts its path again each time, so
+        # its firing shows as a new first task below it.
+        timer = None
+        event = getattr(task.task_spec, "event_definition", None)
+        if isinstance(event, TimerEventDefinition) and not isinstance(event, CycleTimerEventDefinition):
+            timer = task.task_spec
+        elif task.parent is not None and isinstance(
+                getattr(task.parent.task_spec, "event_definition", None), CycleTimerEventDefinition):
+            timer = task.parent.task_spec
+        if timer is not None:
+            effects.append(Effect(TIMER_FIRED, timer.bpmn_id, timer.bpmn_name or timer.bpmn_id, {}))
         props = getattr(task.task_spec, "extensions", None)
         if props and props.get("effect"):
             props = dict(props)
@@ -706,6 +718,9 @@ def _collector(effects: list[Effect]):
             effects.append(Effect(props["effect"], task.task_spec.bpmn_id,
                                   task.task_spec.bpmn_name or task.task_spec.bpmn_id, props))
     return collect
+
+
+TIMER_FIRED = "timer_fired"
 
 
 def _step_error(exc: Exception) -> ProcessError:

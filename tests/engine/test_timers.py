@@ -325,3 +325,11 @@ def test_a_sweep_that_comes_late_sends_one_escalation_at_the_level_the_delay_has
     assert levels(driver, case) == ["district"]             # one message, not a burst of three
     assert case.escalation_level == 3
     assert local(case.next_timer_at) == datetime(2026, 11, 26, 16, 0)
+
+
+def test_the_sweeps_audit_event_says_which_timers_fired(driver, clock, handling):
+    sweep_at(driver, clock, at(25, 15, 31))  # handling was due at 15:30: warned and overdue at once
+    timer_events = [e for e in driver.events(handling) if e.kind == "timer"]
+    assert timer_events[-1].data["timers"] == ["handle_warn", "handle_overdue"]
+    sweep_at(driver, clock, at(26, 8, 31))  # two working hours later: the first escalation
+    assert [e for e in driver.events(handling) if e.kind == "timer"][-1].data["timers"] == ["handle_escalate"]
