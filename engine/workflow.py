@@ -530,9 +530,13 @@ class WorkflowEngine:
     def snapshot(self, workflow, bundle: ProcessBundle) -> Snapshot:
         """Read what a step left behind in one pass over the tasks (no tree walks)."""
         ready, waiting = [], []
+        unfinished = False  # what workflow.is_completed() finds with a tree walk, from this pass
         for wf in (workflow, *workflow.subprocesses.values()):
+            main = wf is workflow
             for task in wf.tasks.values():
                 state = task.state
+                if main and not unfinished and state & _NOT_FINISHED:
+                    unfinished = True
                 if state == TaskState.READY and task.task_spec.manual:
                     ready.append(ReadyTask(str(task.id), bundle.node(task.task_spec.bpmn_id), task.data))
                 elif state == TaskState.WAITING and isinstance(
@@ -540,8 +544,8 @@ class WorkflowEngine:
                     node = bundle.node(task.task_spec.bpmn_id)
                     if node:
                         waiting.append(node)
-        completed = workflow.is_completed()
-        return Snapshot(ready, waiting, completed, self.data(workflow))
+        completed = not unfinished
+        return Snapshot(ready, waiting, completed, self._data(workflow, completed))
 
     def path_taken(self, workflow) -> tuple[list[str], list[tuple[str, str]]]:
         """The BPMN ids of the elements the case has passed through, and the (from, to) pairs of
@@ -606,7 +610,11 @@ class WorkflowEngine:
 
     def data(self, workflow) -> dict[str, Any]:
         """Return the workflow's result data once completed, else the latest task data."""
-        if workflow.is_completed():
+        return self._data(workflow, workflow.is_completed())
+
+    @staticmethod
+    def _data(workflow, completed: bool) -> dict[str, Any]:
+        if completed:
             return workflow.data
         last = workflow.last_task
         return last.data if last is not None else workflow.task_tree.data
@@ -693,17 +701,29 @@ def _engine_steps(workflow, did_complete) -> None:
     workflow.refresh_timers()
 
 
+_NOT_FINISHED = TaskState.NOT_FINISHED_MASK
+
+
+def _timer_kind(spec) -> str | None:
+    """"date", "cycle" or None for a task spec; worked out once per spec (this runs per task)."""
+    kind = spec.__dict__.get("_gridflow_timer", False)
+    if kind is False:
+        event = getattr(spec, "event_definition", None)
+        kind = ("cycle" if isinstance(event, CycleTimerEventDefinition)
+                else "date" if isinstance(event, TimerEventDefinition) else None)
+        spec.__dict__["_gridflow_timer"] = kind
+    return kind
+
+
 def _collector(effects: list[Effect]):
     def collect(task):
         # Not effects: tell the caller which timers fired (recorded with the sweep's step). A
         # date timer completes; a cycle stays armed and starts its path again each time, so
         # its firing shows as a new first task below it.
         timer = None
-        event = getattr(task.task_spec, "event_definition", None)
-        if isinstance(event, TimerEventDefinition) and not isinstance(event, CycleTimerEventDefinition):
+        if _timer_kind(task.task_spec) == "date":
             timer = task.task_spec
-        elif task.parent is not None and isinstance(
-                getattr(task.parent.task_spec, "event_definition", None), CycleTimerEventDefinition):
+        elif task.parent is not None and _timer_kind(task.parent.task_spec) == "cycle":
             timer = task.parent.task_spec
         if timer is not None:
             effects.append(Effect(TIMER_FIRED, timer.bpmn_id, timer.bpmn_name or timer.bpmn_id, {}))
