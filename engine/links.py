@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from models import Case, Open311Client, TrackingLink
@@ -24,11 +24,14 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+_INSERT_LINK = insert(TrackingLink.__table__)
+
+
 def issue_tracking_secret(session: Session, rt: Runtime, case: Case) -> str:
     """Create the reporter's secret for ``case``; return it (it cannot be recovered later)."""
     secret = secrets.token_urlsafe(24)
-    session.add(TrackingLink(case_id=case.id, secret_hash=digest(secret), created_at=rt.clock()))
-    session.flush()
+    # A Core insert: a unit-of-work flush here cost about a millisecond on every resident report.
+    session.execute(_INSERT_LINK, {"case_id": case.id, "secret_hash": digest(secret), "created_at": rt.clock()})
     return secret
 
 

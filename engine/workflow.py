@@ -87,6 +87,24 @@ def _set_state(self, value: int) -> None:
 
 
 Task._set_state = _set_state
+_library_inherit_data = Task._inherit_data
+_MUTABLE = (dict, list, set)
+
+
+def _inherit_data(self) -> None:
+    """Task._inherit_data with a fast path for a task that has no data of its own yet.
+
+    The library deep-merges the parent's data into the task's; into an empty dict that merge
+    copies each value (shallow copies of dicts, lists and sets), which is what this does
+    without comparing every key first. A new task (the usual case) takes this path.
+    """
+    if self.data:
+        _library_inherit_data(self)
+    else:
+        self.data = {k: (copy(v) if isinstance(v, _MUTABLE) else v) for k, v in self.parent.data.items()}
+
+
+Task._inherit_data = _inherit_data
 
 
 
