@@ -37,8 +37,9 @@ def check_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def digest(secret: str) -> str:
+    """What is stored of an API token, an Open311 key or a tracking secret: its SHA-256."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue_token(session: Session, rt: Runtime, username: str, name: str = "") -> str:
@@ -55,7 +56,7 @@ def _user_named(session: Session, username) -> User:
 
 def _new_token(session: Session, rt: Runtime, user: User, name: str) -> tuple[ApiToken, str]:
     token = "gf_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=rt.clock())
+    row = ApiToken(user_id=user.id, token_hash=digest(token), name=name, created_at=rt.clock())
     session.add(row)
     session.flush()
     return row, token
@@ -121,7 +122,7 @@ def user_for_token(session: Session, rt: Runtime, token: str) -> User | None:
     The token's last use is recorded at most once a minute, in its own short transaction,
     so a read-only request never holds a write lock or leaves the request's session dirty.
     """
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).first()
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = rt.clock()

@@ -168,10 +168,10 @@ def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payloa
     """Deliver message ``name`` (e.g. a reporter's supplement) to the case's waiting process."""
     bundle = rt.bundle(session, case.process_version_id)
     workflow = rt.load_workflow(session, case)
-    waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}
     try:
         effects = rt.workflows.send_message(workflow, name, payload)
     except ProcessError:
+        waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}  # only to say so
         raise Conflict(f"case {case.code} is not waiting for {name!r}"
                        + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
     record_step(session, rt, case, workflow, bundle, actor, kind="message",

@@ -57,3 +57,13 @@ def process_file(session: Session, key: str, version: int, name: str) -> str:
     if name not in files:
         raise NotFound(f"process {key} version {version} has no file {name}")
     return files[name]
+
+
+def main_diagram(session: Session, process_version_id: int) -> str:
+    """The BPMN text that declares a version's process (what a case of that version runs)."""
+    row = session.scalars(select(ProcessVersion).options(undefer(ProcessVersion.source_files))
+                          .where(ProcessVersion.id == process_version_id)).one()
+    for name, text in (row.source_files or {}).items():
+        if name.endswith(".bpmn") and f'id="{row.key}"' in text:
+            return text
+    raise NotFound(f"process {row.key} version {row.version} has no diagram declaring it")

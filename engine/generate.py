@@ -26,7 +26,7 @@ import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Case, CaseCodeCounter, CaseEvent, Category, Department, Membership, OrgUnit, Task, User
+from models import Case, CaseCodeCounter, CaseEvent, Category, Department, Membership, OrgUnit, Task
 
 from . import cases as case_service
 from .generate_templates import (STAGE_CLOCKS, VARIANTS, Template, build_templates, category_values,

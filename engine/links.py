@@ -5,7 +5,6 @@ fast hash is enough; a leaked table does not give working links or keys).
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -14,14 +13,12 @@ from sqlalchemy.orm import Session
 
 from models import Case, Open311Client, TrackingLink
 
+from .accounts import digest
 from .errors import Conflict, InputError, NotFound
 from .runtime import Runtime
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 _INSERT_LINK = insert(TrackingLink.__table__)

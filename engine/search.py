@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Mapping
 
 from sqlalchemy import and_, case as when, false, func, or_, select
@@ -127,7 +127,7 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
     return CasePage(items, total or 0, limit, offset)
 
 
-_ONE_DAY = datetime(2000, 1, 2) - datetime(2000, 1, 1)
+_ONE_DAY = timedelta(days=1)
 
 
 # -- supervision board ---------------------------------------------------------------------------
@@ -147,6 +147,7 @@ class Board:
     overdue: int
     at_risk: int
     supervise_tasks: list[Task] = field(default_factory=list)
+    estimated: int = 0  # open cases whose deadlines were computed without holiday data
 
 
 def board_scopes(user: User) -> list[str]:
@@ -180,5 +181,7 @@ def supervision_board(session: Session, user: User, *, now: datetime) -> Board:
         select(Task).join(Task.case).where(Task.status == "open", Task.stage == "supervise", in_scope)
         .options(joinedload(Task.case).joinedload(Case.category)).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
         .limit(100)))
+    estimated = session.scalar(select(func.count(Case.id)).where(
+        Case.status == "open", Case.calendar_estimated.is_(True), in_scope)) or 0
     return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
-                 supervise)
+                 supervise, estimated)

@@ -19,7 +19,6 @@ from models import Case, CaseEvent, Department, OrgUnit, Rating
 from . import cases as case_service
 from .errors import Conflict, InputError, NotFound
 from .links import case_for_secret
-from .public_text import public_text
 from .runtime import Runtime
 
 SATISFACTION = ("satisfied", "basically", "dissatisfied")
@@ -178,6 +177,3 @@ def _reporter_view(session: Session, rt: Runtime, case: Case) -> ReporterCase:
     return ReporterCase(public=public, supplement_request=request, can_supplement=waiting,
                         can_rate=case.stage == "rating", rating=rating)
 
-
-def stage_label(rt: Runtime, stage: str, lang: str = "zh") -> str:
-    return public_text(rt.settings).stage(stage, lang)

@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent, ReceiveTask
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
@@ -332,7 +332,6 @@ class _MemoTaskConverter(TaskConverter):
     """
 
     _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
-    _MUTABLE = (dict, list, set)
 
     @staticmethod
     def _memo_key(task, parent):
@@ -383,7 +382,7 @@ class _MemoTaskConverter(TaskConverter):
         parent = workflow.tasks.get(task._parent) if task._parent is not None else None
         if delta and parent is not None:
             # The library's DeepMerge.merge({}, parent.data): a copy, mutable values one level deep.
-            mutable = self._MUTABLE
+            mutable = _MUTABLE
             data = {k: copy(v) if isinstance(v, mutable) else v for k, v in parent.data.items()}
             updates = delta.get("updates")
             if updates:

@@ -23,7 +23,7 @@ from engine.errors import EngineError, InputError, NotFound
 from engine.search import CaseFilter, search_cases
 from engine.tasks import task_of_case
 
-from .db import get_session
+from .db import get_session, runtime
 from .ratelimit import rate_limited
 from .schemas import (AttachmentListSchema, AttachmentSchema, AttachmentUploadSchema, CaseCreatedSchema,
                       CaseReportSchema, CaseSchema, CasePageSchema, CaseSearchArgs, CommentArgs, CommentListSchema,
@@ -151,9 +151,6 @@ def operation(summary: str, **meta) -> Callable:
         return wrapper
     return decorate
 
-
-def runtime():
-    return current_app.extensions["gridflow.runtime"]
 
 
 def _authenticate() -> bool:

@@ -16,16 +16,13 @@ from sqlalchemy import select
 from engine.accounts import check_password
 from models import User
 
-from .db import get_session
+from .db import get_session, runtime
 
 bp = Blueprint("auth", __name__)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Blueprints whose forms are protected by the session's CSRF token (the API uses bearer tokens).
 CSRF_BLUEPRINTS = {"auth", "pages"}
 
-
-def runtime():
-    return current_app.extensions["gridflow.runtime"]
 
 
 def csrf_token() -> str:
@@ -40,7 +37,7 @@ def csrf_token() -> str:
 def load_user():
     """Put the signed-in user in ``g.user`` (None when signed out or the session expired)."""
     g.user = None
-    if request.blueprint not in CSRF_BLUEPRINTS and request.blueprint is not None:
+    if request.endpoint == "static" or (request.blueprint not in CSRF_BLUEPRINTS and request.blueprint is not None):
         return None
     uid = session.get("uid")
     if uid is None:
@@ -109,12 +106,12 @@ def _next_target() -> str:
     return request.full_path.rstrip("?") if request.method == "GET" else request.path
 
 
-def _safe_next(target: str | None) -> str:
-    if not target:
-        return url_for("pages.start")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("pages.start")
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """``target`` when it is a path on this site, else ``default`` (the start page)."""
+    parts = urlsplit(target or "")
+    if (not target or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target):
+        return default or url_for("pages.start")
     return target
 
 
@@ -137,7 +134,7 @@ def login():
             if lang:
                 session["lang"] = lang
             session.permanent = True
-            return redirect(_safe_next(request.form.get("next") or request.args.get("next")))
+            return redirect(safe_next(request.form.get("next") or request.args.get("next")))
         error = _("Wrong username or password.")
     return render_template("login.html", error=error, username=username,
                            next=request.values.get("next", "")), (401 if error else 200)
@@ -158,7 +155,7 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in current_app.config.get("LANGUAGES", ["zh", "en"]):
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="

@@ -24,6 +24,11 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_session)
 
 
+def runtime():
+    """The app's engine runtime (settings, clock, calendar, process cache)."""
+    return current_app.extensions["gridflow.runtime"]
+
+
 def get_session() -> Session:
     """Return this request's session; the view commits once, teardown closes it."""
     if "db_session" not in g:

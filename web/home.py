@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, se
 
 from engine.status import system_status
 
-from .db import get_session
+from .db import get_session, runtime
 
 bp = Blueprint("home", __name__)
 
@@ -20,7 +20,7 @@ def index():
 @bp.get("/healthz")
 def healthz():
     status = system_status(get_session(), current_app.config["CASE_PROCESS"])
-    warning = current_app.extensions["gridflow.runtime"].calendar_warning()
+    warning = runtime().calendar_warning()
     return jsonify({"status": "ok", "process": status.process, "cases": status.cases_by_status,
                     "calendar_warning": warning})
 

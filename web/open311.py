@@ -13,7 +13,7 @@ from engine import open311 as o311
 from engine.errors import EngineError, Forbidden, InputError
 from engine.links import client_for_key
 
-from .db import get_session
+from .db import get_session, runtime
 from .public_i18n import current_lang
 from .ratelimit import rate_limited
 
@@ -21,9 +21,6 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = ("json", "xml")
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,50})\](\[\])?$")
 
-
-def _runtime():
-    return current_app.extensions["gridflow.runtime"]
 
 
 def _fmt() -> str:
@@ -99,14 +96,14 @@ def _too_many(seconds: int):
 @rate_limited("TRACKING", _too_many)
 @formats
 def list_services():
-    return respond(o311.services(get_session(), _runtime(), current_lang()), root="services", item="service")
+    return respond(o311.services(get_session(), runtime(), current_lang()), root="services", item="service")
 
 
 @bp.get("/services/<code>.<fmt>")
 @rate_limited("TRACKING", _too_many)
 @formats
 def service_definition(code: str):
-    return respond(o311.service_definition(get_session(), _runtime(), code, current_lang()),
+    return respond(o311.service_definition(get_session(), runtime(), code, current_lang()),
                    root="service_definition")
 
 
@@ -114,7 +111,7 @@ def service_definition(code: str):
 @rate_limited("INTAKE", _too_many)
 @formats
 def post_request():
-    session, rt = get_session(), _runtime()
+    session, rt = get_session(), runtime()
     client = client_for_key(session, rt, request.form.get("api_key", ""))
     if client is None:
         raise Forbidden("api_key is missing, unknown or revoked.")
@@ -138,7 +135,7 @@ def post_request():
 @rate_limited("TRACKING", _too_many)
 @formats
 def list_requests():
-    items = o311.find_requests(get_session(), _runtime(), request.args.to_dict(), current_lang())
+    items = o311.find_requests(get_session(), runtime(), request.args.to_dict(), current_lang())
     return respond(items, root="service_requests", item="request")
 
 
@@ -146,7 +143,7 @@ def list_requests():
 @rate_limited("TRACKING", _too_many)
 @formats
 def get_request(code: str):
-    return respond([o311.get_request(get_session(), _runtime(), code, current_lang())],
+    return respond([o311.get_request(get_session(), runtime(), code, current_lang())],
                    root="service_requests", item="request")
 
 

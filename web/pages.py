@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,24 +21,24 @@ from werkzeug.datastructures import FileStorage
 from engine import attachments as attachment_service
 from engine import cases as case_service
 from engine import comments as comment_service
+from engine import directory
 from engine import inbox as inbox_service
 from engine import notifications as notification_service
 from engine import search as search_service
 from engine import tasks as task_service
-from engine.errors import Conflict, EngineError, Forbidden, InputError, NotFound
+from engine.errors import Conflict, Forbidden, InputError, NotFound
 from engine.org import may_take
-from engine.processes import latest_version
 from models import Case, Category, Department, OrgUnit, ProcessVersion, Task
 
 from . import api
-from .auth import login_required, runtime
-from .db import get_session
+from .auth import login_required, safe_next
+from .db import get_session, runtime
 from .present import countdown
 
 bp = Blueprint("pages", __name__)
 PAGE_SIZE = 50
 PHOTO_WIDGET = "photos"
-INTAKE_ROLES = ("grid_worker", "acceptance_clerk", "admin")
+INTAKE_ROLES = case_service.REPORTER_ROLES
 
 
 @bp.errorhandler(NotFound)
@@ -125,16 +125,16 @@ def inbox():
                 if offset + PAGE_SIZE < page.total else None)
     if request.args.get("rows"):  # "more" button: only the next rows
         return render_template("inbox/_rows.html", rows=rows, next_url=next_url)
-    counts = inbox_service.inbox_counts(session, g.user, now=moment, team=f.team)
+    context = dict(rows=rows, page=page, f=f, errors=errors, moment=moment, next_url=next_url,
+                   counts=inbox_service.inbox_counts(session, g.user, now=moment, team=f.team),
+                   refresh_url=url_for("pages.inbox", **args, partial=1))
+    if request.args.get("partial"):  # the periodic refresh: only the list and its counts
+        return render_template("inbox/_body.html", **context)
     saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment))
              for s in inbox_service.saved_filters(session, g.user)]
-    context = dict(rows=rows, page=page, f=f, args=args, counts=counts, saved=saved, errors=errors, moment=moment,
-                   next_url=next_url, is_leader=bool(inbox_service.leader_scopes(g.user)),
-                   options=_filter_options(session), quick=_quick_links(f),
-                   refresh_url=url_for("pages.inbox", **args, partial=1))
-    if request.args.get("partial"):  # the periodic refresh: list and counts, same filter
-        return render_template("inbox/_body.html", **context)
-    return render_template("inbox/inbox.html", **context)
+    return render_template("inbox/inbox.html", **context, args=args, saved=saved,
+                           is_leader=bool(inbox_service.leader_scopes(g.user)),
+                           options=_filter_options(session), quick=_quick_links(f))
 
 
 def _filtered(parse, empty, run):
@@ -231,21 +231,20 @@ def delete_filter(filter_id: int):
 
 # -- claiming ------------------------------------------------------------------------------------
 def _back(default: str) -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return safe_next(request.form.get("next"), default)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
 @login_required()
 def claim(task_id: int):
-    return _assignment(task_id, lambda s, rt: task_service.claim(s, rt, g.user, task_id, _version()),
+    return _assignment(task_id, lambda s, rt: task_service.claim(s, rt, g.user, task_id, _form_int("version")),
                        _("You took the task."))
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 @login_required()
 def unclaim(task_id: int):
-    return _assignment(task_id, lambda s, rt: task_service.unclaim(s, rt, g.user, task_id, _version()),
+    return _assignment(task_id, lambda s, rt: task_service.unclaim(s, rt, g.user, task_id, _form_int("version")),
                        _("The task is back in the team's inbox."))
 
 
@@ -253,12 +252,12 @@ def unclaim(task_id: int):
 @login_required("shift_leader")
 def assign(task_id: int):
     username = request.form.get("assignee", "")
-    return _assignment(task_id, lambda s, rt: task_service.assign(s, rt, g.user, task_id, username, _version()),
+    return _assignment(task_id, lambda s, rt: task_service.assign(s, rt, g.user, task_id, username, _form_int("version")),
                        _("The task was assigned."))
 
 
-def _version() -> int | None:
-    raw = request.form.get("version")
+def _form_int(name: str) -> int | None:
+    raw = request.form.get(name)
     return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
 
 
@@ -325,7 +324,7 @@ def complete(task_id: int):
             payload[f.id] = ",".join(refs)
             state.values[f.id] = payload[f.id]
     try:
-        case = case_service.complete_task(session, rt, g.user, task_id, payload, _case_version())
+        case = case_service.complete_task(session, rt, g.user, task_id, payload, _form_int("case_version"))
         session.commit()
     except InputError as exc:
         session.rollback()
@@ -339,11 +338,6 @@ def complete(task_id: int):
     flash(_("Done: %(task)s for case %(code)s.", task=current_app.jinja_env.globals["label"](task_row.name),
             code=case.code), "success")
     return redirect(url_for("pages.inbox"))
-
-
-def _case_version() -> int | None:
-    raw = request.form.get("case_version")
-    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
 
 
 def _finished_message(task_row: Task) -> str:
@@ -482,6 +476,7 @@ def case(code: str):
     overdue = sorted({t.bpmn_id for t in open_tasks if t.due_at and t.due_at <= moment})
     duplicates = list(session.scalars(select(Case).where(Case.duplicate_of_id == case_row.id).order_by(Case.id)))
     version = session.get(ProcessVersion, case_row.process_version_id)
+    departments = {d.code: d for d in directory.departments(session)}
     return render_template(
         "case.html", case=case_row, events=[(e, bundle.node(e.task_bpmn_id) if e.task_bpmn_id else None)
                                             for e in events],
@@ -489,8 +484,7 @@ def case(code: str):
         task_clocks={t.id: countdown(t.due_at, moment, case_row.category.emergency) for t in open_tasks},
         attachments=attachment_service.list_attachments(session, case_row),
         comments=comment_service.list_comments(session, case_row), duplicates=duplicates,
-        department=_department(session, case_row.department_code), version=version,
-        departments={d.code: d for d in session.scalars(select(Department))},
+        department=departments.get(case_row.department_code), version=version, departments=departments,
         path={"done": done, "steps": steps, "current": sorted({t.bpmn_id for t in open_tasks}), "overdue": overdue})
 
 
@@ -499,13 +493,8 @@ def case(code: str):
 def diagram(code: str):
     session = get_session()
     case_row = case_service.get_case(session, g.user, code)
-    version = session.get(ProcessVersion, case_row.process_version_id)
-    files = version.source_files or {}
-    key = version.key
-    name = next((n for n, text in files.items() if n.endswith(".bpmn") and f'id="{key}"' in text), None)
-    if name is None:
-        abort(404)
-    return current_app.response_class(files[name], mimetype="application/xml")
+    return current_app.response_class(directory.main_diagram(session, case_row.process_version_id),
+                                      mimetype="application/xml")
 
 
 @bp.post("/cases/<code>/comments")
@@ -561,7 +550,7 @@ def cases():
     moment = now()
     f, page, errors = _filtered(search_service.CaseFilter.parse, search_service.CaseFilter(), lambda f: (
         search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)))
-    departments = list(session.scalars(select(Department).order_by(Department.code)))
+    departments = directory.departments(session)
     args = f.args()
     return render_template("cases.html", page=page, f=f, args=args, errors=errors, departments=departments,
                            clocks={c.id: countdown(c.due_at, moment, c.category.emergency) for c in page.items},
@@ -581,19 +570,11 @@ def board():
     rt = runtime()
     context = dict(board=data, warning=rt.calendar_warning(),
                    missing_years=rt.calendar.missing_years(moment, moment.replace(year=moment.year + 1)),
-                   estimated=_estimated_count(session), moment=moment,
+                   moment=moment,
                    clocks={t.id: countdown(t.due_at, moment, t.case.category.emergency) for t in data.supervise_tasks})
     if request.args.get("partial"):
         return render_template("board/_body.html", **context)
     return render_template("board/board.html", **context)
-
-
-def _estimated_count(session) -> int:
-    scopes = search_service.board_scopes(g.user)
-    from sqlalchemy import false, func, or_
-    clause = or_(*[Case.scope_path.startswith(s, autoescape=True) for s in scopes]) if scopes else false()
-    return session.scalar(select(func.count(Case.id)).where(Case.status == "open", Case.calendar_estimated.is_(True),
-                                                            clause)) or 0
 
 
 # -- notifications -------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from datetime import datetime
 from flask import current_app, g
 from flask_babel import get_locale, gettext as _, lazy_gettext as l_, ngettext
 
+from .db import runtime
+
 STAGES = {
     "intake": l_("Intake"), "accept": l_("Acceptance"), "supplement": l_("Waiting for supplement"),
     "dispatch": l_("Dispatch"), "sign": l_("Sign-for"), "handle": l_("Handling"),
@@ -54,14 +56,14 @@ def stage_name(code: str | None) -> str:
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(current_app.extensions["gridflow.runtime"].calendar.tz).strftime(fmt)
+    return value.astimezone(runtime().calendar.tz).strftime(fmt)
 
 
 def countdown(due: datetime | None, now: datetime, emergency: bool = False) -> dict:
     """Time left to ``due`` in working time (plain time for emergencies), as words and a state."""
     if due is None:
         return {"text": "", "state": "none", "hours": None}
-    cal = current_app.extensions["gridflow.runtime"].calendar
+    cal = runtime().calendar
     if due <= now:
         hours = cal.working_hours_between(due, now, emergency=emergency)
         return {"text": _("overdue by %(t)s", t=_span(hours)), "state": "overdue", "hours": -hours}

@@ -9,6 +9,8 @@ from flask import current_app, request
 
 from engine.ratelimit import hit, parse_limit
 
+from .db import runtime
+
 
 def client_address() -> str:
     """The TCP peer, or with RATE_LIMIT_PROXIES = n the address the n-th proxy from us saw."""
@@ -28,7 +30,7 @@ def rate_limited(bucket: str, too_many: Callable[[int], object]):
         def wrapper(*args, **kwargs):
             limit = parse_limit(current_app.config.get(f"RATE_LIMIT_{bucket}"))
             if limit is not None:
-                rt = current_app.extensions["gridflow.runtime"]
+                rt = runtime()
                 verdict = hit(current_app.extensions["gridflow.sessions"], limit,
                               f"{bucket}:{client_address()}", rt.clock())
                 if not verdict.allowed:

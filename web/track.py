@@ -6,24 +6,21 @@ token: a forged request would have to know the secret already.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import tracking
 from engine.errors import EngineError, InputError
 from engine.public_text import public_text
 
-from .db import get_session
+from .api import problem
+from .db import get_session, runtime
 
 from .public_i18n import SATISFACTION_LABELS, current_lang
 from .ratelimit import rate_limited
 
 bp = Blueprint("track", __name__, url_prefix="/track")
-PROBLEM = "application/problem+json"
 
-
-def _runtime():
-    return current_app.extensions["gridflow.runtime"]
 
 
 def _wants_json() -> bool:
@@ -31,18 +28,10 @@ def _wants_json() -> bool:
         request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 
-def _problem(status: int, title: str, detail: str, errors: dict | None = None):
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if errors:
-        body["errors"] = [{"field": f, "message": m} for f, msgs in errors.items() for m in msgs]
-    response = jsonify(body)
-    response.status_code, response.mimetype = status, PROBLEM
-    return response
-
 
 def _too_many(seconds: int):
     if _wants_json():
-        return _problem(429, "too_many_requests", f"Too many requests from this address; retry after {seconds} s.")
+        return problem(429, "too_many_requests", f"Too many requests from this address; retry after {seconds} s.")
     return render_template("track/message.html", title=_("Too many requests"),
                            message=_("Please wait %(seconds)s seconds and try again.", seconds=seconds)), 429
 
@@ -50,7 +39,7 @@ def _too_many(seconds: int):
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError):
     if _wants_json():
-        return _problem(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
+        return problem(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
     if exc.status == 404:
         return render_template("track/message.html", title=_("Not found"), message=_("No case has this code.")), 404
     return render_template("track/message.html", title=_("Could not send"), message=exc.message), exc.status
@@ -58,8 +47,8 @@ def _engine_error(exc: EngineError):
 
 def _labels(view) -> dict:
     """The public view in the visitor's language, as the JSON and the page show it."""
-    lang, text = current_lang(), public_text(_runtime().settings)
-    tz = _runtime().calendar.tz
+    lang, text = current_lang(), public_text(runtime().settings)
+    tz = runtime().calendar.tz
     iso = lambda dt: dt.astimezone(tz).isoformat(timespec="seconds") if dt else None
     return {
         "code": view.code,
@@ -82,7 +71,7 @@ def _labels(view) -> dict:
 @bp.get("/<code>.json")
 @rate_limited("TRACKING", _too_many)
 def case_json(code: str):
-    data = _labels(tracking.public_case(get_session(), _runtime(), code))
+    data = _labels(tracking.public_case(get_session(), runtime(), code))
     if data["description"] is None:
         del data["description"]
     return jsonify(data)
@@ -91,14 +80,14 @@ def case_json(code: str):
 @bp.get("/<code>")
 @rate_limited("TRACKING", _too_many)
 def case_page(code: str):
-    view = _labels(tracking.public_case(get_session(), _runtime(), code))
+    view = _labels(tracking.public_case(get_session(), runtime(), code))
     return render_template("track/case.html", case=view, reporter=None)
 
 
 @bp.get("/<code>/<secret>")
 @rate_limited("TRACKING", _too_many)
 def reporter_page(code: str, secret: str):
-    mine = tracking.reporter_case(get_session(), _runtime(), code, secret)
+    mine = tracking.reporter_case(get_session(), runtime(), code, secret)
     return _reporter_response(mine, code, secret)
 
 
@@ -106,7 +95,7 @@ def reporter_page(code: str, secret: str):
 @rate_limited("INTAKE", _too_many)
 def supplement(code: str, secret: str):
     session = get_session()
-    mine = tracking.add_supplement(session, _runtime(), code, secret, _field("text"))
+    mine = tracking.add_supplement(session, runtime(), code, secret, _field("text"))
     session.commit()
     return _after_post(mine, code, secret, "supplement")
 
@@ -115,7 +104,7 @@ def supplement(code: str, secret: str):
 @rate_limited("INTAKE", _too_many)
 def rating(code: str, secret: str):
     session = get_session()
-    mine = tracking.rate(session, _runtime(), code, secret, _field("satisfaction"), _field("comment") or "")
+    mine = tracking.rate(session, runtime(), code, secret, _field("satisfaction"), _field("comment") or "")
     session.commit()
     return _after_post(mine, code, secret, "rating")
 

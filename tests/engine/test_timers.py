@@ -333,3 +333,11 @@ def test_the_sweeps_audit_event_says_which_timers_fired(driver, clock, handling)
     assert timer_events[-1].data["timers"] == ["handle_warn", "handle_overdue"]
     sweep_at(driver, clock, at(26, 8, 31))  # two working hours later: the first escalation
     assert [e for e in driver.events(handling) if e.kind == "timer"][-1].data["timers"] == ["handle_escalate"]
+
+
+def test_a_timer_already_due_when_someone_acts_fires_in_that_step(driver, clock, handling):
+    sweep_at(driver, clock, at(25, 15, 31))  # handling overdue: 督办 opens
+    clock.move_to(at(26, 9, 0))  # the first escalation (Wednesday 17:30) is due; no sweep has run
+    driver.do(handling, "supervise", "super_dhm", supervision_note="请尽快处置")
+    assert kinds(driver, handling, "escalated") == ["escalated"]
+    assert handling.next_timer_at is not None and handling.next_timer_at > at(26, 9, 0)
