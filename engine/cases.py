@@ -41,6 +41,7 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
 URGENCIES = ("normal", "urgent")
 REPORTER_ROLES = ("grid_worker", "acceptance_clerk", "admin")
+CHANNEL_ROLES = ("acceptance_clerk", "admin")  # who records reports from channels other than patrol
 
 
 def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any]) -> Case:
@@ -69,6 +70,10 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
         raise Forbidden("you may not report cases in this grid")
     if self_handled and (actor is None or not may_take(actor, "grid_worker", grid.path)):
         raise Forbidden("only the grid's own worker can report a self-handled case")
+    if (actor is not None and source != "patrol"
+            and not any(may_take(actor, role, grid.path) for role in CHANNEL_ROLES)):
+        raise InputError({"source": ["A grid worker reports what the patrol found (source patrol); reports "
+                                     "from other channels are recorded by an acceptance clerk."]})
 
     key = rt.settings["CASE_PROCESS"]
     version = latest_version(session, key)

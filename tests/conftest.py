@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import time_machine
 from sqlalchemy import text
 
 from engine import processes as process_service
@@ -12,7 +13,16 @@ from engine.runtime import Runtime
 from engine.settings import load_settings
 from models import create_schema, make_engine, make_session_factory
 
+from .timekeeping import WEDNESDAY_10
+
 PG_URL = os.environ.get("GRIDFLOW_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def clock():
+    """Time frozen at Wednesday 2026-11-25 10:00 in the city; move it with ``clock.move_to``."""
+    with time_machine.travel(WEDNESDAY_10, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

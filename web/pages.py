@@ -401,10 +401,7 @@ def report_submit():
     errors: dict[str, list[str]] = {}
     report_data = {k: v for k, v in values.items() if k not in ("lat", "lng") and v not in ("",)}
     report_data["self_handled"] = values["self_handled"]
-    roles = {m.role for m in g.user.memberships}
-    if "grid_worker" in roles and not (roles & {"acceptance_clerk", "admin"}):
-        report_data["source"] = "patrol"
-    report_data.setdefault("source", "patrol")
+    report_data.setdefault("source", "patrol")  # a grid worker's form has no channel: the patrol
     for key in ("lat", "lng"):
         if values[key]:
             try:

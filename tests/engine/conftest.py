@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from engine import cases as case_service
 from engine.runtime import Runtime
-from models import Case, Task, User
+from engine.scheduler import drain
+from models import Case, Notification, Task, User
 
 GRID = "110101001001001"          # 东华门街道 / 南池子社区 / 第1网格 (core area)
 FRINGE_GRID = "110101003001001"   # 交道口街道 (fringe area)
@@ -75,3 +76,30 @@ def driver(demo_db, settings):
     d = Driver(demo_db, settings)
     yield d
     d.close()
+
+
+@pytest.fixture
+def handling(driver, clock):
+    """A garbage case (4 working hours to handle) in handling at Wednesday 10:00."""
+    case = driver.report()
+    driver.do(case, "accept", "clerk_dhm", decision="file")
+    driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
+    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
+    return case
+
+
+def sweep_at(driver, clock, moment):
+    clock.move_to(moment)
+    result = drain(driver.sessions, driver.rt)
+    driver.session.expire_all()
+    return result
+
+
+def kinds(driver, case, *wanted):
+    return [e.kind for e in driver.events(case) if e.kind in wanted]
+
+
+def notified(driver, case, kind):
+    rows = driver.session.execute(select(User.username).join(Notification, Notification.user_id == User.id)
+                                  .where(Notification.case_id == case.id, Notification.kind == kind)).scalars()
+    return set(rows)

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from models import Notification
 
-from .test_timers import at, clock, handling, kinds, local, notified, sweep_at  # noqa: F401 - fixtures
+from ..timekeeping import at, local
+from .conftest import kinds, notified, sweep_at
 
 STREET = {"super_dhm", "leader_dhm"}
 DISTRICT = {"super_district", "leader_district"}

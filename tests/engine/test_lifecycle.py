@@ -2,30 +2,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
+from sqlalchemy import select
 
 from engine import cases as case_service
 from engine.errors import Conflict, Forbidden, InputError, NotFound
 from engine.inbox import inbox
 from engine.tasks import task_details
+from models import Case
 
 from .conftest import FRINGE_GRID, GRID, ILLEGAL_BUILD, SMALL_ADS
 
-SH = ZoneInfo("Asia/Shanghai")
-WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=SH)
+from ..timekeeping import local
 
 
-@pytest.fixture(autouse=True)
-def frozen_time():
-    with time_machine.travel(WEDNESDAY_10, tick=False) as traveller:
-        yield traveller
 
+pytestmark = pytest.mark.usefixtures("clock")
 
-def local(dt):
-    return dt.astimezone(SH).replace(tzinfo=None)
 
 
 def test_main_path_from_hotline_report_to_closing(driver):
@@ -359,6 +353,14 @@ def test_dispatch_to_an_unknown_department_is_refused(driver):
     driver.do(case, "accept", "clerk_dhm", decision="file")
     with pytest.raises(InputError) as err:
         driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="hw")
-    driver.session.rollback()
     assert err.value.errors == {"department_code": ["No department has this code."]}
-    assert case.stage == "dispatch"
+    assert driver.session.scalar(select(Case.stage).where(Case.id == case.id)) == "dispatch"  # nothing written
+    driver.session.rollback()
+
+
+def test_only_clerks_record_reports_from_other_channels(driver):
+    with pytest.raises(InputError) as err:
+        driver.report("grid_dhm_01", source="hotline")
+    assert "source" in err.value.errors
+    assert driver.report("grid_dhm_01").source == "patrol"
+    assert driver.report("clerk_dhm", source="hotline").source == "hotline"

@@ -2,30 +2,16 @@
 shift leader, reopening back to handling, and what Case.status/closed_at say meanwhile."""
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import tracking
 from engine.errors import Conflict, InputError, NotFound
 from engine.scheduler import drain
-from models import Rating
+from models import Case, Rating
 
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def at(day, hour, minute=0):
-    return datetime(2026, 11, day, hour, minute, tzinfo=SH)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(at(25, 10), tick=False) as traveller:  # Wednesday 10:00
-        yield traveller
-
+from ..timekeeping import at
 
 HANDLING = [("accept", "clerk_dhm", {"decision": "file"}),
             ("dispatch", "dispatch_dhm", {"level": "department", "department_code": "HW"}),
@@ -149,9 +135,11 @@ def test_bad_ratings_and_wrong_secrets_change_nothing(driver, closed):
         tracking.rate(driver.session, driver.rt, case.code, secret, "great", "x" * 501)
     assert set(err.value.errors) == {"satisfaction", "comment"}
     with pytest.raises(NotFound):
-        tracking.rate(driver.session, driver.rt, case.code, secret[:-1] + "A" if secret[-1] != "A" else "B",
+        tracking.rate(driver.session, driver.rt, case.code, secret[:-1] + ("B" if secret[-1] == "A" else "A"),
                       "satisfied")
     with pytest.raises(NotFound):
         tracking.reporter_case(driver.session, driver.rt, "GF2026112599999", secret)
+    # Seen inside the same transaction, before any rollback: nothing was written.
+    assert driver.session.scalar(select(Case.stage).where(Case.id == case.id)) == "rating"
+    assert driver.session.scalar(select(func.count()).select_from(Rating).where(Rating.case_id == case.id)) == 0
     driver.session.rollback()
-    assert case.stage == "rating"

@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from PIL import Image
+from sqlalchemy import select
 
 from engine import attachments, comments, inbox as inbox_service, search, tasks as task_service
 from engine.errors import Conflict, Forbidden, InputError, NotFound
+from models import Task
 
 from .conftest import FRINGE_GRID
 
-SH = ZoneInfo("Asia/Shanghai")
-WEDNESDAY_10 = datetime(2026, 11, 25, 10, 0, tzinfo=SH)
+from ..timekeeping import SH, WEDNESDAY_10
+from ..photos import png
 
 
-@pytest.fixture(autouse=True)
-def frozen_time():
-    with time_machine.travel(WEDNESDAY_10, tick=False) as traveller:
-        yield traveller
 
+pytestmark = pytest.mark.usefixtures("clock")
 
-def png(width=800, height=600) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
 
 
 def test_claim_unclaim_and_assign_with_versions_and_audit(driver):
@@ -79,9 +72,9 @@ def test_claiming_a_finished_task_is_a_conflict_and_invisible_tasks_are_not_foun
         task_service.claim(driver.session, driver.rt, driver.user("clerk_js"), 2 ** 70)
 
 
-def test_inbox_filters_counts_and_order(driver, frozen_time):
+def test_inbox_filters_counts_and_order(driver, clock):
     first = driver.report()
-    second = driver.report(source="hotline", category_code="E0101", reporter_name="王女士")
+    second = driver.report("clerk_dhm", source="hotline", category_code="E0101", reporter_name="王女士")
     driver.report(grid_code=FRINGE_GRID, username="clerk_jdk")
     clerk = driver.user("clerk_dhm")
     now = datetime.now(SH)
@@ -104,13 +97,13 @@ def test_inbox_filters_counts_and_order(driver, frozen_time):
     counts = inbox_service.inbox_counts(driver.session, clerk, now=now)
     assert counts == {"all": 2, "overdue": 0, "at_risk": 0, "me": 1, "unassigned": 1, "stages": {"accept": 2}}
     # 1 working hour to accept: at 10:48 the warning timer has fired, at 11:01 it is overdue.
-    frozen_time.move_to(WEDNESDAY_10 + timedelta(minutes=49))
+    clock.move_to(WEDNESDAY_10 + timedelta(minutes=49))
     from engine.sweep import sweep
     sweep(driver.sessions, driver.rt)
     driver.session.expire_all()
     now = datetime.now(SH)
     assert inbox_service.inbox_counts(driver.session, clerk, now=now)["at_risk"] == 2
-    frozen_time.move_to(WEDNESDAY_10 + timedelta(minutes=61))
+    clock.move_to(WEDNESDAY_10 + timedelta(minutes=61))
     now = datetime.now(SH)
     counts = inbox_service.inbox_counts(driver.session, clerk, now=now)
     assert (counts["overdue"], counts["at_risk"]) == (2, 0)
@@ -157,14 +150,14 @@ def test_case_search_sees_only_the_users_scope_and_departments(driver):
     assert set(err.value.errors) == {"created_to", "status", "created_from"}
 
 
-def test_supervision_board_counts_by_department_and_street(driver, frozen_time):
+def test_supervision_board_counts_by_department_and_street(driver, clock):
     case = driver.report()
     unfiled = driver.report(grid_code=FRINGE_GRID, username="clerk_jdk")
     driver.do(case, "accept", "clerk_dhm", decision="file")
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
     driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
     from engine.sweep import sweep
-    frozen_time.move_to(WEDNESDAY_10 + timedelta(days=1))  # Thursday 10:00: handling (4 h) is overdue
+    clock.move_to(WEDNESDAY_10 + timedelta(days=1))  # Thursday 10:00: handling (4 h) is overdue
     sweep(driver.sessions, driver.rt)
     driver.session.expire_all()
     now = datetime.now(SH)
@@ -237,8 +230,10 @@ def test_a_stale_expected_version_is_a_precondition_failure_and_changes_nothing(
     with pytest.raises(PreconditionFailed):
         case_service.complete_task(driver.session, driver.rt, clerk, task.id, {"decision": "file"},
                                    expected_version=case.version, expected_task_version=task.version + 1)
+    # Seen inside the same transaction, before any rollback: nothing was written.
+    row = driver.session.execute(select(Task.assignee_id, Task.status, Task.version).where(Task.id == task.id)).one()
+    assert tuple(row) == (None, "open", 1)
     driver.session.rollback()
-    assert task.assignee_id is None and task.status == "open" and task.version == 1
     task_service.claim(driver.session, driver.rt, clerk, task.id, expected_version=1,
                        expected_case_version=case.version)
     assert task.version == 2

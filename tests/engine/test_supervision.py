@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from models import Task
 
-from .test_timers import at, clock, kinds, notified, sweep_at  # noqa: F401 - fixtures
+from ..timekeeping import at
+from .conftest import kinds, notified, sweep_at
 
 STREET_SCOPE = "110000/110101/110101001/"   # 东华门街道
 

@@ -3,61 +3,17 @@ fired by the sweep as time moves (time-machine, never sleep)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
-from sqlalchemy import select
 
 from engine import cases as case_service
 from engine.errors import Conflict
-from engine.scheduler import drain
 from engine.sweep import fire_timers, retry_incident, sweep
 from engine.workflow import ProcessError
-from models import Case, Notification, User
+from models import Case
 
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def at(day, hour, minute=0):
-    return datetime(2026, 11, day, hour, minute, tzinfo=SH)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(at(25, 10), tick=False) as traveller:  # Wednesday 10:00
-        yield traveller
-
-
-@pytest.fixture
-def handling(driver, clock):
-    """A garbage case (4 working hours to handle) in handling at Wednesday 10:00."""
-    case = driver.report()
-    driver.do(case, "accept", "clerk_dhm", decision="file")
-    driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
-    driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
-    return case
-
-
-def sweep_at(driver, clock, moment):
-    clock.move_to(moment)
-    result = drain(driver.sessions, driver.rt)
-    driver.session.expire_all()
-    return result
-
-
-def kinds(driver, case, *wanted):
-    return [e.kind for e in driver.events(case) if e.kind in wanted]
-
-
-def notified(driver, case, kind):
-    rows = driver.session.execute(select(User.username).join(Notification, Notification.user_id == User.id)
-                                  .where(Notification.case_id == case.id, Notification.kind == kind)).scalars()
-    return set(rows)
-
-
-def local(dt):
-    return dt.astimezone(SH).replace(tzinfo=None)
+from ..timekeeping import at, local
+from .conftest import kinds, notified, sweep_at
 
 
 def test_warning_overdue_supervision_and_escalation_fire_on_time(driver, clock, handling):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from zoneinfo import ZoneInfo
@@ -111,8 +113,30 @@ def test_an_unreachable_receiver_never_holds_up_the_sweep(driver, receiver, over
     driver.session.execute(WebhookDelivery.__table__.update().values(url="http://127.0.0.1:9/nothing-listens-here"))
     driver.session.commit()
     clock.move_to(datetime(2026, 11, 25, 15, 31, tzinfo=SH))
-    assert drain(driver.sessions, driver.rt).fired == 1   # the overdue fires; nothing is sent here
+    assert drain(driver.sessions, driver.rt).fired == 1   # the sweep never sends: the overdue fires
     deliver_due(driver.sessions, driver.rt)
     rows = deliveries(driver)
     assert [r.event for r in rows] == ["warning", "overdue"]
     assert all(r.status == "pending" and "Connection refused" in (r.last_error or "") for r in rows)
+
+
+def test_a_receiver_that_never_answers_costs_one_timeout_per_delivery(driver, receiver, overdue_case):
+    _, clock = overdue_case
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel accepts connections; nobody ever reads or answers them
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/silent"
+    driver.rt.settings["WEBHOOKS"][0]["url"] = url
+    driver.rt.settings["WEBHOOK_TIMEOUT_SECONDS"] = 0.2
+    driver.session.execute(WebhookDelivery.__table__.update().values(url=url))
+    driver.session.commit()
+    clock.move_to(datetime(2026, 11, 25, 15, 31, tzinfo=SH))
+    assert drain(driver.sessions, driver.rt).fired == 1
+    started = time.perf_counter()
+    try:
+        assert deliver_due(driver.sessions, driver.rt) == 0
+    finally:
+        silent.close()
+    assert time.perf_counter() - started < 2  # two deliveries, 0.2 s each, never the default 5 s
+    rows = deliveries(driver)
+    assert all(r.status == "pending" and r.attempts == 1 and "timed out" in (r.last_error or "") for r in rows)

@@ -7,12 +7,8 @@ import io
 from PIL import Image
 
 from .test_api import REPORT, field_errors, report
+from ..photos import png
 
-
-def png(size=(640, 480)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (20, 120, 60)).save(out, "PNG")
-    return out.getvalue()
 
 
 def test_search_filters_pages_and_counts_only_visible_cases(client, token):
@@ -93,7 +89,7 @@ def test_bad_uploads_are_problems_naming_the_field(client, token):
     as_json = client.post(url, json={"file": "abc"}, headers=clerk)
     assert as_json.status_code == 400 and field_errors(as_json) == {"_body"}
     client.application.extensions["gridflow.runtime"].settings["ATTACHMENT_MAX_BYTES"] = 1000
-    too_big = post({"file": (io.BytesIO(png((2000, 2000)) + b"\0" * 200_000), "big.png")})
+    too_big = post({"file": (io.BytesIO(png(2000, 2000) + b"\0" * 200_000), "big.png")})
     assert too_big.status_code == 413 and field_errors(too_big) == {"file"}
     assert client.get(f"/api/v1/cases/{code}/attachments", headers=clerk).get_json()["items"] == []
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from engine.links import create_open311_client
 
-SH = ZoneInfo("Asia/Shanghai")
+from ..timekeeping import SH
+
 BASE = "/open311/v2"
 NANCHIZI_1 = {"lat": "39.9119", "long": "116.3993"}  # inside grid 110101001001001
 REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name", "service_code", "description",
@@ -19,10 +18,7 @@ REQUEST_FIELDS = ["service_request_id", "status", "status_notes", "service_name"
                   "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]
 
 
-@pytest.fixture(autouse=True)
-def frozen_time():
-    with time_machine.travel(datetime(2026, 11, 25, 10, 0, tzinfo=SH), tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
@@ -186,10 +182,10 @@ def test_a_revoked_key_is_refused(client, api_key, app, demo_db):
     assert spec_errors(post(client, api_key), 403)
 
 
-def test_get_requests_filters_and_defaults(client, api_key, frozen_time):
-    frozen_time.move_to(datetime(2026, 8, 1, 10, 0, tzinfo=SH))
+def test_get_requests_filters_and_defaults(client, api_key, clock):
+    clock.move_to(datetime(2026, 8, 1, 10, 0, tzinfo=SH))
     old = post(client, api_key).get_json()[0]["service_request_id"]
-    frozen_time.move_to(datetime(2026, 11, 25, 10, 0, tzinfo=SH))
+    clock.move_to(datetime(2026, 11, 25, 10, 0, tzinfo=SH))
     garbage = post(client, api_key).get_json()[0]["service_request_id"]
     light = post(client, api_key, service_code="C0110", **{"attribute[LIGHT_FAULT]": "off"}).get_json()[0]["service_request_id"]
 
