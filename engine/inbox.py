@@ -18,9 +18,9 @@ from .errors import InputError, NotFound
 
 FLAGS = ("overdue", "at_risk")
 ASSIGNED = ("me", "unassigned")
-_STAGE = re.compile(r"^[a-z_]{1,32}$")
-_CATEGORY = re.compile(r"^[A-Z](\d{2}){1,2}$")  # 大类 (E01) or 小类 (E0102)
-_ORG = re.compile(r"^\d{6,20}$")
+STAGE_CODE = re.compile(r"^[a-z_]{1,32}$")
+CATEGORY_CODE = re.compile(r"^[A-Z](\d{2}){1,2}$")  # 大类 (E01) or 小类 (E0102)
+ORG_CODE = re.compile(r"^\d{6,20}$")
 MAX_PAGE = 200
 
 
@@ -42,9 +42,9 @@ class InboxFilter:
         values: dict = {}
         errors: dict[str, list[str]] = {}
         checks = {
-            "stage": (lambda v: _STAGE.match(v), "Must be a stage code such as accept or handle."),
-            "category": (lambda v: _CATEGORY.match(v), "Must be a 大类 code such as E01 or a 小类 code such as E0102."),
-            "org": (lambda v: _ORG.match(v), "Must be the code of a street, community or grid."),
+            "stage": (lambda v: STAGE_CODE.match(v), "Must be a stage code such as accept or handle."),
+            "category": (lambda v: CATEGORY_CODE.match(v), "Must be a 大类 code such as E01 or a 小类 code such as E0102."),
+            "org": (lambda v: ORG_CODE.match(v), "Must be the code of a street, community or grid."),
             "flag": (lambda v: v in FLAGS, f"Must be one of: {', '.join(FLAGS)}."),
             "source": (lambda v: v in SOURCES, f"Must be one of: {', '.join(SOURCES)}."),
             "assigned": (lambda v: v in ASSIGNED, f"Must be one of: {', '.join(ASSIGNED)}."),

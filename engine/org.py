@@ -23,7 +23,7 @@ _SHAPES = {
     "street": re.compile(r"^\d{6}(0\d\d|1\d\d|[23]\d\d)$"),
     "community": re.compile(r"^\d{9}([0-3]\d\d)$"),
 }
-_DEPT_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
+DEPT_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
 
 
 def role_for_lane(lane: str | None) -> str | None:
@@ -57,7 +57,7 @@ def check_org_code(level: str, code: str, parent_code: str | None, grid_code_len
 
 
 def check_department_code(code: str) -> str | None:
-    return None if _DEPT_CODE.match(code) else "department code must be 1-20 upper-case letters, digits or _"
+    return None if DEPT_CODE.match(code) else "department code must be 1-20 upper-case letters, digits or _"
 
 
 def department_scope(code: str) -> str:

@@ -1,7 +1,6 @@
 """Finding cases: what a user may see, filtered and paged; and the supervision board's figures."""
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Mapping
@@ -13,7 +12,8 @@ from models import Case, Category, Department, OrgUnit, Task, User
 
 from .cases import SOURCES
 from .errors import InputError
-from .inbox import _CATEGORY, _ORG, _STAGE, FLAGS, MAX_PAGE, read_args
+from .inbox import CATEGORY_CODE, FLAGS, MAX_PAGE, ORG_CODE, STAGE_CODE, read_args
+from .org import DEPT_CODE
 
 STATUSES = ("open", "closed", "cancelled", "duplicate")
 # Org paths have fixed-width codes (city 6, district 6, street 9 digits), so a case's street
@@ -43,10 +43,10 @@ class CaseFilter:
         checks = {
             "q": (lambda v: len(v) <= 100 and "\x00" not in v, "At most 100 characters."),
             "status": (lambda v: v in STATUSES, f"Must be one of: {', '.join(STATUSES)}."),
-            "stage": (lambda v: _STAGE.match(v), "Must be a stage code such as accept or handle."),
-            "category": (lambda v: _CATEGORY.match(v), "Must be a 大类 code such as E01 or a 小类 code such as E0102."),
-            "org": (lambda v: _ORG.match(v), "Must be the code of a district, street, community or grid."),
-            "department": (lambda v: re.match(r"^[A-Z][A-Z0-9_]{0,19}$", v), "Must be a department code such as HW."),
+            "stage": (lambda v: STAGE_CODE.match(v), "Must be a stage code such as accept or handle."),
+            "category": (lambda v: CATEGORY_CODE.match(v), "Must be a 大类 code such as E01 or a 小类 code such as E0102."),
+            "org": (lambda v: ORG_CODE.match(v), "Must be the code of a district, street, community or grid."),
+            "department": (lambda v: DEPT_CODE.match(v), "Must be a department code such as HW."),
             "source": (lambda v: v in SOURCES, f"Must be one of: {', '.join(SOURCES)}."),
             "flag": (lambda v: v in FLAGS, f"Must be one of: {', '.join(FLAGS)}."),
         }

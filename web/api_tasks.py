@@ -48,7 +48,7 @@ def _expected(if_match):
 def list_tasks(args):
     session, rt = get_session(), runtime()
     page_args = {k: args.pop(k) for k in ("limit", "offset")}
-    page = inbox_page(session, g.user, InboxFilter.parse(_query(args)), now=rt.clock(), **page_args)
+    page = inbox_page(session, g.user, InboxFilter.parse(args), now=rt.clock(), **page_args)
     page.items = [TaskView(t, task_form(session, rt, t)) for t in page.items]
     return page
 
@@ -121,11 +121,6 @@ def complete(task_id: int, body, if_match):
     case = case_service.complete_task(session, runtime(), g.user, task_id, body, case_version, task_version)
     session.commit()
     return CaseView(session, case), case_etag(case)
-
-
-def _query(args: dict) -> dict[str, str]:
-    """Loaded query values back as the strings the engine's filters parse."""
-    return {k: ("1" if v is True else "0" if v is False else str(v)) for k, v in args.items()}
 
 
 # -- notifications -------------------------------------------------------------------------------

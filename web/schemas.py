@@ -11,14 +11,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from engine.cases import SOURCES, URGENCIES
 from engine.forms import SafeString, not_blank
-from engine.inbox import ASSIGNED, FLAGS, MAX_PAGE
+from engine.inbox import ASSIGNED, CATEGORY_CODE, FLAGS, MAX_PAGE, ORG_CODE, STAGE_CODE
+from engine.org import DEPT_CODE
 from engine.search import STATUSES
 
 MAX_ID = 2 ** 63 - 1  # the largest id a database column holds
-STAGE = r"^[a-z_]{1,32}$"
-CATEGORY = r"^[A-Z](\d{2}){1,2}$"
-ORG = r"^\d{6,20}$"
-DEPARTMENT = r"^[A-Z][A-Z0-9_]{0,19}$"
+# The same shapes the engine's filters check (one definition, there).
+STAGE, CATEGORY, ORG = STAGE_CODE.pattern, CATEGORY_CODE.pattern, ORG_CODE.pattern
+DEPARTMENT = DEPT_CODE.pattern
 
 
 class Strict(Schema):
