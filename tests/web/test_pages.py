@@ -53,6 +53,16 @@ def open_task(demo_db, code, bpmn_id) -> int:
                                                          Task.status == "open"))
 
 
+def to_handling(client_for, demo_db, code):
+    """File, dispatch to 环卫 (HW) and sign for a case through the pages; return the handler's client."""
+    clerk, dispatcher, handler = client_for("clerk_dhm"), client_for("dispatch_dhm"), client_for("handler_hw")
+    clerk.post(f"/tasks/{open_task(demo_db, code, 'accept')}", data={"csrf_token": clerk.csrf, "decision": "file"})
+    dispatcher.post(f"/tasks/{open_task(demo_db, code, 'dispatch')}",
+                    data={"csrf_token": dispatcher.csrf, "level": "department", "department_code": "HW"})
+    handler.post(f"/tasks/{open_task(demo_db, code, 'sign_for')}", data={"csrf_token": handler.csrf, "sign_decision": "sign"})
+    return handler
+
+
 def reported_code(response) -> str:
     assert response.status_code == 302, text(response)[-2000:]
     return response.headers["Location"].rsplit("/", 1)[-1]
@@ -239,11 +249,7 @@ def test_someone_else_completing_first_is_said_plainly_and_input_kept(client_for
 def test_feedback_photos_become_attachments_and_fill_the_photo_field(client_for, demo_db):
     worker = client_for("grid_dhm_01")
     code = reported_code(report(worker))
-    clerk, dispatcher, handler = client_for("clerk_dhm"), client_for("dispatch_dhm"), client_for("handler_hw")
-    clerk.post(f"/tasks/{open_task(demo_db, code, 'accept')}", data={"csrf_token": clerk.csrf, "decision": "file"})
-    dispatcher.post(f"/tasks/{open_task(demo_db, code, 'dispatch')}",
-                    data={"csrf_token": dispatcher.csrf, "level": "department", "department_code": "HW"})
-    handler.post(f"/tasks/{open_task(demo_db, code, 'sign_for')}", data={"csrf_token": handler.csrf, "sign_decision": "sign"})
+    handler = to_handling(client_for, demo_db, code)
     handler.post(f"/tasks/{open_task(demo_db, code, 'handle')}", data={"csrf_token": handler.csrf, "action": "done"})
     feedback = open_task(demo_db, code, "feedback")
     assert 'type="file" name="photos"' in text(handler.get(f"/tasks/{feedback}"))
@@ -336,11 +342,7 @@ def test_duplicates_link_both_ways(client_for, demo_db):
 def test_board_shows_overdue_by_department_and_street_live(client_for, app, demo_db, clock):
     worker = client_for("grid_dhm_01")
     code = reported_code(report(worker))
-    clerk, dispatcher, handler = client_for("clerk_dhm"), client_for("dispatch_dhm"), client_for("handler_hw")
-    clerk.post(f"/tasks/{open_task(demo_db, code, 'accept')}", data={"csrf_token": clerk.csrf, "decision": "file"})
-    dispatcher.post(f"/tasks/{open_task(demo_db, code, 'dispatch')}",
-                    data={"csrf_token": dispatcher.csrf, "level": "department", "department_code": "HW"})
-    handler.post(f"/tasks/{open_task(demo_db, code, 'sign_for')}", data={"csrf_token": handler.csrf, "sign_decision": "sign"})
+    to_handling(client_for, demo_db, code)
     supervisor = client_for("super_district")
     assert 'id="board-overdue">0<' in text(supervisor.get("/board"))
     clock.move_to(WEDNESDAY_10 + timedelta(days=1))
