@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from models import ProcessVersion
 
-from . import clock as clock_module
-from .calendar import BusinessCalendar
-from .errors import NotFound
-from .workflow import ProcessBundle, WorkflowEngine
+from engine import clock as clock_module
+from engine.calendar.working_time import BusinessCalendar
+from engine.errors import NotFound
+from engine.spiff.facade import ProcessBundle, WorkflowEngine
 
 
 def _instant(value) -> datetime:

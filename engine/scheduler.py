@@ -7,9 +7,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import sessionmaker
 
-from .runtime import Runtime
-from .sweep import SweepResult, sweep
-from .webhooks import deliver_due
+from engine.runtime import Runtime
+from engine.lifecycle.sweep import SweepResult, sweep
+from engine.outbound.webhooks import deliver_due
 
 log = logging.getLogger("gridflow.sweep")
 

@@ -8,8 +8,8 @@ from sqlalchemy import (Boolean, Date, Float, ForeignKey, Index, Integer, LargeB
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
-from .org import Category, OrgUnit, User
+from models.base import Base
+from models.org import Category, OrgUnit, User
 
 
 class Case(Base):

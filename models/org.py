@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from models.base import Base
 
 ORG_LEVELS = ("city", "district", "street", "community", "grid")
 ROLES = ("grid_worker", "acceptance_clerk", "shift_leader", "dispatcher",

@@ -7,13 +7,13 @@ import pytest
 import time_machine
 from sqlalchemy import text
 
-from engine import processes as process_service
-from engine.demo import load_demo_city
+from engine.process import deploy as process_service
+from demo.loader import load_demo_city
 from engine.runtime import Runtime
 from engine.settings import load_settings
 from models import create_schema, make_engine, make_session_factory
 
-from .timekeeping import WEDNESDAY_10
+from tests.timekeeping import WEDNESDAY_10
 
 PG_URL = os.environ.get("GRIDFLOW_TEST_DATABASE_URL")
 

@@ -8,7 +8,7 @@ from typing import Callable
 from flask import Flask, request, session
 from flask_babel import Babel
 
-from engine.labels import ProcessLabels
+from engine.process.labels import ProcessLabels
 from engine.runtime import Runtime
 from engine.settings import load_settings
 
@@ -36,10 +36,17 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
 
     Babel(app, locale_selector=_select_locale)
 
-    from . import db
+    from web import db
     db.init_app(app)
 
-    from . import api, auth, home, open311, pages, present, public_i18n, track
+    from web.api import core as api
+    from web import auth
+    from web.pages import home
+    from web.public import open311
+    from web.pages import views as pages
+    from web import present
+    from web.public import i18n as public_i18n
+    from web.public import track
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
@@ -56,7 +63,7 @@ def _select_locale() -> str:
     """The language the user switched to, else their profile's, else the city's default."""
     from flask import current_app, g
 
-    from .public_i18n import PUBLIC_BLUEPRINTS, current_lang
+    from web.public.i18n import PUBLIC_BLUEPRINTS, current_lang
     if request.blueprint in PUBLIC_BLUEPRINTS:  # residents: ?lang=, else their browser's language
         return current_lang()
     languages = current_app.config.get("LANGUAGES", ["zh", "en"])

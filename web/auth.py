@@ -13,10 +13,10 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine.accounts import check_password
+from engine.access.accounts import check_password
 from models import User
 
-from .db import get_session, runtime
+from web.db import get_session, runtime
 
 bp = Blueprint("auth", __name__)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

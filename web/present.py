@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import current_app, g
 from flask_babel import get_locale, gettext as _, lazy_gettext as l_, ngettext
 
-from .db import runtime
+from web.db import runtime
 
 STAGES = {
     "intake": l_("Intake"), "accept": l_("Acceptance"), "supplement": l_("Waiting for supplement"),

@@ -7,9 +7,9 @@ from typing import Callable
 
 from flask import current_app, request
 
-from engine.ratelimit import hit, parse_limit
+from engine.public.ratelimit import hit, parse_limit
 
-from .db import runtime
+from web.db import runtime
 
 
 def client_address() -> str:

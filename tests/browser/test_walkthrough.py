@@ -15,11 +15,11 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from engine.sweep import sweep
+from engine.lifecycle.sweep import sweep
 from models import Case, Task
 from tests.web.pages import sign_in
 
-from .conftest import PHONE
+from tests.browser.conftest import PHONE
 
 pytestmark = pytest.mark.browser
 

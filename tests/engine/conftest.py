@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import cases as case_service
+from engine.lifecycle import cases as case_service
 from engine.runtime import Runtime
 from engine.scheduler import drain
 from models import Case, Notification, Task, User

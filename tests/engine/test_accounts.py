@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import accounts
+from engine.access import accounts
 from engine.errors import Forbidden, InputError, NotFound
 
 

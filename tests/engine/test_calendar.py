@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.calendar import BusinessCalendar, load_overrides
+from engine.calendar.working_time import BusinessCalendar, load_overrides
 
 SH = ZoneInfo("Asia/Shanghai")
 

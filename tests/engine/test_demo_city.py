@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.org import ROLE_CODES, check_org_code
+from engine.access.org import ROLE_CODES, check_org_code
 from models import Category, Department, Membership, OrgUnit
 
 

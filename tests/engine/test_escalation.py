@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from models import Notification
 
-from ..timekeeping import at, local
-from .conftest import kinds, notified, sweep_at
+from tests.timekeeping import at, local
+from tests.engine.conftest import kinds, notified, sweep_at
 
 STREET = {"super_dhm", "leader_dhm"}
 DISTRICT = {"super_district", "leader_district"}

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import cases as case_service
-from engine.bench import MAIN_PATH_ANSWERS, Actors
-from engine.generate import WorkingTime, generate_cases
-from engine.org import may_take
+from engine.lifecycle import cases as case_service
+from bench.common import MAIN_PATH_ANSWERS, Actors
+from demo.generate import WorkingTime, generate_cases
+from engine.access.org import may_take
 from engine.runtime import Runtime
 from models import Case, CaseCodeCounter, CaseEvent, Task
 

@@ -6,15 +6,15 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import cases as case_service
+from engine.lifecycle import cases as case_service
 from engine.errors import Conflict, Forbidden, InputError, NotFound
-from engine.inbox import inbox
-from engine.tasks import task_details
+from engine.queries.inbox import inbox
+from engine.lifecycle.tasks import task_details
 from models import Case
 
-from .conftest import FRINGE_GRID, GRID, ILLEGAL_BUILD, SMALL_ADS
+from tests.engine.conftest import FRINGE_GRID, GRID, ILLEGAL_BUILD, SMALL_ADS
 
-from ..timekeeping import local
+from tests.timekeeping import local
 
 
 
@@ -304,7 +304,7 @@ def test_a_lost_race_is_a_conflict_and_no_update_is_lost(driver):
 
 def test_the_main_path_runs_from_stored_state_alone(demo_db, settings):
     """With the live-workflow cache off, every step starts from the deserialized state."""
-    from .conftest import Driver
+    from tests.engine.conftest import Driver
     cold = Driver(demo_db, {**settings, "WORKFLOW_CACHE_SIZE": 0})
     try:
         case = cold.report("clerk_dhm", source="hotline")

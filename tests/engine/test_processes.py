@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from engine import processes as process_service
+from engine.process import deploy as process_service
 from engine.runtime import Runtime
-from engine.workflow import ProcessError
+from engine.spiff.facade import ProcessError
 from models import ProcessVersion
 
 

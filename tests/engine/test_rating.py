@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import tracking
+from engine.public import tracking
 from engine.errors import Conflict, InputError, NotFound
 from engine.scheduler import drain
 from models import Case, Rating
 
-from ..timekeeping import at
+from tests.timekeeping import at
 
 HANDLING = [("accept", "clerk_dhm", {"decision": "file"}),
             ("dispatch", "dispatch_dhm", {"level": "department", "department_code": "HW"}),

@@ -9,14 +9,18 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from engine import attachments, comments, inbox as inbox_service, search, tasks as task_service
+from engine.lifecycle import attachments
+from engine.lifecycle import comments
+from engine.queries import inbox as inbox_service
+from engine.queries import search
+from engine.lifecycle import tasks as task_service
 from engine.errors import Conflict, Forbidden, InputError, NotFound
 from models import Task
 
-from .conftest import FRINGE_GRID
+from tests.engine.conftest import FRINGE_GRID
 
-from ..timekeeping import SH, WEDNESDAY_10
-from ..photos import png
+from tests.timekeeping import SH, WEDNESDAY_10
+from tests.photos import png
 
 
 
@@ -98,7 +102,7 @@ def test_inbox_filters_counts_and_order(driver, clock):
     assert counts == {"all": 2, "overdue": 0, "at_risk": 0, "me": 1, "unassigned": 1, "stages": {"accept": 2}}
     # 1 working hour to accept: at 10:48 the warning timer has fired, at 11:01 it is overdue.
     clock.move_to(WEDNESDAY_10 + timedelta(minutes=49))
-    from engine.sweep import sweep
+    from engine.lifecycle.sweep import sweep
     sweep(driver.sessions, driver.rt)
     driver.session.expire_all()
     now = datetime.now(SH)
@@ -156,7 +160,7 @@ def test_supervision_board_counts_by_department_and_street(driver, clock):
     driver.do(case, "accept", "clerk_dhm", decision="file")
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
     driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
-    from engine.sweep import sweep
+    from engine.lifecycle.sweep import sweep
     clock.move_to(WEDNESDAY_10 + timedelta(days=1))  # Thursday 10:00: handling (4 h) is overdue
     sweep(driver.sessions, driver.rt)
     driver.session.expire_all()
@@ -217,7 +221,7 @@ def test_comments(driver):
 
 
 def test_a_stale_expected_version_is_a_precondition_failure_and_changes_nothing(driver):
-    from engine import cases as case_service
+    from engine.lifecycle import cases as case_service
     from engine.errors import PreconditionFailed
     case = driver.report()
     task = driver.task(case, "accept")

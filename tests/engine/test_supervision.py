@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from models import Task
 
-from ..timekeeping import at
-from .conftest import kinds, notified, sweep_at
+from tests.timekeeping import at
+from tests.engine.conftest import kinds, notified, sweep_at
 
 STREET_SCOPE = "110000/110101/110101001/"   # 东华门街道
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import clock
-from engine.bench_timers import prepare_due_cases
+from bench.timers import prepare_due_cases
 from engine.runtime import Runtime
 from models import Case, CaseEvent
 
@@ -31,7 +31,7 @@ def worker(database_url: str) -> subprocess.Popen:
     read yet (the one about to be killed) can never block on a full pipe."""
     env = {**os.environ, "GRIDFLOW_DATABASE_URL": database_url, "GRIDFLOW_SWEEP_BATCH": "25"}
     log = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "worker", "--once"], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--once"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, text=True)
     process.log = log
     return process

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import cases as case_service
+from engine.lifecycle import cases as case_service
 from engine.errors import Conflict
-from engine.sweep import fire_timers, retry_incident, sweep
-from engine.workflow import ProcessError
+from engine.lifecycle.sweep import fire_timers, retry_incident, sweep
+from engine.spiff.facade import ProcessError
 from models import Case
 
-from ..timekeeping import at, local
-from .conftest import kinds, notified, sweep_at
+from tests.timekeeping import at, local
+from tests.engine.conftest import kinds, notified, sweep_at
 
 
 def test_warning_overdue_supervision_and_escalation_fire_on_time(driver, clock, handling):
@@ -168,7 +168,7 @@ def test_a_timer_that_fails_becomes_a_visible_incident_and_can_be_retried(driver
 
 
 def test_notifications_can_be_listed_and_marked_read(driver, clock, handling):
-    from engine import notifications
+    from engine.outbound import notifications
     sweep_at(driver, clock, at(25, 14, 43))
     handler = driver.user("handler_hw")
     unread = notifications.unread(driver.session, handler.id)
@@ -182,7 +182,7 @@ def test_notifications_can_be_listed_and_marked_read(driver, clock, handling):
 
 
 def test_returns_and_extension_decisions_are_told_to_the_people_concerned(driver, clock, handling):
-    from engine import notifications
+    from engine.outbound import notifications
     case = handling
     driver.do(case, "handle", "handler_hw", action="extend", extension_hours=2, extension_reason="需调车")
     driver.do(case, "approve_extension", "leader_dhm", approval="approve", approval_note="同意延期")

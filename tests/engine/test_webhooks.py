@@ -14,7 +14,7 @@ import time_machine
 from sqlalchemy import select
 
 from engine.scheduler import drain
-from engine.webhooks import deliver_due, signature
+from engine.outbound.webhooks import deliver_due, signature
 from models import WebhookDelivery
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.accounts import issue_token
+from engine.access.accounts import issue_token
 from web import create_app
 
 

@@ -199,7 +199,7 @@ def test_form_values_are_checked_strictly(client, token):
 def test_notifications_api_lists_unread_and_marks_them_read(client, token, app, demo_db):
     from sqlalchemy import select
 
-    from engine import notifications
+    from engine.outbound import notifications
     from models import User
     headers = token("handler_hw")
     with demo_db() as session:

@@ -6,8 +6,8 @@ import io
 
 from PIL import Image
 
-from .test_api import REPORT, field_errors, report
-from ..photos import png
+from tests.web.test_api import REPORT, field_errors, report
+from tests.photos import png
 
 
 

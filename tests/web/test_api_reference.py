@@ -1,7 +1,7 @@
 """/api/v1 reference data, API tokens, and the OpenAPI document with its docs page."""
 from __future__ import annotations
 
-from .test_api import field_errors
+from tests.web.test_api import field_errors
 
 
 def test_categories_org_units_and_departments(client, token):

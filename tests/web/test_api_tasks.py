@@ -2,7 +2,7 @@
 with ETags and If-Match, and who may do what."""
 from __future__ import annotations
 
-from .test_api import field_errors, report
+from tests.web.test_api import field_errors, report
 
 
 def first_task(client, headers):

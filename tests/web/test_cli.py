@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from models import make_engine
-from web.cli import main
+from cli.main import main
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from engine.links import create_open311_client
+from engine.access.links import create_open311_client
 
-from ..timekeeping import SH
+from tests.timekeeping import SH
 
 BASE = "/open311/v2"
 NANCHIZI_1 = {"lat": "39.9119", "long": "116.3993"}  # inside grid 110101001001001
@@ -175,7 +175,7 @@ def test_bad_posts_get_the_spec_error_list(client, api_key, fields, status, need
 
 
 def test_a_revoked_key_is_refused(client, api_key, app, demo_db):
-    from engine.links import revoke_open311_client
+    from engine.access.links import revoke_open311_client
     with demo_db() as session:
         revoke_open311_client(session, app.extensions["gridflow.runtime"], "resident-app")
         session.commit()

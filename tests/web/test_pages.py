@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.sweep import sweep
+from engine.lifecycle.sweep import sweep
 from models import Case, Task
 
-from .pages import csrf, sign_in, text
+from tests.web.pages import csrf, sign_in, text
 
-from ..timekeeping import SH, WEDNESDAY_10
-from ..photos import png
+from tests.timekeeping import SH, WEDNESDAY_10
+from tests.photos import png
 
 GRID = "110101001001001"
 OTHER_GRID = "110101003001001"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.links import create_open311_client
+from engine.access.links import create_open311_client
 from web import create_app
 
 REPORT = {"category_code": "E0102", "grid_code": "110101001001001", "address": "南池子大街12号",
@@ -141,7 +141,7 @@ def test_client_address_comes_from_the_proxy_only_when_configured(demo_db, datab
 
 def test_open311_key_commands(app, demo_db):
     from click.testing import CliRunner
-    from web.cli import main
+    from cli.main import main
     runner = CliRunner()
     created = runner.invoke(main, ["open311", "keys", "create", "街道App"], env={"GRIDFLOW_DATABASE_URL": app.config["DATABASE_URL"]})
     assert created.exit_code == 0 and created.output.startswith("o311_")

@@ -1,0 +1,348 @@
+"""The `gridflow` command: init, serve, processes, users, bench."""
+from __future__ import annotations
+
+import gc
+import json
+import sys
+
+import click
+from sqlalchemy import inspect
+
+from engine.process import deploy as process_service
+from engine.access.accounts import issue_token
+from demo.loader import load_demo_city
+from engine.errors import EngineError
+from engine.runtime import Runtime
+from engine.settings import load_settings
+from engine.spiff.facade import ProcessError
+from models import create_schema, drop_schema
+
+from web.db import open_database
+
+
+class Context:
+    """Settings, runtime and database of one CLI invocation."""
+
+    def __init__(self):
+        self.settings = load_settings()
+        self.rt = Runtime(self.settings)
+        self.engine, self.sessions = open_database(self.settings["DATABASE_URL"])
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.pass_context
+def main(ctx):
+    """gridflow: grid-governance case handling on BPMN and DMN."""
+    # Workflows are graphs of many small objects; with the default thresholds the cyclic
+    # collector walks the whole heap far too often in a long-running server or sweeper.
+    gc.set_threshold(50_000, 20, 20)
+    ctx.obj = Context()
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Load the demo city and deploy processes/.")
+@click.option("--force", is_flag=True, help="Drop an existing gridflow schema first.")
+@click.pass_obj
+def init(ctx: Context, demo: bool, force: bool):
+    """Create the database schema (and with --demo, the demo city)."""
+    existing = inspect(ctx.engine).get_table_names()
+    if existing and not force:
+        _fail(f"the database at {ctx.engine.url.render_as_string(hide_password=True)} already has "
+              f"{len(existing)} tables; nothing was changed. Use --force to drop and recreate them.")
+    if existing:
+        drop_schema(ctx.engine)
+    create_schema(ctx.engine)
+    click.echo(f"created schema in {ctx.engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        with ctx.sessions() as session:
+            summary = load_demo_city(session, ctx.settings["GRID_CODE_LENGTH"])
+            files = process_service.read_files([ctx.settings["PROCESSES_DIR"]])
+            deployment = process_service.deploy(session, ctx.rt, files, ctx.settings["CASE_PROCESS"])
+            session.commit()
+        units = ", ".join(f"{n} {level}" for level, n in sorted(summary.org_units.items()))
+        click.echo(f"demo city: {units}; {summary.departments} departments; "
+                   f"{summary.categories} categories; {summary.users} users")
+        click.echo(f"deployed {deployment.version.key} v{deployment.version.version}")
+        click.echo(f"demo users share the password {summary.password!r} (demo only; see README)")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default: HOST setting).")
+@click.option("--port", default=None, type=int, help="Port (default: PORT setting).")
+@click.option("--no-sweep", is_flag=True, help="Do not fire timers in this process (run `gridflow worker`).")
+@click.pass_obj
+def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool):
+    """Serve the web app; the timer sweep runs in the same process unless --no-sweep."""
+    from werkzeug.serving import run_simple
+
+    from engine.scheduler import start_sweeper
+
+    from web import create_app
+
+    _log_to_console()
+    app = create_app()
+    if not no_sweep:
+        start_sweeper(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
+    run_simple(host or ctx.settings["HOST"], port or ctx.settings["PORT"], app, threaded=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.pass_obj
+def worker(ctx: Context, once: bool):
+    """Fire due timers on an interval (sweep only; run as many as you like)."""
+    from engine.scheduler import drain, start_sweeper
+
+    _log_to_console()
+    ctx.rt.warn_about_calendar()
+    if once:
+        result = drain(ctx.sessions, ctx.rt)
+        click.echo(f"fired {result.fired} case(s); {result.conflicts} conflict(s); "
+                   f"{len(result.incidents)} incident(s)")
+        for incident in result.incidents:
+            click.echo(f"  incident: {incident}", err=True)
+        return
+    click.echo(f"sweeping every {ctx.settings['SWEEP_INTERVAL']} s; Ctrl+C to stop")
+    start_sweeper(ctx.sessions, ctx.rt, blocking=True)
+
+
+def _log_to_console():
+    import logging
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every run of the once-a-second sweep at INFO, and SpiffWorkflow every
+    # task's change of state (~60 lines per swept case: writing them cost a worker more than
+    # firing the timers, and a full pipe stalls it); keep their warnings only.
+    for noisy in ("apscheduler", "spiff"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.group()
+def processes():
+    """Check and deploy the BPMN/DMN files."""
+
+
+@processes.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.pass_obj
+def processes_validate(ctx: Context, paths):
+    """Parse and check BPMN/DMN files (default: the processes folder)."""
+    try:
+        files = process_service.read_files(list(paths) or [ctx.settings["PROCESSES_DIR"]])
+    except ProcessError as exc:
+        _fail(str(exc))
+    required = ctx.settings["CASE_PROCESS"] if not paths else None
+    problems = process_service.validate(ctx.rt, files, required=required)
+    for problem in problems:
+        click.echo(f"  ✗ {problem}", err=True)
+    if problems:
+        _fail(f"{len(problems)} problem(s) in {len(files)} file(s)")
+    click.echo(f"ok: {len(files)} file(s) valid: {', '.join(sorted(files))}")
+
+
+@processes.command("deploy")
+@click.pass_obj
+def processes_deploy(ctx: Context):
+    """Store a new process version when the files in the processes folder changed."""
+    files = process_service.read_files([ctx.settings["PROCESSES_DIR"]])
+    with ctx.sessions() as session:
+        try:
+            deployment = process_service.deploy(session, ctx.rt, files, ctx.settings["CASE_PROCESS"])
+        except ProcessError as exc:
+            _fail(str(exc))
+        session.commit()
+        v = deployment.version
+        state = "deployed new version" if deployment.created else "unchanged, still"
+        click.echo(f"{state} {v.key} v{v.version} ({v.content_hash[:12]})")
+
+
+@main.group()
+def cases():
+    """Operate on cases."""
+
+
+@cases.command("retry")
+@click.argument("code")
+@click.pass_obj
+def cases_retry(ctx: Context, code: str):
+    """Clear CODE's incident and fire its timers again (after fixing what failed)."""
+    from sqlalchemy import select
+
+    from engine.lifecycle.sweep import retry_incident
+    from models import Case
+
+    with ctx.sessions() as session:
+        case = session.scalars(select(Case).where(Case.code == code)).first()
+        if case is None:
+            _fail(f"no case {code}")
+        if case.incident is None:
+            _fail(f"case {code} has no incident")
+        try:
+            retry_incident(session, ctx.rt, case)
+        except EngineError as exc:
+            session.rollback()
+            _fail(f"still failing: {exc.message}")
+        session.commit()
+    click.echo(f"case {code}: incident cleared, timers fired; stage {case.stage}")
+
+
+@main.group()
+def users():
+    """Manage users and their API tokens."""
+
+
+@users.command("token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+@click.pass_obj
+def users_token(ctx: Context, username: str, name: str):
+    """Print a new API token for USERNAME (shown once)."""
+    with ctx.sessions() as session:
+        try:
+            token = issue_token(session, ctx.rt, username, name)
+        except EngineError as exc:
+            _fail(exc.message)
+        session.commit()
+    click.echo(token)
+
+
+@main.group()
+def open311():
+    """Open311 GeoReport v2 clients."""
+
+
+@open311.group("keys")
+def open311_keys():
+    """API keys of Open311 clients (resident apps): create, list, revoke."""
+
+
+@open311_keys.command("create")
+@click.argument("name")
+@click.pass_obj
+def open311_keys_create(ctx: Context, name: str):
+    """Register client NAME and print its API key (shown once)."""
+    from engine.access.links import create_open311_client
+
+    with ctx.sessions() as session:
+        try:
+            key = create_open311_client(session, ctx.rt, name)
+        except EngineError as exc:
+            _fail(exc.message)
+        session.commit()
+    click.echo(key)
+
+
+@open311_keys.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def open311_keys_revoke(ctx: Context, name: str):
+    """Revoke client NAME's key; its requests stay."""
+    from engine.access.links import revoke_open311_client
+
+    with ctx.sessions() as session:
+        try:
+            revoke_open311_client(session, ctx.rt, name)
+        except EngineError as exc:
+            _fail(exc.message)
+        session.commit()
+    click.echo(f"revoked the Open311 key of {name}")
+
+
+@open311_keys.command("list")
+@click.pass_obj
+def open311_keys_list(ctx: Context):
+    """List clients with when their key was created, last used and revoked."""
+    from engine.access.links import open311_clients
+
+    stamp = lambda dt: dt.isoformat(timespec="seconds") if dt else "-"
+    with ctx.sessions() as session:
+        for c in open311_clients(session):
+            click.echo(f"{c.name}\tcreated {stamp(c.created_at)}\tlast used {stamp(c.last_used_at)}"
+                       f"\t{'revoked ' + stamp(c.revoked_at) if c.revoked_at else 'active'}")
+
+
+@main.group()
+def demo():
+    """Demo data beyond the demo city."""
+
+
+@demo.command("generate")
+@click.option("--cases", "n", required=True, type=click.IntRange(1), help="How many cases to add.")
+@click.option("--seed", default=None, type=int, help="Seed for repeatable data.")
+@click.pass_obj
+def demo_generate(ctx: Context, n: int, seed: int | None):
+    """Add N realistic cases in every stage (after `gridflow init --demo`)."""
+    from demo.generate import generate_cases
+
+    try:
+        result = generate_cases(ctx.sessions, ctx.rt, n, seed=seed, echo=click.echo)
+    except LookupError as exc:
+        _fail(str(exc))
+    click.echo(f"added {result.cases} cases ({result.open_tasks} open tasks) in {result.seconds} s: "
+               + ", ".join(f"{v} {k}" for k, v in sorted(result.by_variant.items(), key=lambda kv: -kv[1])))
+
+
+@main.group()
+def bench():
+    """Benchmarks that print figures (last line: one JSON object)."""
+
+
+@bench.command("lifecycle")
+@click.option("--cases", "n", default=200, show_default=True, help="How many cases to drive.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's cases (deleted afterwards by default).")
+@click.pass_obj
+def bench_lifecycle(ctx: Context, n: int, keep: bool):
+    """Drive N cases through every user task of the main path, with persistence."""
+    from bench.common import run_lifecycle
+
+    result = run_lifecycle(ctx.rt, ctx.sessions, n, echo=click.echo, keep=keep)
+    click.echo(json.dumps(result))
+
+
+@bench.command("timers")
+@click.option("--due", "n", default=1000, show_default=True, help="How many cases with passed deadlines.")
+@click.option("--spread", default=0.0, show_default=True,
+              help="Make the cases due one after another over this many seconds and measure lateness "
+                   "with sweeps every SWEEP_INTERVAL (a real-time run).")
+@click.option("--workers", default=1, show_default=True,
+              help="Sweep in this many `gridflow worker` processes at once (PostgreSQL).")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's cases (deleted afterwards by default).")
+@click.pass_obj
+def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
+    """Sweep N cases whose handling deadline has passed; print timers per second."""
+    from bench.timers import run_timers
+
+    if workers > 1 and spread:
+        _fail("--spread measures lateness with one in-process sweeper; leave out --workers")
+    result = run_timers(ctx.rt, ctx.sessions, n, echo=click.echo, spread_seconds=spread, keep=keep,
+                        workers=workers)
+    click.echo(json.dumps(result))
+
+
+@bench.command("web")
+@click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
+@click.option("--requests", "repeat", default=50, show_default=True, help="Requests per page; the median is reported.")
+@click.pass_obj
+def bench_web(ctx: Context, n: int, repeat: int):
+    """Time the inbox of clerk_dhm and handler_hw and the board of super_district at N cases."""
+    from bench.web_engine import ensure_cases, time_engine
+
+    from web import create_app
+    from bench.web_pages import pages_exist, time_pages
+
+    count = ensure_cases(ctx.rt, ctx.sessions, n, echo=click.echo)
+    result = {"cases": count, "database": ctx.engine.dialect.name, **time_engine(ctx.rt, ctx.sessions, repeat)}
+    app = create_app({"DATABASE_URL": ctx.settings["DATABASE_URL"]})
+    if pages_exist(app):
+        result.update(time_pages(app, repeat))
+    else:
+        click.echo("the /inbox and /board pages do not exist yet: engine figures only")
+    click.echo(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

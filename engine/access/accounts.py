@@ -1,0 +1,132 @@
+"""Passwords (scrypt) and API tokens (stored as SHA-256 only)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import ApiToken, User
+
+from engine.errors import Forbidden, InputError, NotFound
+from engine.runtime import Runtime
+
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                               p=int(p), dklen=32)
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def digest(secret: str) -> str:
+    """What is stored of an API token, an Open311 key or a tracking secret: its SHA-256."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(session: Session, rt: Runtime, username: str, name: str = "") -> str:
+    """Create an API token for ``username``; return the token, which is shown only once."""
+    return _new_token(session, rt, _user_named(session, username), name)[1]
+
+
+def _user_named(session: Session, username) -> User:
+    user = session.scalars(select(User).where(User.username == str(username))).first()
+    if user is None:
+        raise NotFound(f"no user named {username!r}")
+    return user
+
+
+def _new_token(session: Session, rt: Runtime, user: User, name: str) -> tuple[ApiToken, str]:
+    token = "gf_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=digest(token), name=name, created_at=rt.clock())
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+# -- managing tokens: each user their own; an admin anyone's ------------------------------------
+MAX_TOKEN_NAME = 100
+
+
+def is_admin(user: User) -> bool:
+    return any(m.role == "admin" for m in user.memberships)
+
+
+def _owner_for(session: Session, actor: User, username: str | None) -> User:
+    """The user whose tokens ``actor`` means: themself, or (admins only) the named user."""
+    if username is None or username == actor.username:
+        return actor
+    if not is_admin(actor):
+        raise Forbidden("only an admin may manage another user's tokens")
+    return _user_named(session, username)
+
+
+def list_tokens(session: Session, actor: User, username: str | None = None) -> list[ApiToken]:
+    """Tokens of the actor (or, for an admin, of ``username``), newest first, revoked ones too."""
+    owner = _owner_for(session, actor, username)
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def create_token(session: Session, rt: Runtime, actor: User, name: str = "",
+                 username: str | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for the actor (or, for an admin, for ``username``); the secret is returned once.
+
+    The token carries no roles of its own: whoever holds it acts as its user, with that
+    user's memberships at the time of each request.
+    """
+    label = (name or "").strip()
+    if len(label) > MAX_TOKEN_NAME:
+        raise InputError({"name": [f"At most {MAX_TOKEN_NAME} characters."]})
+    owner = _owner_for(session, actor, username)
+    if not owner.active:
+        raise InputError({"user": ["This user is deactivated."]})
+    return _new_token(session, rt, owner, label)
+
+
+def revoke_token(session: Session, rt: Runtime, actor: User, token_id: int) -> ApiToken:
+    """Revoke one token of the actor's (an admin: anyone's); revoking twice keeps the first time."""
+    row = session.get(ApiToken, token_id) if 0 < token_id < 2 ** 63 else None
+    if row is None or (row.user_id != actor.id and not is_admin(actor)):
+        raise NotFound(f"token {token_id} does not exist")
+    if row.revoked_at is None:
+        row.revoked_at = rt.clock()
+        session.flush()
+    return row
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def user_for_token(session: Session, rt: Runtime, token: str) -> User | None:
+    """Return the active user owning an unrevoked token, else None.
+
+    The token's last use is recorded at most once a minute, in its own short transaction,
+    so a read-only request never holds a write lock or leaves the request's session dirty.
+    """
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    now = rt.clock()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        with session.get_bind().begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return row.user

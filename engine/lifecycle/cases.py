@@ -1,0 +1,272 @@
+"""Case lifecycle: intake, completing tasks, messages; persistence, task projection and audit.
+
+Every function takes a Session and leaves the commit to the caller (one transaction per
+user action). Instance state is written with ``UPDATE … WHERE version = :seen``; a lost
+race surfaces as :class:`Conflict` and nothing of the action is kept.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
+
+from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure
+from engine.process.forms import required_if, validate_submission
+from engine.access.links import issue_tracking_secret
+from engine.access.org import may_see_case, may_take
+from engine.process.deploy import latest_version
+from engine.lifecycle.record import record_step
+from engine.runtime import Runtime
+from engine.spiff.facade import ProcessError
+
+# Built once; building a statement costs more than running it on the hot path.
+_TASK_AND_SIBLINGS = select(Task).where(or_(
+    Task.id == bindparam("task_id"),
+    and_(Task.case_id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
+         Task.status == "open")))
+_NEXT_SEQUENCE = (update(CaseCodeCounter).where(CaseCodeCounter.day == bindparam("b_day"))
+                  .values(last=CaseCodeCounter.last + 1).returning(CaseCodeCounter.last))
+_CATEGORY_BY_CODE = select(Category).where(Category.code == bindparam("code"))
+_GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit.level == "grid")
+_UNITS_BY_CODES = select(OrgUnit).where(OrgUnit.code.in_(bindparam("codes", expanding=True)))
+
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
+URGENCIES = ("normal", "urgent")
+REPORTER_ROLES = ("grid_worker", "acceptance_clerk", "admin")
+CHANNEL_ROLES = ("acceptance_clerk", "admin")  # who records reports from channels other than patrol
+
+
+def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any]) -> Case:
+    """File a new case from any channel and start its process; return the case."""
+    errors: dict[str, list[str]] = {}
+    category = session.scalars(_CATEGORY_BY_CODE, {"code": report.get("category_code")}).first()
+    if category is None or not category.active:
+        errors["category_code"] = ["Unknown category code."]
+    grid, ancestors = _grid_with_ancestors(session, report.get("grid_code"))
+    if grid is None:
+        errors["grid_code"] = ["Unknown grid code."]
+    source = report.get("source", "patrol")
+    if source not in SOURCES:
+        errors["source"] = [f"Must be one of: {', '.join(SOURCES)}."]
+    urgency = report.get("urgency", "normal")
+    if urgency not in URGENCIES:
+        errors["urgency"] = [f"Must be one of: {', '.join(URGENCIES)}."]
+    self_handled = bool(report.get("self_handled"))
+    if self_handled and source != "patrol":
+        errors["self_handled"] = ["Only a grid worker's patrol report can be self-handled."]
+    if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)):
+        errors["address"] = ["Give an address or coordinates (lat and lng)."]
+    if errors:
+        raise InputError(errors)
+    if actor is not None and not any(may_take(actor, role, grid.path) for role in REPORTER_ROLES):
+        raise Forbidden("you may not report cases in this grid")
+    if self_handled and (actor is None or not may_take(actor, "grid_worker", grid.path)):
+        raise Forbidden("only the grid's own worker can report a self-handled case")
+    if (actor is not None and source != "patrol"
+            and not any(may_take(actor, role, grid.path) for role in CHANNEL_ROLES)):
+        raise InputError({"source": ["A grid worker reports what the patrol found (source patrol); reports "
+                                     "from other channels are recorded by an acceptance clerk."]})
+
+    key = rt.settings["CASE_PROCESS"]
+    version = latest_version(session, key)
+    if version is None:
+        raise ProcessFailure(f"process {key!r} is not deployed; run `gridflow processes deploy`")
+    bundle = rt.bundle(session, version.id)
+    now = rt.clock()
+    code = _next_case_code(session, rt, now)
+    data = case_data(rt, code, category, ancestors | {"grid": grid}, source, urgency, self_handled)
+    try:
+        workflow = rt.workflows.start(bundle, data)
+    except ProcessError as exc:
+        raise ProcessFailure(f"the process failed to start: {exc}") from None
+    case = Case(
+        code=code, category_id=category.id, grid_id=grid.id, scope_path=grid.path,
+        address=report.get("address") or "", lat=report.get("lat"), lng=report.get("lng"),
+        description=report.get("description") or "", source=source, urgency=urgency,
+        reporter_name=report.get("reporter_name") or "", reporter_phone=report.get("reporter_phone") or "",
+        self_handled=self_handled, reported_by_id=actor.id if actor else None,
+        process_version_id=version.id, created_at=now, updated_at=now, due_times={}, state=b"",
+    )
+    record_step(session, rt, case, workflow, bundle, actor, kind="reported", open_rows=[],
+                data={k: report.get(k) for k in ("category_code", "grid_code", "source", "urgency", "self_handled")})
+    # A resident gets a secret link to follow the case, add information and rate the result;
+    # the secret exists only here (its hash is stored), so the channel must hand it on.
+    case.tracking_secret = issue_tracking_secret(session, rt, case) if data["resident_report"] else None
+    return case
+
+
+def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUnit], source: str,
+              urgency: str, self_handled: bool = False) -> dict[str, Any]:
+    """The data a new case's process starts with (processes/README.md lists it)."""
+    grid, community, street, district = units["grid"], units["community"], units["street"], units["district"]
+    return {
+        "case_code": code, "category_code": category.code, "major_code": category.major_code,
+        "emergency": category.emergency, "urgency": urgency, "source": source,
+        "resident_report": source in rt.settings["RESIDENT_SOURCES"], "self_handled": self_handled,
+        "grid_code": grid.code, "community_code": community.code, "street_code": street.code,
+        "district_code": district.code, "grid_scope": grid.path, "community_scope": community.path,
+        "street_scope": street.path, "district_scope": district.path, "area_type": street.area_type,
+        "default_department": category.default_department or "",
+        "warn_fraction": float(rt.settings.get("WARNING_FRACTION", 0.8)),
+        "escalation_hours": float(rt.settings.get("ESCALATION_HOURS", 2)),
+    }
+
+
+def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payload: Any,
+                  expected_version: int | None = None, expected_task_version: int | None = None) -> Case:
+    """Validate ``payload`` against the task's form, complete the task and advance the case.
+
+    ``expected_version`` (the case's) and ``expected_task_version`` are what the caller last saw;
+    a difference raises PreconditionFailed before anything is checked or written.
+    """
+    rows = list(session.scalars(_TASK_AND_SIBLINGS, {"task_id": task_id})) if 0 < task_id < 2 ** 63 else []
+    task = next((row for row in rows if row.id == task_id), None)
+    # The case is usually in the session already (a web request reloads it by primary key).
+    if task is None or not may_see_case(actor, session.get(Case, task.case_id).scope_path, [task.scope_key]):
+        raise NotFound(f"task {task_id} does not exist")
+    case = task.case
+    if expected_version is not None and case.version != expected_version:
+        raise PreconditionFailed(f"case {case.code} changed (version {case.version}, you saw {expected_version})")
+    if expected_task_version is not None and task.version != expected_task_version:
+        raise PreconditionFailed(f"task {task_id} changed (version {task.version}, you saw {expected_task_version})")
+    if task.status != "open":
+        who = task.completed_by.name if task.completed_by else "someone else"
+        raise Conflict(f"task {task_id} was already completed by {who}")
+    if not may_take(actor, task.role, task.scope_key):
+        raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}")
+    bundle = rt.bundle(session, case.process_version_id)
+    node = bundle.node(task.bpmn_id)
+    try:
+        data, errors = validate_submission(node.fields, payload), {}
+    except ValidationError as exc:
+        data, errors = (exc.valid_data if isinstance(exc.valid_data, dict) else {}), _flatten(exc.messages)
+    duplicate_of_id = _check_references(session, actor, case, node, data, errors)
+    if errors:
+        raise InputError(errors)
+    workflow = rt.load_workflow(session, case)
+    try:
+        effects = rt.workflows.complete(workflow, task.spiff_id, data)
+    except ProcessError as exc:
+        if "not waiting for input" in str(exc):
+            raise Conflict(f"task {task_id} is no longer open") from None
+        raise ProcessFailure(f"step {task.bpmn_id} failed: {exc}") from None
+    record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
+                data={k: v for k, v in data.items() if v is not None}, task=task,
+                open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
+                case_changes={"duplicate_of_id": duplicate_of_id} if duplicate_of_id else None,
+                effects=effects)
+    return case
+
+
+def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payload: dict[str, Any],
+                    actor: User | None = None) -> Case:
+    """Deliver message ``name`` (e.g. a reporter's supplement) to the case's waiting process."""
+    bundle = rt.bundle(session, case.process_version_id)
+    workflow = rt.load_workflow(session, case)
+    try:
+        effects = rt.workflows.send_message(workflow, name, payload)
+    except ProcessError:
+        waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}  # only to say so
+        raise Conflict(f"case {case.code} is not waiting for {name!r}"
+                       + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
+    record_step(session, rt, case, workflow, bundle, actor, kind="message",
+                data={"message": name, **payload}, open_rows=open_tasks(session, case), effects=effects)
+    return case
+
+
+def get_case(session: Session, user: User, code: str) -> Case:
+    """Return the case if the user may see it; otherwise NotFound, so codes do not leak."""
+    case = session.scalars(select(Case).where(Case.code == code)).first() if _CODE.match(code) else None
+    if case is None:
+        raise NotFound(f"case {code} does not exist")
+    scopes = list(session.scalars(select(Task.scope_key).where(Task.case_id == case.id, Task.status == "open")))
+    if case.department_code:
+        scopes.append(f"dept:{case.department_code}")
+    if not may_see_case(user, case.scope_path, scopes):
+        raise NotFound(f"case {code} does not exist")
+    return case
+
+
+def timeline(session: Session, case: Case) -> list[CaseEvent]:
+    return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                .order_by(CaseEvent.at, CaseEvent.id)))
+
+
+def open_tasks(session: Session, case: Case) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open")
+                                .order_by(Task.id)))
+
+
+# -- internals -------------------------------------------------------------------------------
+def _grid_with_ancestors(session: Session, code) -> tuple[OrgUnit | None, dict[str, OrgUnit]]:
+    """Return the grid of that code and its community, street and district, in one query."""
+    if not isinstance(code, str) or not code:
+        return None, {}
+    grid = session.scalars(_GRID_BY_CODE, {"code": code}).first()
+    if grid is None:
+        return None, {}
+    units = session.scalars(_UNITS_BY_CODES, {"codes": [c for c in grid.path.split("/") if c]}).all()
+    by_level = {u.level: u for u in units}
+    if not {"community", "street", "district"} <= set(by_level):
+        return None, {}
+    return grid, by_level
+
+
+def _check_references(session: Session, actor: User, case: Case, node, data: dict,
+                      errors: dict[str, list[str]]) -> int | None:
+    """Check fields that name other records (a department, the original of a duplicate);
+    add their errors to ``errors`` and return the original case's id when one applies."""
+    for f in node.fields:
+        value = data.get(f.id)
+        if value and "department" in dict(f.constraints) and f.id not in errors:
+            if session.scalar(select(Department.id).where(Department.code == value)) is None:
+                errors[f.id] = ["No department has this code."]
+    field = node.properties.get("duplicateOf")
+    spec = next((f for f in node.fields if f.id == field), None)
+    if not field or not data.get(field) or field in errors:
+        return None
+    condition = dict(spec.constraints).get("required_if") if spec else None
+    if condition:
+        other, expected = required_if(condition, field)
+        if str(data.get(other)) != expected:
+            return None  # the field does not apply to this decision
+    original = session.scalars(select(Case).where(Case.code == data[field])).first() \
+        if _CODE.match(str(data[field])) else None
+    if original is None or original.id == case.id or not may_see_case(actor, original.scope_path):
+        errors[field] = ["No other case you can see has this code."]
+        return None
+    return original.id
+
+
+def _next_case_code(session: Session, rt: Runtime, now: datetime) -> str:
+    day = now.astimezone(rt.calendar.tz).date()
+    for _ in range(3):
+        seq = session.execute(_NEXT_SEQUENCE, {"b_day": day}).scalar()
+        if seq is not None:
+            break
+        try:
+            with session.begin_nested():
+                session.add(CaseCodeCounter(day=day, last=1))
+            seq = 1
+            break
+        except IntegrityError:
+            continue  # another transaction created today's counter first
+    else:
+        raise Conflict("could not allocate a case code; try again")
+    return f"{rt.settings['CASE_CODE_PREFIX']}{day:%Y%m%d}{seq:05d}"
+
+
+def _flatten(messages) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        return {str(k): (v if isinstance(v, list) else [str(v)]) for k, v in messages.items()}
+    return {"_schema": list(messages)}

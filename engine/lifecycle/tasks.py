@@ -1,0 +1,152 @@
+"""One task: its page (the form with values prefilled from the case data), claiming and assigning."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from models import CaseEvent, Membership, Task, User
+
+from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed
+from engine.process.forms import prefill
+from engine.access.org import may_see_case, may_take
+from engine.runtime import Runtime
+from engine.spiff.facade import FormField
+
+
+@dataclass
+class TaskDetails:
+    task: Task
+    fields: tuple[FormField, ...]
+    values: dict[str, Any]
+
+
+def task_details(session: Session, rt: Runtime, user: User, task_id: int) -> TaskDetails:
+    """Return the task's form and its prefilled values; the one place an open task's data is read."""
+    task = visible_task(session, user, task_id)
+    bundle = rt.bundle(session, task.case.process_version_id)
+    node = bundle.node(task.bpmn_id)
+    values: dict[str, Any] = {}
+    if task.status == "open":
+        workflow = rt.workflows.load_state(bundle, task.case.state)
+        data = next((t.data for t in rt.workflows.ready_tasks(workflow, bundle) if t.spiff_id == task.spiff_id), {})
+        values = prefill(node.fields, data)
+    return TaskDetails(task, node.fields, values)
+
+
+# -- claiming and assigning ----------------------------------------------------------------------
+_SET_ASSIGNEE = (update(Task).where(Task.id == bindparam("b_id"), Task.status == "open",
+                                    Task.version == bindparam("b_seen"))
+                 .values(assignee_id=bindparam("b_to"), version=Task.version + 1))
+
+
+def visible_task(session: Session, user: User, task_id: int) -> Task:
+    """Return the task if the user may see its case; otherwise NotFound, so ids do not leak."""
+    task = session.get(Task, task_id) if 0 < task_id < 2 ** 63 else None
+    if task is None or not may_see_case(user, task.case.scope_path, [task.scope_key]):
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+def task_of_case(session: Session, user: User, case, task_id: int | None, field: str = "task_id") -> Task | None:
+    """The task a photo or comment refers to: one of ``case``'s tasks the user sees, else InputError."""
+    if task_id is None:
+        return None
+    try:
+        task = visible_task(session, user, task_id)
+    except NotFound:
+        task = None
+    if task is None or task.case_id != case.id:
+        raise InputError({field: [f"Case {case.code} has no task {task_id} you can see."]})
+    return task
+
+
+def claim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None,
+          expected_case_version: int | None = None) -> Task:
+    """Take an open task for oneself; someone else's claim first is a Conflict."""
+    task = visible_task(session, user, task_id)
+    _check_open(task, expected_version, expected_case_version)
+    if not may_take(user, task.role, task.scope_key):
+        raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
+    if task.assignee_id == user.id:
+        return task
+    if task.assignee_id is not None:
+        raise Conflict(f"task {task_id} was already claimed by {task.assignee.name}")
+    _set_assignee(session, rt, task, user, user, "claimed")
+    return task
+
+
+def unclaim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None,
+            expected_case_version: int | None = None) -> Task:
+    """Give a claimed task back to the pool: its assignee, or a shift leader over it, may."""
+    task = visible_task(session, user, task_id)
+    _check_open(task, expected_version, expected_case_version)
+    if task.assignee_id is None:
+        return task
+    if task.assignee_id != user.id and not _leads(user, task):
+        raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}; only they or a shift leader may release it")
+    _set_assignee(session, rt, task, user, None, "unclaimed")
+    return task
+
+
+def assign(session: Session, rt: Runtime, user: User, task_id: int, username: str,
+           expected_version: int | None = None, expected_case_version: int | None = None) -> Task:
+    """A shift leader over the task's case or unit hands it to a named person who may take it."""
+    task = visible_task(session, user, task_id)
+    _check_open(task, expected_version, expected_case_version)
+    if not _leads(user, task):
+        raise Forbidden("only a shift leader over this case may assign its tasks")
+    target = session.scalars(select(User).where(User.username == str(username or ""))).first()
+    if target is None or not target.active:
+        raise InputError({"assignee": ["No active user has this username."]})
+    if not may_take(target, task.role, task.scope_key):
+        raise InputError({"assignee": [f"{target.name} does not hold role {task.role} for this task's unit."]})
+    if task.assignee_id != target.id:
+        _set_assignee(session, rt, task, user, target, "assigned")
+    return task
+
+
+def candidates(session: Session, task: Task) -> list[User]:
+    """Active users who may take the task (for the shift leader's assign list)."""
+    if task.scope_key.startswith("dept:"):
+        scopes = [task.scope_key]
+    else:
+        parts = [p for p in task.scope_key.split("/") if p]
+        scopes = ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    query = (select(User).join(Membership).where(Membership.role == task.role, Membership.scope_key.in_(scopes),
+                                                 User.active.is_(True))
+             .distinct().order_by(User.name))
+    return list(session.scalars(query))
+
+
+def _leads(user: User, task: Task) -> bool:
+    return may_take(user, "shift_leader", task.case.scope_path) or may_take(user, "shift_leader", task.scope_key)
+
+
+def _check_open(task: Task, expected_version: int | None, expected_case_version: int | None = None) -> None:
+    """A stale version the caller names is PreconditionFailed; a task that is no longer open, Conflict."""
+    if expected_case_version is not None and task.case.version != expected_case_version:
+        raise PreconditionFailed(f"case {task.case.code} changed (version {task.case.version}, "
+                                 f"you saw {expected_case_version})")
+    if expected_version is not None and task.version != expected_version:
+        raise PreconditionFailed(f"task {task.id} changed (version {task.version}, you saw {expected_version})")
+    if task.status != "open":
+        who = task.completed_by.name if task.completed_by else "the process"
+        raise Conflict(f"task {task.id} is no longer open (completed or withdrawn by {who})")
+
+
+def _set_assignee(session: Session, rt: Runtime, task: Task, actor: User, target: User | None, kind: str) -> None:
+    result = session.execute(_SET_ASSIGNEE, {"b_id": task.id, "b_seen": task.version,
+                                             "b_to": target.id if target else None})
+    if result.rowcount != 1:
+        raise Conflict(f"task {task.id} was changed by someone else; reload and try again")
+    session.expire(task, ["assignee_id", "version", "assignee"])
+    case = task.case
+    data = {"task_id": task.id}
+    if target is not None and target.id != actor.id:
+        data["to"] = target.name
+    session.add(CaseEvent(case_id=case.id, at=rt.clock(), actor_id=actor.id, kind=kind,
+                          task_bpmn_id=task.bpmn_id, task_name=task.name,
+                          from_stage=case.stage, to_stage=case.stage, data=data))

@@ -1,0 +1,143 @@
+"""Turn a user task's camunda:formData into a marshmallow schema and validate submissions."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from engine.spiff.facade import FormField
+
+class SafeString(fields.String):
+    """A string that databases and JSON encoders can store: no NUL, no lone surrogates."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Must be valid Unicode text (no lone surrogates).") from None
+        return text
+
+
+class WholeNumber(fields.Integer):
+    """An integer that also accepts "12" from HTML forms, but never silently truncates 1.9."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValidationError("Must be a whole number.")
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if abs(number) > 2 ** 53:
+            raise ValidationError("Number too large.")
+        return number
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+_TYPES = {
+    "string": lambda **kw: SafeString(**kw),
+    "long": lambda **kw: WholeNumber(**kw),
+    "boolean": lambda **kw: fields.Boolean(**kw),
+    "date": lambda **kw: fields.Date(**kw),
+    "enum": lambda **kw: SafeString(**kw),
+}
+# `department`: the value must be the code of an existing department (checked by the engine).
+KNOWN_CONSTRAINTS = {"required", "minlength", "maxlength", "min", "max", "readonly", "required_if", "department"}
+
+
+class FormDefinitionError(ValueError):
+    """A formData field uses a type or constraint the engine does not understand."""
+
+
+def _number(config, field_id, name):
+    try:
+        value = float(config)
+    except (TypeError, ValueError):
+        raise FormDefinitionError(f"field {field_id}: constraint {name} needs a number, got {config!r}") from None
+    return int(value) if value.is_integer() else value
+
+
+def required_if(config: str | None, field_id: str) -> tuple[str, str]:
+    """Split a required_if config 'field=value' into (field, value)."""
+    if not config or "=" not in config:
+        raise FormDefinitionError(f"field {field_id}: required_if needs config 'field=value'")
+    other, value = config.split("=", 1)
+    return other.strip(), value.strip()
+
+
+def _field(spec: FormField):
+    if spec.type not in _TYPES:
+        raise FormDefinitionError(f"field {spec.id}: unknown type {spec.type!r}")
+    constraints = dict(spec.constraints)
+    unknown = set(constraints) - KNOWN_CONSTRAINTS
+    if unknown:
+        raise FormDefinitionError(f"field {spec.id}: unknown constraint(s) {sorted(unknown)}")
+    validators = []
+    if spec.type == "enum":
+        choices = [o[0] for o in spec.options]
+        validators.append(validate.OneOf(choices, error="Must be one of: {choices}."))
+    if "minlength" in constraints or "maxlength" in constraints:
+        validators.append(validate.Length(
+            min=_number(constraints.get("minlength"), spec.id, "minlength") if "minlength" in constraints else None,
+            max=_number(constraints.get("maxlength"), spec.id, "maxlength") if "maxlength" in constraints else None))
+    if "min" in constraints or "max" in constraints:
+        validators.append(validate.Range(
+            min=_number(constraints.get("min"), spec.id, "min") if "min" in constraints else None,
+            max=_number(constraints.get("max"), spec.id, "max") if "max" in constraints else None))
+    required = "required" in constraints
+    if required and spec.type in ("string", "enum"):
+        validators.append(not_blank)
+    if "required_if" in constraints:
+        required_if(constraints["required_if"], spec.id)
+    kwargs: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators}
+    if spec.type == "long":
+        kwargs["strict"] = False
+    return _TYPES[spec.type](**kwargs)
+
+
+@lru_cache(maxsize=512)
+def form_schema(form: tuple[FormField, ...]) -> Schema:
+    """Return a schema instance for a form; cached per form definition."""
+    conditions = [(f.id, *required_if(dict(f.constraints)["required_if"], f.id))
+                  for f in form if "required_if" in dict(f.constraints)]
+    attrs: dict[str, Any] = {f.id: _field(f) for f in form}
+
+    def _check_conditions(self, data, original_data, **kwargs):
+        # Read the submitted values: a field that failed its own checks is absent from data.
+        errors = {}
+        for field_id, other, value in conditions:
+            given = original_data.get(field_id)
+            if str(original_data.get(other)) == value and (given is None or str(given).strip() == ""):
+                errors[field_id] = [f"Required when {other} is '{value}'."]
+        if errors:
+            raise ValidationError(errors)
+
+    attrs["check_conditions"] = validates_schema(pass_original=True, skip_on_field_errors=False)(_check_conditions)
+    attrs["Meta"] = type("Meta", (), {"unknown": RAISE})
+    return type("TaskForm", (Schema,), attrs)()
+
+
+def validate_submission(form: tuple[FormField, ...], payload: Any) -> dict[str, Any]:
+    """Validate a submission; return every form field (None where not given) or raise ValidationError."""
+    if not isinstance(payload, dict):
+        raise ValidationError({"_schema": ["Form data must be an object."]})
+    data = form_schema(form).load(payload)
+    out = {f.id: None for f in form}
+    out.update(data)
+    for key, value in out.items():
+        if hasattr(value, "isoformat"):
+            out[key] = value.isoformat()
+    return out
+
+
+def prefill(form: tuple[FormField, ...], data: dict[str, Any]) -> dict[str, Any]:
+    """Return initial values: the case data where a field id matches, else the field default."""
+    return {f.id: data.get(f.id, f.default) for f in form}
+
+
+__all__ = ["FormDefinitionError", "ValidationError", "form_schema", "validate_submission", "prefill", "EXCLUDE"]

@@ -1,0 +1,90 @@
+"""/api/v1 reference data (categories, org units, departments, process versions) and API tokens."""
+from __future__ import annotations
+
+from flask import Response, g
+
+from engine.access import accounts
+from engine.queries import directory
+
+from web.api.core import bp, get_session, operation, runtime
+from web.api.schemas import (CategoryListSchema, DepartmentListSchema, OrgUnitArgs, OrgUnitListSchema, OrgUnitSchema,
+                      ProcessVersionDetailSchema, ProcessVersionListSchema, TokenArgs, TokenCreatedSchema,
+                      TokenCreateSchema, TokenListSchema, TokenSchema)
+
+
+@bp.get("/categories")
+@operation("The category catalogue (大类/小类)", tag="reference", response=CategoryListSchema,
+           description="Every category with its 大类; report a case with a 小类 `code` that is `active`.")
+def list_categories():
+    return {"items": directory.categories(get_session())}
+
+
+@bp.get("/org-units")
+@operation("The org tree: district, streets, communities, grids", tag="reference", query=OrgUnitArgs,
+           response=OrgUnitListSchema, errors=(404,), description="Public facts only (codes, names, centre point), "
+           "in tree order. `parent` limits the list to one unit's children (404 when it does not exist).")
+def list_org_units(args):
+    return {"items": directory.org_units(get_session(), level=args.get("level"), parent=args.get("parent"))}
+
+
+@bp.get("/org-units/<code>")
+@operation("One org unit", tag="reference", response=OrgUnitSchema, errors=(404,))
+def get_org_unit(code: str):
+    return directory.org_unit(get_session(), code)
+
+
+@bp.get("/departments")
+@operation("Departments that handle cases", tag="reference", response=DepartmentListSchema)
+def list_departments():
+    return {"items": directory.departments(get_session())}
+
+
+@bp.get("/processes")
+@operation("Deployed process versions", tag="reference", response=ProcessVersionListSchema,
+           description="Every version of every process, newest first; a case runs on the version it started on.")
+def list_process_versions():
+    return {"items": directory.process_versions(get_session())}
+
+
+@bp.get("/processes/<key>/<int:version>")
+@operation("One process version and its files", tag="reference", response=ProcessVersionDetailSchema,
+           errors=(404,))
+def get_process_version(key: str, version: int):
+    return directory.process_version(get_session(), key, version)
+
+
+@bp.get("/processes/<key>/<int:version>/files/<name>")
+@operation("A BPMN or DMN file of a process version", tag="reference", media=("application/xml",), errors=(404,),
+           description="The XML as deployed, for a diagram viewer.")
+def get_process_file(key: str, version: int, name: str):
+    return Response(directory.process_file(get_session(), key, version, name), mimetype="application/xml")
+
+
+# -- tokens ------------------------------------------------------------------------------------
+@bp.get("/tokens")
+@operation("List API tokens", tag="tokens", query=TokenArgs, response=TokenListSchema, errors=(403, 404),
+           description="Your tokens, revoked ones included (never their secrets). An admin may name another `user`.")
+def list_tokens(args):
+    return {"items": accounts.list_tokens(get_session(), g.user, args.get("user"))}
+
+
+@bp.post("/tokens")
+@operation("Create an API token", tag="tokens", body=TokenCreateSchema, response=TokenCreatedSchema, status=201,
+           errors=(403, 404), description="The secret is in `token`, shown only here. A token acts with exactly "
+           "its user's roles and scope. An admin may create one for another `user`.")
+def create_token(body):
+    session = get_session()
+    row, secret = accounts.create_token(session, runtime(), g.user, body["name"], body.get("user"))
+    session.commit()
+    row.token = secret
+    return row
+
+
+@bp.delete("/tokens/<int:token_id>")
+@operation("Revoke an API token", tag="tokens", response=TokenSchema, errors=(404,),
+           description="Your own, or (an admin) anyone's; the token stops working at once. Revoking twice is harmless.")
+def revoke_token(token_id: int):
+    session = get_session()
+    row = accounts.revoke_token(session, runtime(), g.user, token_id)
+    session.commit()
+    return row
