@@ -12,7 +12,7 @@ from engine.process import deploy as process_service
 from engine.access.accounts import issue_token
 from demo.loader import load_demo_city
 from engine.errors import EngineError
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from engine.settings import load_settings
 from engine.spiff.facade import ProcessError
 from models import create_schema, drop_schema
@@ -25,7 +25,7 @@ class Context:
 
     def __init__(self):
         self.settings = load_settings()
-        self.rt = Runtime(self.settings)
+        self.rt = make_runtime(self.settings)
         self.engine, self.sessions = open_database(self.settings["DATABASE_URL"])
 
 

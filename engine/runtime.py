@@ -39,6 +39,16 @@ class Runtime:
         self._live_size = int(settings.get("WORKFLOW_CACHE_SIZE", 256))
         self._live_lock = threading.Lock()
         self.role_cache: dict[str, tuple[float, list]] = {}  # memberships by role, for notifications
+        self._listeners: list[Callable[[Session, Any], None]] = []
+
+    def subscribe(self, listener: Callable[[Session, Any], None]) -> None:
+        """Call ``listener(session, step)`` with every step recorded through this runtime."""
+        self._listeners.append(listener)
+
+    def publish(self, session: Session, step: Any) -> None:
+        """Hand a recorded step to every listener, inside the step's transaction."""
+        for listener in self._listeners:
+            listener(session, step)
 
     def expression_functions(self, data: dict) -> dict[str, Any]:
         """Return the functions BPMN/DMN expressions may call; emergencies get the 24/7 clock."""

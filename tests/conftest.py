@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from engine.process import deploy as process_service
 from demo.loader import load_demo_city
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from engine.settings import load_settings
 from models import create_schema, make_engine, make_session_factory
 
@@ -54,7 +54,7 @@ def sessions(db_engine):
 @pytest.fixture
 def demo_db(sessions, settings):
     """Load the demo city and deploy processes/ into the fresh database."""
-    rt = Runtime(settings)
+    rt = make_runtime(settings)
     with sessions() as session:
         load_demo_city(session, settings["GRID_CODE_LENGTH"])
         files = process_service.read_files([settings["PROCESSES_DIR"]])

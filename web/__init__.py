@@ -9,7 +9,7 @@ from flask import Flask, request, session
 from flask_babel import Babel
 
 from engine.process.labels import ProcessLabels
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from engine.settings import load_settings
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -30,7 +30,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.config["MAX_CONTENT_LENGTH"] = max_photo * 10 + 1024 * 1024
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     app.config["BABEL_DEFAULT_TIMEZONE"] = config.get("TIMEZONE", "UTC")
-    app.extensions["gridflow.runtime"] = Runtime(config, clock=clock)
+    app.extensions["gridflow.runtime"] = make_runtime(config, clock=clock)
     app.extensions["gridflow.runtime"].warn_about_calendar()
     app.extensions["gridflow.labels"] = ProcessLabels(config["PROCESSES_DIR"])
 

@@ -8,6 +8,7 @@ must be rolled back.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +18,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Case, CaseEvent, Task, User
 
-from engine.outbound import notifications
-from engine.outbound import webhooks
 from engine.errors import Conflict, ProcessFailure
 from engine.access.org import role_for_lane
+from engine.lifecycle.effects import Notice, apply_effect
 from engine.runtime import Runtime
 from engine.spiff.facade import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
 
@@ -42,9 +42,14 @@ _INSERT_EVENT = insert(_EVENTS)
 # Built once: generating .values(...) per new case cost about 0.4 ms.
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 
-# Case.escalation_level is the highest of these an `escalate` effect has reached (0: none).
-ESCALATION_LEVELS = {"community": 1, "street": 2, "district": 3}
-ESCALATION_ROLES = ("supervisor", "shift_leader")
+@dataclass(frozen=True)
+class RecordedStep:
+    """What one step wrote, handed to the runtime's listeners (notifications, webhooks)."""
+
+    case: Case
+    at: datetime
+    events: list[dict]
+    notices: list[Notice]
 
 
 def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
@@ -74,9 +79,9 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
                      {k: v for k, v in e.properties.items() if k not in ("effect", "notify", "data", "message")})
               for e in effects if e.kind != "notify"]
-    outbox: list[dict] = []
+    notices: list[Notice] = []
     for effect in effects:
-        outbox += _apply_effect(session, rt, case, effect, changes, open_rows, now)
+        notices += apply_effect(session, rt, case, effect, changes, open_rows, now)
     if snap.completed:
         status = str(snap.data.get("outcome") or "closed")
         # A case closed earlier (then waiting for the resident's rating) keeps its closing time.
@@ -123,8 +128,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     for event in events:
         event["case_id"], event["to_stage"] = case.id, case.stage
     conn.execute(_INSERT_EVENT, events)
-    notifications.send(session, outbox)
-    webhooks.queue(session, rt, case, events)
+    rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices))
     if keep_live:
         rt.keep_workflow(case.id, case.state, workflow)
 
@@ -134,55 +138,6 @@ def _event(case: Case, now, actor: User | None, kind: str, task: Task | None, fr
             "task_bpmn_id": task.bpmn_id if task else None, "task_name": task.name if task else None,
             "from_stage": from_stage if from_stage is not None else case.stage, "to_stage": case.stage,
             "data": data}
-
-
-def _apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, changes: dict,
-                  open_rows: list[Task], now) -> list[dict]:
-    """Set the flag an effect stands for; return the notifications for the people it concerns."""
-    props = effect.properties
-    stage = props.get("stage")
-    concerned = [t for t in open_rows if t.status == "open" and (stage is None or t.stage == stage)]
-    if effect.kind == "warning":
-        changes["at_risk"] = True
-        people = notifications.task_people(session, concerned, rt.role_cache)
-    elif effect.kind == "overdue":
-        changes["overdue"] = True
-        people = notifications.task_people(session, concerned, rt.role_cache)
-        people |= notifications.members(session, "supervisor", case.scope_path, cache=rt.role_cache)
-    elif effect.kind == "escalate":
-        rank = ESCALATION_LEVELS.get(props.get("level", ""))
-        if rank is None:
-            raise ProcessFailure(f"{effect.bpmn_id}: escalate needs level "
-                                 f"{', '.join(ESCALATION_LEVELS)}, not {props.get('level')!r}")
-        changes["escalation_level"] = max(changes.get("escalation_level", case.escalation_level or 0), rank)
-        scope = props.get("notify_scope")
-        people = set()
-        if scope:
-            for role in _roles(props.get("role")):
-                people |= notifications.members(session, role, scope, exact=True, cache=rt.role_cache)
-    elif effect.kind in ("closed", "reopened"):
-        # The case's status follows the process: closed at 结案 even while the process still
-        # waits (for the resident's rating); open again when a review reopens it.
-        closed = effect.kind == "closed"
-        changes.update(status="closed" if closed else "open", closed_at=now if closed else None)
-        return []
-    elif effect.kind == "notify":
-        scope = props.get("notify_scope")
-        people = notifications.members(session, props.get("role", ""), scope, cache=rt.role_cache) if scope else set()
-        return notifications.rows(people, case_id=case.id, kind="notice", now=now,
-                                  message=notifications.fill(props.get("message", ""), props.get("data", {}))[:500])
-    else:
-        raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} "
-                             "(warning, overdue, escalate, notify, closed or reopened)")
-    kind = "escalated" if effect.kind == "escalate" else effect.kind
-    return notifications.rows(people, case_id=case.id, kind=kind, now=now,
-                              message=notifications.message_for(kind, case.code, stage, props.get("level")))
-
-
-def _roles(listed: str | None) -> list[str]:
-    """The roles an escalation tells: the ``role`` property (comma-separated) or supervisors and shift leaders."""
-    roles = [r.strip() for r in (listed or "").split(",") if r.strip()]
-    return roles or list(ESCALATION_ROLES)
 
 
 def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:

@@ -26,12 +26,12 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def queue(session: Session, rt: Runtime, case, events: list[dict]) -> None:
-    """Queue a delivery per configured receiver for each event it subscribes to."""
+def queue(session: Session, step, *, rt: Runtime) -> None:
+    """Queue a delivery per configured receiver for each of the step's events it subscribes to."""
     hooks = rt.settings.get("WEBHOOKS") or []
     if not hooks:
         return
-    now = rt.clock()
+    now, case, events = rt.clock(), step.case, step.events
     rows = []
     for event in events:
         for hook in hooks:

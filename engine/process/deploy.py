@@ -14,7 +14,7 @@ from models import ProcessVersion
 from engine.spiff.sandbox import ExpressionError, bare_iso_literal, compile_checked
 from engine.process.forms import FormDefinitionError, form_schema
 from engine.access.org import role_for_lane
-from engine.lifecycle.record import ESCALATION_LEVELS
+from engine.process.policy import ESCALATION_LEVELS
 from engine.runtime import Runtime
 from engine.spiff.facade import ProcessError
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.lifecycle import cases as case_service
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from engine.scheduler import drain
 from models import Case, Notification, Task, User
 
@@ -18,7 +18,7 @@ ILLEGAL_BUILD = "E0101"           # 私搭乱建 → 城管 CG; street level in 
 
 class Driver:
     def __init__(self, sessions, settings):
-        self.rt = Runtime(settings)
+        self.rt = make_runtime(settings)
         self.sessions = sessions
         self.session = sessions()
 

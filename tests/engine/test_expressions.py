@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from engine.spiff.sandbox import ExpressionError, Namespace
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 
 TIMER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
@@ -40,7 +40,7 @@ SCRIPT_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture
 def rt(settings):
-    return Runtime(settings)
+    return make_runtime(settings)
 
 
 @pytest.mark.parametrize("expr", ["PT4H", "'PT4H'", "\"PT4H\""])

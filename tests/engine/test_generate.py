@@ -11,7 +11,7 @@ from engine.lifecycle import cases as case_service
 from bench.common import MAIN_PATH_ANSWERS, Actors
 from demo.generate import WorkingTime, generate_cases
 from engine.access.org import may_take
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from models import Case, CaseCodeCounter, CaseEvent, Task
 
 # An answer that completes each stage's task (a clerk's everyday choice).
@@ -22,7 +22,7 @@ ANSWERS = {**MAIN_PATH_ANSWERS, "parked": {"resume_note": "条件具备，恢复
 
 @pytest.fixture
 def generated(demo_db, settings):
-    rt = Runtime(settings)
+    rt = make_runtime(settings)
     result = generate_cases(demo_db, rt, 600, seed=7)
     return rt, result
 
@@ -127,7 +127,7 @@ def test_running_again_adds_cases_and_keeps_codes_unique(generated, demo_db, set
 
 
 def test_working_time_table_agrees_with_the_calendar(settings):
-    rt = Runtime(settings)
+    rt = make_runtime(settings)
     now = rt.clock()
     table = WorkingTime(rt, (now - timedelta(days=40)).date(), (now + timedelta(days=80)).date())
     start = now - timedelta(days=30)

@@ -291,9 +291,9 @@ def test_a_lost_race_is_a_conflict_and_no_update_is_lost(driver):
         assert other_task.case.version == case.version
         driver.do(case, "accept", "clerk_dhm", decision="file")
         # ... and its write, based on the old version, must fail rather than overwrite ours.
-        from engine.runtime import Runtime
+        from engine.assembly import make_runtime
         with pytest.raises(Conflict):
-            case_service.complete_task(other, Runtime(driver.rt.settings), driver.user_in(other, "clerk_district"),
+            case_service.complete_task(other, make_runtime(driver.rt.settings), driver.user_in(other, "clerk_district"),
                                        task_id, {"decision": "cancel", "cancel_reason": "invalid"})
         other.rollback()
     finally:

@@ -6,14 +6,14 @@ import json
 import pytest
 
 from engine.process import deploy as process_service
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from engine.spiff.facade import ProcessError
 from models import ProcessVersion
 
 
 @pytest.fixture
 def rt(settings):
-    return Runtime(settings)
+    return make_runtime(settings)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from engine import clock
 from bench.timers import prepare_due_cases
-from engine.runtime import Runtime
+from engine.assembly import make_runtime
 from models import Case, CaseEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def fired_per_case(sessions, ids):
 
 
 def test_two_workers_fire_every_due_timer_exactly_once(demo_db, settings, database_url):
-    ids = prepare_due_cases(Runtime(settings), demo_db, 120)  # the template case is due too
+    ids = prepare_due_cases(make_runtime(settings), demo_db, 120)  # the template case is due too
     workers = [worker(database_url), worker(database_url)]
     outputs = [output(w) for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs
@@ -71,7 +71,7 @@ def test_two_workers_fire_every_due_timer_exactly_once(demo_db, settings, databa
 
 
 def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(demo_db, settings, database_url):
-    ids = prepare_due_cases(Runtime(settings), demo_db, 300)
+    ids = prepare_due_cases(make_runtime(settings), demo_db, 300)
     victim = worker(database_url)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until it is well into the work, then kill it

@@ -199,13 +199,12 @@ def test_form_values_are_checked_strictly(client, token):
 def test_notifications_api_lists_unread_and_marks_them_read(client, token, app, demo_db):
     from sqlalchemy import select
 
-    from engine.outbound import notifications
-    from models import User
+    from models import Notification, User
     headers = token("handler_hw")
     with demo_db() as session:
         user_id = session.scalar(select(User.id).where(User.username == "handler_hw"))
-        notifications.send(session, notifications.rows({user_id}, case_id=None, kind="warning",
-                                                        message="案件即将到期", now=app.extensions["gridflow.runtime"].clock()))
+        session.add(Notification(user_id=user_id, case_id=None, kind="warning", message="案件即将到期",
+                                 created_at=app.extensions["gridflow.runtime"].clock()))
         session.commit()
     items = client.get("/api/v1/notifications", headers=headers).get_json()["items"]
     assert [i["message"] for i in items] == ["案件即将到期"]
