@@ -5,12 +5,12 @@ from typing import Any
 
 from flask import g, request, send_file, url_for
 
+from engine.errors import InputError
 from engine.lifecycle import attachments as attachment_service
 from engine.lifecycle import cases as case_service
 from engine.lifecycle import comments as comment_service
 from engine.lifecycle.tasks import task_of_case
 from engine.queries.search import CaseFilter, search_cases
-from engine.errors import InputError
 
 from web.api.core import MalformedBody, bp, load, operation, problem
 from web.api.schemas.cases import (AttachmentListSchema, AttachmentSchema, AttachmentUploadSchema,

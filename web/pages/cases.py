@@ -15,8 +15,8 @@ from engine.queries.case_view import case_view
 
 from web.auth import login_required
 from web.db import get_session, runtime
-from web.pages import PAGE_SIZE, back, bp, error_text, filter_options, filtered, int_arg, now, store_photos, \
-    uploaded_photos
+from web.pages import (PAGE_SIZE, back, bp, error_text, filter_options, filtered, int_arg, now, store_photos,
+                       uploaded_photos)
 from web.present import countdown
 
 
