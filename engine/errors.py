@@ -1,9 +1,11 @@
-"""Errors the engine raises; the web layer maps each to one HTTP status."""
+"""Errors the engine raises, named for what went wrong in the domain; the web layer decides how
+each is answered (web/errors.py maps them to HTTP statuses)."""
 from __future__ import annotations
 
 
 class EngineError(Exception):
-    status = 400
+    """A request the engine refused; ``code`` is a short stable name clients may match on."""
+
     code = "error"
 
     def __init__(self, message: str):
@@ -14,7 +16,6 @@ class EngineError(Exception):
 class InputError(EngineError):
     """Submitted data broke a rule; ``errors`` maps each field to its messages."""
 
-    status = 422
     code = "invalid_input"
 
     def __init__(self, errors: dict[str, list[str]], message: str = "The submitted data is invalid."):
@@ -23,31 +24,30 @@ class InputError(EngineError):
 
 
 class NotFound(EngineError):
-    status = 404
+    """No such record, or one outside the caller's scope (the two are not told apart)."""
+
     code = "not_found"
 
 
 class Forbidden(EngineError):
-    status = 403
+    """The caller may see the record but their roles do not allow the action."""
+
     code = "forbidden"
 
 
 class Conflict(EngineError):
     """Someone else changed the case first, or the task is no longer open."""
 
-    status = 409
     code = "conflict"
 
 
 class PreconditionFailed(Conflict):
     """The caller's expected version (an If-Match) is not the current one; nothing was changed."""
 
-    status = 412
     code = "precondition_failed"
 
 
 class ProcessFailure(EngineError):
     """The process definition failed while running a step (a designer must fix it)."""
 
-    status = 500
     code = "process_error"

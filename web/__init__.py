@@ -43,7 +43,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     from web import auth
     from web.pages import home
     from web.public import open311
-    from web.pages import views as pages
+    from web import pages
     from web import present
     from web.public import i18n as public_i18n
     from web.public import track

@@ -11,10 +11,8 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from engine.access.accounts import check_password
-from models import User
+from engine.access.accounts import sign_in, user_by_id
 
 from web.db import get_session, runtime
 
@@ -54,8 +52,8 @@ def load_user():
         session.clear()
         g.session_expired = True
         return None
-    user = get_session().get(User, uid)
-    if user is None or not user.active:
+    user = user_by_id(get_session(), uid)
+    if user is None:
         session.clear()
         return None
     g.user = user
@@ -122,11 +120,8 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
         password = request.form.get("password", "")
-        user = get_session().scalars(select(User).where(User.username == username)).first() if username else None
-        # Check a password even for unknown names so timing does not tell which names exist.
-        stored = user.password_hash if user else _DUMMY_HASH
-        ok = check_password(stored, password[:256]) and user is not None and user.active
-        if ok:
+        user = sign_in(get_session(), username, password[:256])
+        if user is not None:
             lang = session.get("lang")
             session.clear()
             now = runtime().clock().isoformat()
@@ -156,6 +151,3 @@ def set_language():
     if lang in current_app.config.get("LANGUAGES", ["zh", "en"]):
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next")))
-
-
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="

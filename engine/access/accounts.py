@@ -130,3 +130,22 @@ def user_for_token(session: Session, rt: Runtime, token: str) -> User | None:
         with session.get_bind().begin() as conn:
             conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     return row.user
+
+
+# -- signing in to the pages -----------------------------------------------------------------
+# A well-formed hash no password matches: checked for unknown names so that timing does not
+# tell which names exist.
+_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+def sign_in(session: Session, username: str, password: str) -> User | None:
+    """Return the active user with this name and password, else None (whichever part was wrong)."""
+    user = session.scalars(select(User).where(User.username == username)).first() if username else None
+    ok = check_password(user.password_hash if user else _DUMMY_HASH, password)
+    return user if ok and user is not None and user.active else None
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    """Return the signed-in user of a session cookie, or None when they no longer exist or are deactivated."""
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None

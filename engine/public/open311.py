@@ -28,9 +28,7 @@ _CASE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class BadRequest(InputError):
-    """Open311 answers every bad input with 400 and a list of {code, description}."""
-
-    status = 400
+    """Bad input to Open311, which the spec answers with a list of {code, description}."""
 
 
 def _bad(field: str, message: str) -> BadRequest:

@@ -9,7 +9,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, current_app, jsonify, render_template
 
 from web.api.core import PROBLEM, Operation, bp
-from web.api.schemas import MAX_ID, OptionSchema, ProblemSchema
+from web.api.schemas.common import MAX_ID, ProblemSchema
+from web.api.schemas.tasks import OptionSchema
 
 TITLE = "gridflow API"
 INTRO = ("Case management for grid-governance centres. Authenticate with a bearer token "

@@ -8,21 +8,24 @@ from __future__ import annotations
 from flask import g
 
 from engine.lifecycle import cases as case_service
-from engine.outbound import notifications
 from engine.lifecycle import tasks as task_service
+from engine.outbound import notifications
 from engine.queries.inbox import InboxFilter, inbox_counts, inbox_page, task_form
 
-from web.api.core import CaseView, bp, case_etag, get_session, operation, runtime
-from web.api.schemas import (AssignArgs, CaseSchema, InboxArgs, InboxCountsSchema, InboxPageSchema, MarkedReadSchema,
-                      NotificationListSchema, PersonListSchema, ReadNotificationsSchema, TaskDetailSchema,
-                      TaskSchema, TeamArgs, task_etag)
+from web.api.cases import CaseResource, case_etag
+from web.api.core import bp, operation
+from web.api.schemas.cases import CaseSchema
+from web.api.schemas.tasks import (AssignArgs, InboxArgs, InboxCountsSchema, InboxPageSchema, MarkedReadSchema,
+                                   NotificationListSchema, PersonListSchema, ReadNotificationsSchema,
+                                   TaskDetailSchema, TaskSchema, TeamArgs, task_etag)
+from web.db import get_session, runtime
 
 FORM_BODY = {"type": "object", "additionalProperties": True,
              "description": "The task's form fields by id, as GET /tasks/{task_id} lists them; "
                             "every field is checked and all errors come back at once."}
 
 
-class TaskView:
+class TaskResource:
     """A task with its form (and, for one task, its prefilled values), as the task schemas dump it."""
 
     def __init__(self, task, form, values=None):
@@ -49,7 +52,7 @@ def list_tasks(args):
     session, rt = get_session(), runtime()
     page_args = {k: args.pop(k) for k in ("limit", "offset")}
     page = inbox_page(session, g.user, InboxFilter.parse(args), now=rt.clock(), **page_args)
-    page.items = [TaskView(t, task_form(session, rt, t)) for t in page.items]
+    page.items = [TaskResource(t, task_form(session, rt, t)) for t in page.items]
     return page
 
 
@@ -64,7 +67,7 @@ def count_tasks(args):
            errors=(404,), etag=True)
 def get_task(task_id: int):
     details = task_service.task_details(get_session(), runtime(), g.user, task_id)
-    return TaskView(details.task, details.fields, details.values), with_etag(details.task)
+    return TaskResource(details.task, details.fields, details.values), with_etag(details.task)
 
 
 @bp.get("/tasks/<int:task_id>/candidates")
@@ -77,7 +80,7 @@ def task_candidates(task_id: int):
 
 def _task_answer(session, task):
     session.commit()
-    return TaskView(task, task_form(session, runtime(), task)), with_etag(task)
+    return TaskResource(task, task_form(session, runtime(), task)), with_etag(task)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -120,7 +123,7 @@ def complete(task_id: int, body, if_match):
     case_version, task_version = _expected(if_match)
     case = case_service.complete_task(session, runtime(), g.user, task_id, body, case_version, task_version)
     session.commit()
-    return CaseView(session, case), case_etag(case)
+    return CaseResource(session, case), case_etag(case)
 
 
 # -- notifications -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from engine.errors import EngineError, Forbidden, InputError
 from engine.access.links import client_for_key
 
 from web.db import get_session, runtime
+from web.errors import http_status
 from web.public.i18n import current_lang
 from web.ratelimit import rate_limited
 
@@ -73,9 +74,10 @@ def errors(status: int, descriptions: list[str]) -> Response:
 def _engine_error(exc: EngineError):
     if isinstance(exc, InputError):
         return errors(400, [f"{field}: {msg}" for field, msgs in exc.errors.items() for msg in msgs] or [exc.message])
-    if exc.status >= 500:
+    status = http_status(exc)
+    if status >= 500:
         current_app.logger.error("open311: %s", exc.message)
-    return errors(exc.status if exc.status in (403, 404, 409) else 500, [exc.message])
+    return errors(status if status in (403, 404, 409) else 500, [exc.message])
 
 
 def formats(view):

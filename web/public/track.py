@@ -15,6 +15,7 @@ from engine.public.texts import public_text
 
 from web.api.core import problem
 from web.db import get_session, runtime
+from web.errors import http_status
 
 from web.public.i18n import SATISFACTION_LABELS, current_lang
 from web.ratelimit import rate_limited
@@ -38,11 +39,12 @@ def _too_many(seconds: int):
 
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError):
+    status = http_status(exc)
     if _wants_json():
-        return problem(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
-    if exc.status == 404:
+        return problem(status, exc.code, exc.message, getattr(exc, "errors", None))
+    if status == 404:
         return render_template("track/message.html", title=_("Not found"), message=_("No case has this code.")), 404
-    return render_template("track/message.html", title=_("Could not send"), message=exc.message), exc.status
+    return render_template("track/message.html", title=_("Could not send"), message=exc.message), status
 
 
 def _labels(view) -> dict:

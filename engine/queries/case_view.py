@@ -1,0 +1,100 @@
+"""What the case page and the task page show, each gathered in one call: the case or task, its
+history, open work, photos, comments and the names the page needs to label them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Attachment, Case, CaseEvent, Comment, Department, ProcessVersion, Task, User
+
+from engine.access.org import may_take
+from engine.lifecycle import attachments, cases, comments, tasks
+from engine.queries import directory
+from engine.runtime import Runtime
+from engine.spiff.facade import FormField, Node
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as its page shows it; ``path`` is what the diagram marks (JSON-ready)."""
+
+    case: Case
+    events: list[tuple[CaseEvent, Node | None]]
+    open_tasks: list[Task]
+    attachments: list[Attachment]
+    comments: list[Comment]
+    duplicates: list[Case]
+    department: Department | None
+    departments: dict[str, Department]
+    version: ProcessVersion
+    path: dict[str, list]
+
+    @property
+    def emergency(self) -> bool:
+        """Whether the case's clocks run on plain time (24/7) rather than working time."""
+        return bool(self.case.category and self.case.category.emergency)
+
+
+def case_view(session: Session, rt: Runtime, user: User, code: str, now: datetime) -> CaseView:
+    """Return everything the case page shows, or NotFound when the case is outside the user's scope."""
+    case = cases.get_case(session, user, code)
+    bundle = rt.bundle(session, case.process_version_id)
+    open_tasks = cases.open_tasks(session, case)
+    done, steps = rt.workflows.path_taken(rt.workflows.load_state(bundle, case.state))
+    departments = {d.code: d for d in directory.departments(session)}
+    path = {"done": done, "steps": steps, "current": sorted({t.bpmn_id for t in open_tasks}),
+            "overdue": sorted({t.bpmn_id for t in open_tasks if t.due_at and t.due_at <= now})}
+    return CaseView(
+        case=case,
+        events=[(e, bundle.node(e.task_bpmn_id) if e.task_bpmn_id else None) for e in cases.timeline(session, case)],
+        open_tasks=open_tasks,
+        attachments=attachments.list_attachments(session, case),
+        comments=comments.list_comments(session, case),
+        duplicates=list(session.scalars(select(Case).where(Case.duplicate_of_id == case.id).order_by(Case.id))),
+        department=departments.get(case.department_code),
+        departments=departments,
+        version=session.get(ProcessVersion, case.process_version_id),
+        path=path)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as its page shows it: the form, who may act on it, and its case's photos and comments."""
+
+    task: Task
+    fields: tuple[FormField, ...]
+    values: dict[str, Any]
+    may_take: bool
+    candidates: list[User]
+    attachments: list[Attachment]
+    comments: list[Comment]
+    department: Department | None
+
+    @property
+    def case(self) -> Case:
+        return self.task.case
+
+    @property
+    def emergency(self) -> bool:
+        return bool(self.case.category and self.case.category.emergency)
+
+
+def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskView:
+    """Return everything the task page shows; a shift leader over an open task also gets the people
+    they may assign it to. NotFound when the task is outside the user's scope."""
+    details = tasks.task_details(session, rt, user, task_id)
+    task, case = details.task, details.task.case
+    leads = may_take(user, "shift_leader", case.scope_path) or may_take(user, "shift_leader", task.scope_key)
+    department = (session.scalars(select(Department).where(Department.code == case.department_code)).first()
+                  if case.department_code else None)
+    return TaskView(
+        task=task, fields=details.fields, values=details.values,
+        may_take=may_take(user, task.role, task.scope_key),
+        candidates=tasks.candidates(session, task) if leads and task.status == "open" else [],
+        attachments=attachments.list_attachments(session, case),
+        comments=comments.list_comments(session, case),
+        department=department)

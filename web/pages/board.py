@@ -1,0 +1,26 @@
+"""The supervision board: overdue and at-risk work by street, and the tasks a supervisor oversees."""
+from __future__ import annotations
+
+from flask import g, render_template, request
+
+from engine.queries import search as search_service
+
+from web.auth import login_required
+from web.db import get_session, runtime
+from web.pages import bp, now
+from web.present import countdown
+
+
+@bp.get("/board")
+@login_required(*search_service.BOARD_ROLES)
+def board():
+    moment = now()
+    data = search_service.supervision_board(get_session(), g.user, now=moment)
+    rt = runtime()
+    context = dict(board=data, warning=rt.calendar_warning(),
+                   missing_years=rt.calendar.missing_years(moment, moment.replace(year=moment.year + 1)),
+                   moment=moment,
+                   clocks={t.id: countdown(t.due_at, moment, t.case.category.emergency) for t in data.supervise_tasks})
+    if request.args.get("partial"):
+        return render_template("board/_body.html", **context)
+    return render_template("board/board.html", **context)

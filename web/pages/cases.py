@@ -1,0 +1,105 @@
+"""The case page (timeline, open tasks, the diagram with the path taken, photos, comments) and
+case search."""
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+
+from engine.errors import InputError
+from engine.lifecycle import attachments as attachment_service
+from engine.lifecycle import cases as case_service
+from engine.lifecycle import comments as comment_service
+from engine.queries import directory
+from engine.queries import search as search_service
+from engine.queries.case_view import case_view
+
+from web.auth import login_required
+from web.db import get_session, runtime
+from web.pages import (PAGE_SIZE, back, bp, error_text, filter_options, filtered, int_arg, now, store_photos,
+                       uploaded_photos)
+from web.present import countdown
+
+
+@bp.get("/cases/<code>")
+@login_required()
+def case(code: str):
+    moment = now()
+    view = case_view(get_session(), runtime(), g.user, code, moment)
+    return render_template(
+        "case.html", case=view.case, events=view.events, open_tasks=view.open_tasks,
+        clock=countdown(view.case.due_at, moment, view.emergency),
+        task_clocks={t.id: countdown(t.due_at, moment, view.emergency) for t in view.open_tasks},
+        attachments=view.attachments, comments=view.comments, duplicates=view.duplicates,
+        department=view.department, version=view.version, departments=view.departments, path=view.path)
+
+
+@bp.get("/cases/<code>/diagram.bpmn")
+@login_required()
+def diagram(code: str):
+    session = get_session()
+    case_row = case_service.get_case(session, g.user, code)
+    return current_app.response_class(directory.main_diagram(session, case_row.process_version_id),
+                                      mimetype="application/xml")
+
+
+@bp.post("/cases/<code>/comments")
+@login_required()
+def add_comment(code: str):
+    session = get_session()
+    case_row = case_service.get_case(session, g.user, code)
+    try:
+        comment_service.add_comment(session, runtime(), g.user, case_row, request.form.get("body"))
+        session.commit()
+        flash(_("Comment added."), "success")
+    except InputError as exc:
+        session.rollback()
+        flash(error_text(exc, "body"), "error")
+    return redirect(back(url_for("pages.case", code=code)) + "#comments")
+
+
+@bp.post("/cases/<code>/attachments")
+@login_required()
+def add_attachments(code: str):
+    session = get_session()
+    case_row = case_service.get_case(session, g.user, code)
+    files = uploaded_photos()
+    if not files:
+        flash(_("Choose at least one photo."), "error")
+    else:
+        try:
+            store_photos(session, runtime(), case_row, files)
+            session.commit()
+            flash(_("Photos attached."), "success")
+        except InputError as exc:
+            session.rollback()
+            flash(error_text(exc, "photo"), "error")
+    return redirect(back(url_for("pages.case", code=code)) + "#attachments")
+
+
+@bp.get("/cases/<code>/attachments/<int:attachment_id>")
+@bp.get("/cases/<code>/attachments/<int:attachment_id>/thumb", defaults={"thumb": True})
+@login_required()
+def attachment(code: str, attachment_id: int, thumb: bool = False):
+    session = get_session()
+    case_row = case_service.get_case(session, g.user, code)
+    stored = attachment_service.attachment_file(session, runtime(), case_row, attachment_id, thumbnail=thumb)
+    return send_file(stored.path, mimetype=stored.content_type, download_name=stored.filename, max_age=3600)
+
+
+# -- case search ---------------------------------------------------------------------------------
+@bp.get("/cases")
+@login_required()
+def cases():
+    session = get_session()
+    offset = int_arg("offset")
+    moment = now()
+    f, page, errors = filtered(search_service.CaseFilter.parse, search_service.CaseFilter(), lambda f: (
+        search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)))
+    args = f.args()
+    return render_template("cases.html", page=page, f=f, args=args, errors=errors,
+                           departments=directory.departments(session),
+                           clocks={c.id: countdown(c.due_at, moment, c.category.emergency) for c in page.items},
+                           options=filter_options(session),
+                           prev_url=url_for("pages.cases", **args, offset=max(offset - PAGE_SIZE, 0)) if offset else None,
+                           next_url=url_for("pages.cases", **args, offset=offset + PAGE_SIZE)
+                           if offset + PAGE_SIZE < page.total else None)

@@ -1,0 +1,85 @@
+"""The report form (/report): a grid worker's patrol find or a clerk's call from a channel."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.errors import Forbidden, InputError
+from engine.lifecycle import cases as case_service
+from engine.queries.choices import intake_choices
+
+from web.auth import login_required
+from web.db import get_session, runtime
+from web.pages import bp, store_photos, uploaded_photos
+
+INTAKE_ROLES = case_service.REPORTER_ROLES
+FIELDS = ("category_code", "grid_code", "address", "lat", "lng", "description", "urgency", "source",
+          "reporter_name", "reporter_phone")
+
+
+@bp.get("/report")
+@login_required(*INTAKE_ROLES)
+def report():
+    return render_template("report.html", **_intake_context(get_session(), {}, {}))
+
+
+@bp.post("/report")
+@login_required(*INTAKE_ROLES)
+def report_submit():
+    session = get_session()
+    rt = runtime()
+    values = {k: request.form.get(k, "").strip() for k in FIELDS}
+    values["self_handled"] = request.form.get("self_handled") == "on"
+    report_data = {k: v for k, v in values.items() if k not in ("lat", "lng") and v not in ("",)}
+    report_data["self_handled"] = values["self_handled"]
+    report_data.setdefault("source", "patrol")  # a grid worker's form has no channel: the patrol
+    errors = _check_form(values, report_data)
+    files = uploaded_photos()
+    if not errors:
+        try:
+            case = case_service.report_case(session, rt, g.user, report_data)
+            store_photos(session, rt, case, files)
+            session.commit()
+            flash(_("Case %(code)s reported.", code=case.code), "success")
+            return redirect(url_for("pages.case", code=case.code))
+        except InputError as exc:
+            session.rollback()
+            errors = {("photos" if k == "photo" else k): v for k, v in exc.errors.items()}
+        except Forbidden as exc:
+            session.rollback()
+            errors = {"grid_code": [exc.message]}
+    if files and not errors.get("photos"):
+        errors.setdefault("photos", []).append(_("Nothing was saved; choose the photos again."))
+    return render_template("report.html", **_intake_context(session, values, errors)), 422
+
+
+def _check_form(values: dict, report_data: dict) -> dict[str, list[str]]:
+    """Check what the page's form adds to the engine's rules (coordinates typed as text, the
+    description's length as the form states it); put the coordinates read into ``report_data``."""
+    errors: dict[str, list[str]] = {}
+    for key in ("lat", "lng"):
+        if values[key]:
+            limit = 90 if key == "lat" else 180
+            try:
+                number = float(values[key])
+                if not -limit <= number <= limit:
+                    raise ValueError
+                report_data[key] = number
+            except ValueError:
+                errors[key] = [_("Must be a number between -%(n)d and %(n)d.", n=limit)]
+    if (values["lat"] == "") != (values["lng"] == ""):
+        errors.setdefault("lng", []).append(_("Give both latitude and longitude, or neither."))
+    if len(values["description"]) > 2000:
+        errors["description"] = [_("At most 2000 characters.")]
+    if not values["description"]:
+        errors["description"] = [_("Describe what you found.")]
+    if len(values["address"]) > 255:
+        errors["address"] = [_("At most 255 characters.")]
+    return errors
+
+
+def _intake_context(session, values: dict, errors: dict) -> dict:
+    offered = intake_choices(session, g.user)
+    return {"majors": offered.majors, "grids": offered.grids, "values": {**offered.defaults, **values},
+            "errors": errors, "is_worker": offered.is_worker, "is_clerk": offered.is_clerk,
+            "sources": offered.sources}
