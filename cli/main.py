@@ -136,7 +136,10 @@ def processes_validate(ctx: Context, paths):
     except ProcessError as exc:
         _fail(str(exc))
     required = ctx.settings["CASE_PROCESS"] if not paths else None
-    problems = process_service.validate(ctx.rt, files, required=required)
+    # With a city in the database, department and category codes are checked against it too.
+    with ctx.sessions() as session:
+        city = session if inspect(ctx.engine).has_table("department") else None
+        problems = process_service.validate(ctx.rt, files, required=required, session=city)
     for problem in problems:
         click.echo(f"  ✗ {problem}", err=True)
     if problems:
