@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
-from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure
+from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure, StepFailed
 from engine.process.forms import required_if, validate_submission
 from engine.access.links import issue_tracking_secret
 from engine.access.org import may_see_case, may_take
 from engine.process.deploy import latest_version
+from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
 from engine.spiff.facade import ProcessError
@@ -153,19 +154,42 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     duplicate_of_id = _check_references(session, actor, case, node, data, errors)
     if errors:
         raise InputError(errors)
+    changes: dict[str, Any] = {"duplicate_of_id": duplicate_of_id} if duplicate_of_id else {}
+    if case.incident and pending_retry(session, case).get("task_id") == task.id:
+        changes["incident"] = None  # the completion that failed went through this time
     workflow = rt.load_workflow(session, case)
     try:
         effects = rt.workflows.complete(workflow, task.spiff_id, data)
+        record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
+                    data={k: v for k, v in data.items() if v is not None}, task=task,
+                    open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
+                    case_changes=changes or None, effects=effects)
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None
-        raise ProcessFailure(f"step {task.bpmn_id} failed: {exc}") from None
-    record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
-                data={k: v for k, v in data.items() if v is not None}, task=task,
-                open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
-                case_changes={"duplicate_of_id": duplicate_of_id} if duplicate_of_id else None,
-                effects=effects)
+        _step_failed(session, rt, case, task, actor, payload, str(exc), exc.element)
+    except ProcessFailure as exc:
+        _step_failed(session, rt, case, task, actor, payload, exc.message, None)
     return case
+
+
+def _step_failed(session: Session, rt: Runtime, case: Case, task: Task, actor: User, payload: Any,
+                 error: str, element: str | None) -> None:
+    """Undo the failed completion, keep an incident on the case, and raise StepFailed.
+
+    The one place the engine commits: the incident must outlive the caller's rollback of
+    the failed action. The task stays open; ``gridflow cases retry`` submits the same form
+    again (after the process was fixed and the case migrated onto the fix).
+    """
+    case_id, code, task_id, bpmn_id, actor_id = case.id, case.code, task.id, task.bpmn_id, actor.id
+    element = element or bpmn_id
+    message = f"completing {bpmn_id} failed" + (f" at {element}" if element != bpmn_id else "") + f": {error}"
+    session.rollback()  # the live workflow the step mutated is not cached: load_workflow took it out
+    submission = {k: payload[k] for k in payload} if hasattr(payload, "keys") else payload
+    record_incident(session, rt, case_id, message,
+                    retry={"task_id": task_id, "actor_id": actor_id, "element": element, "payload": submission})
+    session.commit()
+    raise StepFailed(message, element=element, case_code=code)
 
 
 def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payload: dict[str, Any],

@@ -715,13 +715,26 @@ class WorkflowEngine:
         return self.STATE_FORMAT + zlib.compress(raw, 1)
 
     def load_state(self, bundle: ProcessBundle, state: bytes):
+        dct = self._state_dict(state)
+        workflow = self.serializer.from_dict(dct, bundle=bundle)
+        workflow.script_engine = self.script_engine
+        return _tune(workflow)
+
+    def missing_task_specs(self, bundle: ProcessBundle, state: bytes) -> set[str]:
+        """Return the task specs a stored state uses that ``bundle`` does not define (empty: it fits)."""
+        dct = self._state_dict(state)
+        known = set(bundle.spec.task_specs).union(*(s.task_specs for s in bundle.subprocess_specs.values()))
+        used = {t["task_spec"] for t in dct["tasks"].values()}
+        for sub in dct.get("subprocesses", {}).values():
+            used |= {t["task_spec"] for t in sub.get("tasks", {}).values()}
+        return used - known
+
+    def _state_dict(self, state: bytes) -> dict:
         if not state.startswith(self.STATE_FORMAT):
             raise ProcessError("unknown instance state format")
         dct = orjson.loads(zlib.decompress(state[len(self.STATE_FORMAT):]))
         self.serializer.migrate(dct)
-        workflow = self.serializer.from_dict(dct, bundle=bundle)
-        workflow.script_engine = self.script_engine
-        return _tune(workflow)
+        return dct
 
     # -- helpers ---------------------------------------------------------------------------
     def _ready_task(self, workflow, spiff_id: str):

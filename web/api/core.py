@@ -35,8 +35,11 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 # -- errors: application/problem+json everywhere ----------------------------------------------------
-def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None):
+def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None,
+            element: str | None = None):
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if element:
+        body["element"] = element
     if errors is not None:
         body["errors"] = [{"field": field, "message": msg} for field, msgs in errors.items() for msg in msgs]
     response = jsonify(body)
@@ -49,7 +52,7 @@ def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] |
 def _engine_error(exc: EngineError):
     if exc.status >= 500:
         current_app.logger.error("process failure: %s", exc.message)
-    return problem(exc.status, exc.code, exc.message, getattr(exc, "errors", None))
+    return problem(exc.status, exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "element", None))
 
 
 @bp.app_errorhandler(HTTPException)
