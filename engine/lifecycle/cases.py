@@ -25,7 +25,7 @@ from engine.process.deploy import latest_version
 from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff.facade import NotWaiting, ProcessError
 
 # Built once; building a statement costs more than running it on the hot path.
 _TASK_AND_SIBLINGS = select(Task).where(or_(
@@ -157,6 +157,7 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     changes: dict[str, Any] = {"duplicate_of_id": duplicate_of_id} if duplicate_of_id else {}
     if case.incident and pending_retry(session, case).get("task_id") == task.id:
         changes["incident"] = None  # the completion that failed went through this time
+    retry = {"task_id": task.id, "actor_id": actor.id, "payload": _plain(payload)}
     workflow = rt.load_workflow(session, case)
     try:
         effects = rt.workflows.complete(workflow, task.spiff_id, data)
@@ -167,45 +168,54 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None
-        _step_failed(session, rt, case, task, actor, payload, str(exc), exc.element)
+        _step_failed(session, rt, case, f"completing {task.bpmn_id}", str(exc), exc.element or task.bpmn_id, retry)
     except ProcessFailure as exc:
-        _step_failed(session, rt, case, task, actor, payload, exc.message, None)
+        _step_failed(session, rt, case, f"completing {task.bpmn_id}", exc.message, task.bpmn_id, retry)
     return case
-
-
-def _step_failed(session: Session, rt: Runtime, case: Case, task: Task, actor: User, payload: Any,
-                 error: str, element: str | None) -> None:
-    """Undo the failed completion, keep an incident on the case, and raise StepFailed.
-
-    The one place the engine commits: the incident must outlive the caller's rollback of
-    the failed action. The task stays open; ``gridflow cases retry`` submits the same form
-    again (after the process was fixed and the case migrated onto the fix).
-    """
-    case_id, code, task_id, bpmn_id, actor_id = case.id, case.code, task.id, task.bpmn_id, actor.id
-    element = element or bpmn_id
-    message = f"completing {bpmn_id} failed" + (f" at {element}" if element != bpmn_id else "") + f": {error}"
-    session.rollback()  # the live workflow the step mutated is not cached: load_workflow took it out
-    submission = {k: payload[k] for k in payload} if hasattr(payload, "keys") else payload
-    record_incident(session, rt, case_id, message,
-                    retry={"task_id": task_id, "actor_id": actor_id, "element": element, "payload": submission})
-    session.commit()
-    raise StepFailed(message, element=element, case_code=code)
 
 
 def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payload: dict[str, Any],
                     actor: User | None = None) -> Case:
     """Deliver message ``name`` (e.g. a reporter's supplement) to the case's waiting process."""
     bundle = rt.bundle(session, case.process_version_id)
+    pending = pending_retry(session, case) if case.incident else {}
+    changes = {"incident": None} if pending.get("message") == name else None  # the failed delivery went through
+    retry = {"message": name, "payload": _plain(payload), "actor_id": actor.id if actor else None}
     workflow = rt.load_workflow(session, case)
     try:
         effects = rt.workflows.send_message(workflow, name, payload)
-    except ProcessError:
+        record_step(session, rt, case, workflow, bundle, actor, kind="message", case_changes=changes,
+                    data={"message": name, **payload}, open_rows=open_tasks(session, case), effects=effects)
+    except NotWaiting:
         waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}  # only to say so
         raise Conflict(f"case {case.code} is not waiting for {name!r}"
                        + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
-    record_step(session, rt, case, workflow, bundle, actor, kind="message",
-                data={"message": name, **payload}, open_rows=open_tasks(session, case), effects=effects)
+    except ProcessError as exc:
+        _step_failed(session, rt, case, f"delivering message {name!r}", str(exc), exc.element, retry)
+    except ProcessFailure as exc:
+        _step_failed(session, rt, case, f"delivering message {name!r}", exc.message, None, retry)
     return case
+
+
+def _step_failed(session: Session, rt: Runtime, case: Case, what: str, error: str, element: str | None,
+                 retry: dict[str, Any]) -> None:
+    """Undo the failed step, keep an incident on the case, and raise StepFailed.
+
+    The one place the engine commits: the incident must outlive the caller's rollback of
+    the failed action. A task stays open; ``gridflow cases retry`` runs the same step again
+    (after the process was fixed and the case migrated onto the fix).
+    """
+    case_id, code = case.id, case.code
+    message = f"{what} failed" + (f" at {element}" if element else "") + f": {error}"
+    session.rollback()  # the live workflow the step mutated is not cached: load_workflow took it out
+    record_incident(session, rt, case_id, message, retry={"element": element, **retry})
+    session.commit()
+    raise StepFailed(message, element=element, case_code=code)
+
+
+def _plain(payload: Any) -> Any:
+    """The submission as stored with an incident, to be submitted again by a retry."""
+    return {k: payload[k] for k in payload} if hasattr(payload, "keys") else payload
 
 
 def get_case(session: Session, user: User, code: str) -> Case:

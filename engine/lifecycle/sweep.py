@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Case, Task, User
 
-from engine.lifecycle.cases import complete_task, open_tasks
+from engine.lifecycle.cases import complete_task, deliver_message, open_tasks
 from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.errors import Conflict, ProcessFailure
 from engine.lifecycle.record import record_step
@@ -97,12 +97,16 @@ def fire_timers(session: Session, rt: Runtime, case: Case) -> None:
 
 
 def retry_incident(session: Session, rt: Runtime, case: Case) -> None:
-    """Run the step that failed again (after the process was fixed): the failed completion
-    of a task that is still open, with the same submission and actor; otherwise the timers."""
+    """Run the step that failed again (after the process was fixed): a failed completion of a
+    task still open or a failed message, with the same submission and actor; else the timers."""
     pending = pending_retry(session, case)
+    actor = session.get(User, pending["actor_id"]) if pending.get("actor_id") else None
     task = session.get(Task, pending["task_id"]) if pending.get("task_id") else None
     if task is not None and task.status == "open" and task.case_id == case.id:
-        complete_task(session, rt, session.get(User, pending["actor_id"]), task.id, pending.get("payload") or {})
+        complete_task(session, rt, actor, task.id, pending.get("payload") or {})
+        return
+    if pending.get("message"):
+        deliver_message(session, rt, case, pending["message"], pending.get("payload") or {}, actor)
         return
     session.execute(update(Case).where(Case.id == case.id).values(incident=None)
                     .execution_options(synchronize_session=False))

@@ -171,6 +171,10 @@ class ProcessError(ValueError):
         return f"{self.args[0]} ({where})" if where else self.args[0]
 
 
+class NotWaiting(ProcessError):
+    """Nothing in the workflow waits for the message that was sent (not a failure of the process)."""
+
+
 @dataclass(frozen=True)
 class FormField:
     id: str
@@ -665,7 +669,7 @@ class WorkflowEngine:
         try:
             workflow.send_event(event)
         except WorkflowException as exc:
-            raise ProcessError(str(exc)) from None
+            raise NotWaiting(str(exc)) from None
         return self._advance(workflow)
 
     def fire_timers(self, workflow) -> list[Effect]:

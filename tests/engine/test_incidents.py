@@ -87,3 +87,25 @@ def test_migration_is_refused_when_the_target_lacks_a_task_the_case_has(driver, 
         migrate_case(driver.session, driver.rt, stuck, 99, by="designer_li")
     driver.session.rollback()
     assert stuck.process_version_id == before and kinds(driver, stuck, "migrated") == []
+
+
+def test_a_failing_message_becomes_an_incident_and_retry_delivers_it_again(driver, clock, files, monkeypatch):
+    from engine.public import tracking
+    from tests.engine.test_rating import HANDLING, TO_CLOSE, drive
+
+    condition = "rating.get('satisfaction') == 'dissatisfied'"
+    deploy_unchecked(driver, monkeypatch, dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace(
+        condition, "ratng.get('satisfaction') == 'dissatisfied'")}))
+    case = driver.report("clerk_dhm", source="hotline", reporter_phone="13900001111")
+    secret = case.tracking_secret
+    drive(driver, case, HANDLING + TO_CLOSE)
+    with pytest.raises(StepFailed) as failure:
+        tracking.rate(driver.session, driver.rt, case.code, secret, "dissatisfied", "还没清干净")
+    assert failure.value.element == "gw_satisfied" and "ratng" in failure.value.message
+    driver.session.expire_all()
+    assert case.stage == "rating" and "gw_satisfied" in case.incident
+    fixed = process_service.deploy(driver.session, driver.rt, files, "grid_case").version
+    migrate_case(driver.session, driver.rt, case, fixed.version, by="designer_li")
+    retry_incident(driver.session, driver.rt, case)
+    driver.session.commit()
+    assert case.incident is None and driver.task(case, "review_rating").status == "open"

@@ -77,3 +77,11 @@ def test_cli_migrates_the_stuck_case_to_the_fix_and_retry_completes_it(client, t
     assert "stage handle" in retried.output
     case = client.get(f"/api/v1/cases/{code}", headers=token("handler_hw")).get_json()
     assert case["incident"] is None and case["stage"] == "handle"
+
+
+def test_the_task_page_answers_the_failure_inline(app, stuck):
+    code, task_id = stuck
+    handler = app.test_client()
+    csrf = sign_in(handler, "handler_hw")
+    page = handler.post(f"/tasks/{task_id}", data={"csrf_token": csrf, "sign_decision": "sign"})
+    assert page.status_code == 409 and "gw_sign" in text(page) and "sign_decison" in text(page)
