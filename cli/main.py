@@ -136,7 +136,10 @@ def processes_validate(ctx: Context, paths):
     except ProcessError as exc:
         _fail(str(exc))
     required = ctx.settings["CASE_PROCESS"] if not paths else None
-    problems = process_service.validate(ctx.rt, files, required=required)
+    # With a city in the database, department and category codes are checked against it too.
+    with ctx.sessions() as session:
+        city = session if inspect(ctx.engine).has_table("department") else None
+        problems = process_service.validate(ctx.rt, files, required=required, session=city)
     for problem in problems:
         click.echo(f"  ✗ {problem}", err=True)
     if problems:
@@ -169,7 +172,7 @@ def cases():
 @click.argument("code")
 @click.pass_obj
 def cases_retry(ctx: Context, code: str):
-    """Clear CODE's incident and fire its timers again (after fixing what failed)."""
+    """Run CODE's failed step again: the failed task completion, or its timers (after fixing what failed)."""
     from sqlalchemy import select
 
     from engine.lifecycle.sweep import retry_incident
@@ -187,7 +190,36 @@ def cases_retry(ctx: Context, code: str):
             session.rollback()
             _fail(f"still failing: {exc.message}")
         session.commit()
-    click.echo(f"case {code}: incident cleared, timers fired; stage {case.stage}")
+    click.echo(f"case {code}: incident cleared, failed step run again; stage {case.stage}")
+
+
+@cases.command("migrate")
+@click.argument("code")
+@click.option("--to-version", "to_version", required=True, type=click.IntRange(1),
+              help="The version of the case's process to move it to (e.g. the one that fixes its incident).")
+@click.option("--by", default=None, help="Who moves it, for the case's timeline (default: your login name).")
+@click.pass_obj
+def cases_migrate(ctx: Context, code: str, to_version: int, by: str | None):
+    """Move CODE onto another version of its process, all or nothing (then `cases retry` a stuck one)."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from engine.lifecycle.incidents import migrate_case
+    from models import Case
+
+    with ctx.sessions() as session:
+        case = session.scalars(select(Case).where(Case.code == code)).first()
+        if case is None:
+            _fail(f"no case {code}")
+        try:
+            migrate_case(session, ctx.rt, case, to_version, by or getpass.getuser())
+        except EngineError as exc:
+            session.rollback()
+            _fail(exc.message)
+        session.commit()
+    click.echo(f"case {code}: now on version {to_version}; stage {case.stage}"
+               + (f"; incident still open, run `gridflow cases retry {code}`" if case.incident else ""))
 
 
 @main.group()

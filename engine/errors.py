@@ -51,3 +51,15 @@ class ProcessFailure(EngineError):
     """The process definition failed while running a step (a designer must fix it)."""
 
     code = "process_error"
+
+
+class StepFailed(Conflict):
+    """A step of the case failed inside the process; the case now has an incident and nothing
+    of the step was kept. ``element`` is the BPMN element that failed, when known."""
+
+    code = "step_failed"
+
+    def __init__(self, message: str, *, element: str | None = None, case_code: str | None = None):
+        super().__init__(message)
+        self.element = element
+        self.case_code = case_code

@@ -139,7 +139,10 @@ def event_sentence(event, node=None) -> str:
     if kind == "commented":
         return _("added a comment")
     if kind == "incident":
-        return _("a timer could not run: %(error)s", error=data.get("error", ""))
+        return _("a step could not run: %(error)s", error=data.get("error", ""))
+    if kind == "migrated":
+        return _("%(by)s moved the case to process version %(version)s",
+                 by=data.get("by", ""), version=data.get("to_version", ""))
     if kind == "retried":
         return _("an administrator retried the case's timers")
     return kind

@@ -17,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
-from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure
+from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure, StepFailed
 from engine.process.forms import required_if, validate_submission
 from engine.access.links import issue_tracking_secret
 from engine.access.org import may_see_case, may_take
 from engine.process.deploy import latest_version
+from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff.facade import NotWaiting, ProcessError
 
 # Built once; building a statement costs more than running it on the hot path.
 _TASK_AND_SIBLINGS = select(Task).where(or_(
@@ -153,18 +154,23 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     duplicate_of_id = _check_references(session, actor, case, node, data, errors)
     if errors:
         raise InputError(errors)
+    changes: dict[str, Any] = {"duplicate_of_id": duplicate_of_id} if duplicate_of_id else {}
+    if case.incident and pending_retry(session, case).get("task_id") == task.id:
+        changes["incident"] = None  # the completion that failed went through this time
+    retry = {"task_id": task.id, "actor_id": actor.id, "payload": _plain(payload)}
     workflow = rt.load_workflow(session, case)
     try:
         effects = rt.workflows.complete(workflow, task.spiff_id, data)
+        record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
+                    data={k: v for k, v in data.items() if v is not None}, task=task,
+                    open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
+                    case_changes=changes or None, effects=effects)
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None
-        raise ProcessFailure(f"step {task.bpmn_id} failed: {exc}") from None
-    record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
-                data={k: v for k, v in data.items() if v is not None}, task=task,
-                open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
-                case_changes={"duplicate_of_id": duplicate_of_id} if duplicate_of_id else None,
-                effects=effects)
+        _step_failed(session, rt, case, f"completing {task.bpmn_id}", str(exc), exc.element or task.bpmn_id, retry)
+    except ProcessFailure as exc:
+        _step_failed(session, rt, case, f"completing {task.bpmn_id}", exc.message, task.bpmn_id, retry)
     return case
 
 
@@ -172,16 +178,44 @@ def deliver_message(session: Session, rt: Runtime, case: Case, name: str, payloa
                     actor: User | None = None) -> Case:
     """Deliver message ``name`` (e.g. a reporter's supplement) to the case's waiting process."""
     bundle = rt.bundle(session, case.process_version_id)
+    pending = pending_retry(session, case) if case.incident else {}
+    changes = {"incident": None} if pending.get("message") == name else None  # the failed delivery went through
+    retry = {"message": name, "payload": _plain(payload), "actor_id": actor.id if actor else None}
     workflow = rt.load_workflow(session, case)
     try:
         effects = rt.workflows.send_message(workflow, name, payload)
-    except ProcessError:
+        record_step(session, rt, case, workflow, bundle, actor, kind="message", case_changes=changes,
+                    data={"message": name, **payload}, open_rows=open_tasks(session, case), effects=effects)
+    except NotWaiting:
         waiting = {n.name for n in rt.workflows.waiting_nodes(workflow, bundle)}  # only to say so
         raise Conflict(f"case {case.code} is not waiting for {name!r}"
                        + (f" (it waits for: {', '.join(sorted(waiting))})" if waiting else "")) from None
-    record_step(session, rt, case, workflow, bundle, actor, kind="message",
-                data={"message": name, **payload}, open_rows=open_tasks(session, case), effects=effects)
+    except ProcessError as exc:
+        _step_failed(session, rt, case, f"delivering message {name!r}", str(exc), exc.element, retry)
+    except ProcessFailure as exc:
+        _step_failed(session, rt, case, f"delivering message {name!r}", exc.message, None, retry)
     return case
+
+
+def _step_failed(session: Session, rt: Runtime, case: Case, what: str, error: str, element: str | None,
+                 retry: dict[str, Any]) -> None:
+    """Undo the failed step, keep an incident on the case, and raise StepFailed.
+
+    The one place the engine commits: the incident must outlive the caller's rollback of
+    the failed action. A task stays open; ``gridflow cases retry`` runs the same step again
+    (after the process was fixed and the case migrated onto the fix).
+    """
+    case_id, code = case.id, case.code
+    message = f"{what} failed" + (f" at {element}" if element else "") + f": {error}"
+    session.rollback()  # the live workflow the step mutated is not cached: load_workflow took it out
+    record_incident(session, rt, case_id, message, retry={"element": element, **retry})
+    session.commit()
+    raise StepFailed(message, element=element, case_code=code)
+
+
+def _plain(payload: Any) -> Any:
+    """The submission as stored with an incident, to be submitted again by a retry."""
+    return {k: payload[k] for k in payload} if hasattr(payload, "keys") else payload
 
 
 def get_case(session: Session, user: User, code: str) -> Case:

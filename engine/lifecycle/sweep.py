@@ -16,9 +16,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Case, CaseEvent
+from models import Case, Task, User
 
-from engine.lifecycle.cases import open_tasks
+from engine.lifecycle.cases import complete_task, deliver_message, open_tasks
+from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.errors import Conflict, ProcessFailure
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
@@ -95,16 +96,18 @@ def fire_timers(session: Session, rt: Runtime, case: Case) -> None:
                 keep_live=False)  # a swept case is rarely touched again soon; keep the heap small
 
 
-def record_incident(session: Session, rt: Runtime, case_id: int, message: str) -> None:
-    """Park a case whose timers cannot fire, visibly: the sweep skips it until retried."""
-    now = rt.clock()
-    session.execute(update(Case).where(Case.id == case_id).values(incident=message[:2000], updated_at=now)
-                    .execution_options(synchronize_session=False))
-    session.add(CaseEvent(case_id=case_id, at=now, kind="incident", data={"error": message[:2000]}))
-
-
 def retry_incident(session: Session, rt: Runtime, case: Case) -> None:
-    """Clear a case's incident and fire its timers again (after the process was fixed)."""
+    """Run the step that failed again (after the process was fixed): a failed completion of a
+    task still open or a failed message, with the same submission and actor; else the timers."""
+    pending = pending_retry(session, case)
+    actor = session.get(User, pending["actor_id"]) if pending.get("actor_id") else None
+    task = session.get(Task, pending["task_id"]) if pending.get("task_id") else None
+    if task is not None and task.status == "open" and task.case_id == case.id:
+        complete_task(session, rt, actor, task.id, pending.get("payload") or {})
+        return
+    if pending.get("message"):
+        deliver_message(session, rt, case, pending["message"], pending.get("payload") or {}, actor)
+        return
     session.execute(update(Case).where(Case.id == case.id).values(incident=None)
                     .execution_options(synchronize_session=False))
     session.refresh(case)

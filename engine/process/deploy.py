@@ -1,6 +1,7 @@
 """Validate the designers' BPMN/DMN files and deploy them as stored process versions."""
 from __future__ import annotations
 
+import ast
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,14 +10,15 @@ from lxml import etree
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from models import ProcessVersion
+from models import Category, Department, ProcessVersion
 
 from engine.spiff.sandbox import ExpressionError, bare_iso_literal, compile_checked
 from engine.process.forms import FormDefinitionError, form_schema
 from engine.access.org import role_for_lane
 from engine.process.policy import ESCALATION_LEVELS
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff.facade import ProcessError, flow_graph
+from engine.process.variables import CATEGORY_VARIABLE, unset_variables
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -49,8 +51,12 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def validate(rt: Runtime, files: dict[str, str], required: str | None = None) -> list[str]:
-    """Return every problem found in the files (empty when they can be deployed)."""
+def validate(rt: Runtime, files: dict[str, str], required: str | None = None,
+             session: Session | None = None) -> list[str]:
+    """Return every problem found in the files (empty when they can be deployed).
+
+    With a ``session``, codes of departments and categories in decisions and forms are
+    checked against the city's too."""
     if not files:
         return ["no .bpmn or .dmn files found"]
     problems = _raw_checks(files) + _expression_checks(files)
@@ -61,6 +67,10 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None) ->
     if required and required not in bundles:
         problems.append(f"process {required!r} is not defined in any .bpmn file")
     for bundle in bundles.values():
+        graph = flow_graph(bundle)
+        problems += unset_variables(bundle.key, graph, bundle.node, rt.expression_functions({}))
+        if session is not None:
+            problems += _city_problems(session, bundle, graph)
         for node in bundle.nodes():
             where = f"{bundle.key}/{node.bpmn_id}"
             if node.kind == "userTask":
@@ -81,6 +91,55 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None) ->
                     except ExpressionError as exc:
                         problems.append(f"{where}: property {prop}: {exc}")
     return problems
+
+
+def _city_problems(session: Session, bundle, graph) -> list[str]:
+    """Refuse a department or category code the city does not have, named in a decision or a form.
+
+    A column names departments when its variable is a form field with the ``department``
+    constraint (the decision's answer prefills that field); one over ``category_code``
+    names categories. A city with no departments (or categories) yet is not checked.
+    """
+    departments = set(session.scalars(select(Department.code)))
+    categories = set(session.scalars(select(Category.code)))
+    department_vars = {f.id for n in bundle.nodes() for f in n.fields if "department" in dict(f.constraints)}
+    problems = []
+
+    def check(where, what, values, known, kind):
+        for value in values:
+            if known and value not in known:
+                problems.append(f"{where}: {what} names {kind} {value!r}, which this city does not have")
+
+    for node in bundle.nodes():
+        for f in node.fields:
+            if f.id in department_vars:
+                check(f"{bundle.key}/{node.bpmn_id}", f"form field {f.id}",
+                      [v for v in (f.default, *(o for o, _ in f.options)) if v], departments, "department")
+    seen = set()
+    for step in graph.steps.values():
+        d = step.decision
+        if d is None or d.id in seen:
+            continue
+        seen.add(d.id)
+        where = f"{bundle.key}/{step.bpmn_id}: decision {d.id}"
+        for rule, column, text in d.output_cells:
+            if column in department_vars:
+                check(f"{where}, rule {rule}", f"output {column}", _literals(text), departments, "department")
+        for rule, column, text in d.input_cells:
+            known, kind = ((categories, "category") if column.strip() == CATEGORY_VARIABLE
+                           else (departments, "department") if column.strip() in department_vars else (None, ""))
+            if known is not None:
+                check(f"{where}, rule {rule}", f"input {column}", _literals(text), known, kind)
+    return problems
+
+
+def _literals(text: str) -> tuple[str, ...]:
+    """The non-empty string constants of a decision cell (one, or a comma-separated list)."""
+    try:
+        value = ast.literal_eval(text.strip()) if text.strip() else ()
+    except (ValueError, SyntaxError):
+        return ()  # an expression, not a code: nothing to look up
+    return tuple(v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, str) and v)
 
 
 def _effect_problems(where: str, props: dict[str, str]) -> list[str]:
@@ -167,7 +226,7 @@ def _compile_unary_test(source: str) -> None:
 
 def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str) -> Deployment:
     """Store a new version of process ``key`` when the files changed; return the current one."""
-    problems = validate(rt, files, required=key)
+    problems = validate(rt, files, required=key, session=session)
     if problems:
         raise ProcessError("cannot deploy: " + "; ".join(problems))
     digest = content_hash(files)

@@ -148,6 +148,7 @@ class Board:
     at_risk: int
     supervise_tasks: list[Task] = field(default_factory=list)
     estimated: int = 0  # open cases whose deadlines were computed without holiday data
+    incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
 
 
 def board_scopes(user: User) -> list[str]:
@@ -183,5 +184,7 @@ def supervision_board(session: Session, user: User, *, now: datetime) -> Board:
         .limit(100)))
     estimated = session.scalar(select(func.count(Case.id)).where(
         Case.status == "open", Case.calendar_estimated.is_(True), in_scope)) or 0
+    incidents = list(session.scalars(select(Case).where(Case.incident.is_not(None), in_scope)
+                                     .order_by(Case.updated_at).limit(100)))
     return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
-                 supervise, estimated)
+                 supervise, estimated, incidents)

@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditio
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent, ReceiveTask
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway as _ParallelGatewayMixin
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
@@ -170,6 +171,10 @@ class ProcessError(ValueError):
         return f"{self.args[0]} ({where})" if where else self.args[0]
 
 
+class NotWaiting(ProcessError):
+    """Nothing in the workflow waits for the message that was sent (not a failure of the process)."""
+
+
 @dataclass(frozen=True)
 class FormField:
     id: str
@@ -235,6 +240,68 @@ class ProcessBundle:
 
     def nodes(self) -> list[Node]:
         return list(self._nodes.values())
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision table as a business-rule task evaluates it: what it reads and what it sets."""
+
+    id: str
+    inputs: tuple[str, ...]                   # input expressions, evaluated over the task's data
+    outputs: tuple[str, ...]                  # the variables its outputs set
+    input_cells: tuple[tuple[str, str, str], ...]   # (rule id, input expression, cell text)
+    output_cells: tuple[tuple[str, str, str], ...]  # (rule id, output variable, cell text)
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One element of a parsed process graph as the data-flow checks see it.
+
+    ``name`` is unique in the graph and includes the library's own joins and splits (a
+    boundary event hangs off ``<task>.BoundaryEventSplit`` beside its task, so its timer sees
+    the data the task was entered with); ``outputs`` are the names of the steps after it.
+    """
+
+    name: str
+    bpmn_id: str | None
+    outputs: tuple[str, ...]
+    parallel: bool = False                    # a parallel join merges the data of every branch
+    script: str = ""
+    conditions: tuple[tuple[str, str], ...] = ()  # (condition, the step its flow leads to)
+    timer: str = ""
+    decision: Decision | None = None
+    message: str = ""                         # the variable a caught message's payload lands in
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    start: str
+    steps: dict[str, FlowStep]
+    data_objects: tuple[str, ...]  # always readable: the library starts each one as None
+
+
+def flow_graph(bundle: "ProcessBundle") -> FlowGraph:
+    """Describe the top-level process of ``bundle`` as steps with edges, for data-flow checks."""
+    steps = {}
+    for name, ts in bundle.spec.task_specs.items():
+        event = getattr(ts, "event_definition", None)
+        engine = getattr(ts, "dmnEngine", None)
+        steps[name] = FlowStep(
+            name=name, bpmn_id=getattr(ts, "bpmn_id", None), outputs=tuple(o.name for o in ts.outputs),
+            parallel=isinstance(ts, _ParallelGatewayMixin), script=getattr(ts, "script", None) or "",
+            conditions=tuple((c.args[0], target) for c, target in getattr(ts, "cond_task_specs", ()) if c is not None),
+            timer=(event.expression or "") if isinstance(event, TimerEventDefinition) else "",
+            decision=_decision(engine.decision_table) if isinstance(engine, DMNEngine) else None,
+            message=event.name if isinstance(event, MessageEventDefinition) else "")
+    return FlowGraph(bundle.spec.start.name, steps, tuple(bundle.spec.data_objects))
+
+
+def _decision(table) -> Decision:
+    inputs = tuple(i.expression or "" for i in table.inputs)
+    return Decision(
+        id=table.id, inputs=inputs, outputs=tuple(o.name for o in table.outputs if o.name),
+        input_cells=tuple((r.id, e.input.expression or "", e.text or "") for r in table.rules for e in r.inputEntries),
+        output_cells=tuple((r.id, e.output.name or "", e.text or "") for r in table.rules for e in r.outputEntries))
 
 
 def _parse_timer_event(self, event):
@@ -602,7 +669,7 @@ class WorkflowEngine:
         try:
             workflow.send_event(event)
         except WorkflowException as exc:
-            raise ProcessError(str(exc)) from None
+            raise NotWaiting(str(exc)) from None
         return self._advance(workflow)
 
     def fire_timers(self, workflow) -> list[Effect]:
@@ -652,13 +719,26 @@ class WorkflowEngine:
         return self.STATE_FORMAT + zlib.compress(raw, 1)
 
     def load_state(self, bundle: ProcessBundle, state: bytes):
+        dct = self._state_dict(state)
+        workflow = self.serializer.from_dict(dct, bundle=bundle)
+        workflow.script_engine = self.script_engine
+        return _tune(workflow)
+
+    def missing_task_specs(self, bundle: ProcessBundle, state: bytes) -> set[str]:
+        """Return the task specs a stored state uses that ``bundle`` does not define (empty: it fits)."""
+        dct = self._state_dict(state)
+        known = set(bundle.spec.task_specs).union(*(s.task_specs for s in bundle.subprocess_specs.values()))
+        used = {t["task_spec"] for t in dct["tasks"].values()}
+        for sub in dct.get("subprocesses", {}).values():
+            used |= {t["task_spec"] for t in sub.get("tasks", {}).values()}
+        return used - known
+
+    def _state_dict(self, state: bytes) -> dict:
         if not state.startswith(self.STATE_FORMAT):
             raise ProcessError("unknown instance state format")
         dct = orjson.loads(zlib.decompress(state[len(self.STATE_FORMAT):]))
         self.serializer.migrate(dct)
-        workflow = self.serializer.from_dict(dct, bundle=bundle)
-        workflow.script_engine = self.script_engine
-        return _tune(workflow)
+        return dct
 
     # -- helpers ---------------------------------------------------------------------------
     def _ready_task(self, workflow, spiff_id: str):

@@ -26,8 +26,11 @@ PROBLEM = "application/problem+json"
 
 
 # -- errors: application/problem+json everywhere ----------------------------------------------------
-def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None):
+def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None,
+            element: str | None = None):
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if element:
+        body["element"] = element
     if errors is not None:
         body["errors"] = [{"field": field, "message": msg} for field, msgs in errors.items() for msg in msgs]
     response = jsonify(body)
@@ -41,7 +44,7 @@ def _engine_error(exc: EngineError):
     status = http_status(exc)
     if status >= 500:
         current_app.logger.error("process failure: %s", exc.message)
-    return problem(status, exc.code, exc.message, getattr(exc, "errors", None))
+    return problem(status, exc.code, exc.message, getattr(exc, "errors", None), getattr(exc, "element", None))
 
 
 @bp.app_errorhandler(HTTPException)
