@@ -42,7 +42,7 @@ def test_a_failing_completion_leaves_the_task_open_and_records_an_incident(drive
     seen = stuck.version
     with pytest.raises(StepFailed) as failure:
         driver.do(stuck, "sign_for", "handler_hw", sign_decision="sign")
-    assert failure.value.element == "gw_sign" and failure.value.status == 409
+    assert failure.value.element == "gw_sign" and failure.value.code == "step_failed"
     assert "sign_decison" in failure.value.message
     driver.session.expire_all()
     assert stuck.stage == "sign" and stuck.version == seen and "gw_sign" in stuck.incident
