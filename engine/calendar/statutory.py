@@ -29,7 +29,11 @@ class StatutoryHoliday:
     days: int = 1
 
     def first_day(self, year: int) -> date:
-        """Return the anchor of ``year`` moved by ``offset``; a lunar or solar-term year counts as the package does."""
+        """Return the anchor in ``year`` moved by ``offset``.
+
+        A lunar year starts at 正月初一 and tyme4py's solar-term year at the previous 冬至, so
+        the day can fall in the Gregorian year before or after; :func:`_days_off` sorts that out.
+        """
         if self.anchor == "date":
             start = date(year, self.month, self.day)
         elif self.anchor == "lunar":
