@@ -102,16 +102,20 @@ class Runtime:
             self._bundles[process_version_id] = bundle
         return bundle
 
+    def calendar_missing_years(self) -> list[int]:
+        """Return which of this year and next lack the official holiday arrangement."""
+        now = self.clock()
+        return self.calendar.missing_years(now, now.replace(year=now.year + 1))
+
     def calendar_warning(self) -> str | None:
         """Say which of this year and next lack holiday data, or None when both are known."""
-        now = self.clock()
-        years = self.calendar.missing_years(now, now.replace(year=now.year + 1))
+        years = self.calendar_missing_years()
         if not years:
             return None
         listed = ", ".join(map(str, years))
-        return (f"No statutory holiday data for {listed}: deadlines there count weekends only and are "
-                f"flagged as estimated. Add the State Council's arrangement to {self.settings.get('CALENDAR_FILE')}"
-                f" and list the year in complete_years.")
+        return (f"No official holiday arrangement for {listed}: deadlines there skip weekends and the "
+                f"holidays fixed by law but no bridging days, and are flagged as estimated. Add the State "
+                f"Council's arrangement to {self.settings.get('CALENDAR_FILE')} and list the year in complete_years.")
 
     def warn_about_calendar(self) -> None:
         message = self.calendar_warning()

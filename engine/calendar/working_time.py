@@ -10,8 +10,18 @@ from pathlib import Path
 
 import chinese_calendar
 
-# chinese-calendar raises NotImplementedError outside the years it has data for.
-_PACKAGE_YEARS = range(2004, 2027)
+from engine.calendar.statutory import StatutoryCalendar, parse_statutory
+
+
+def package_years() -> range:
+    """Return the years the installed chinese-calendar has official data for.
+
+    The package answers only for the years between its first and last listed holiday.
+    """
+    return range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+
+
+_PACKAGE_YEARS = package_years()
 
 
 class BusinessCalendar:
@@ -19,11 +29,13 @@ class BusinessCalendar:
 
     Holidays and make-up working days come from ``chinese-calendar``; ``overrides`` maps a
     date to True (working) or False (day off) and wins over it. Years the package does not
-    cover fall back to weekends and are remembered in ``uncovered_years``.
+    cover count the ``statutory`` holidays and weekends, and are remembered in
+    ``uncovered_years``.
     """
 
     def __init__(self, timezone_name: str, periods: list[list[str]], weekend_days: list[int],
-                 overrides: dict[date, bool] | None = None, complete_years: set[int] | None = None):
+                 overrides: dict[date, bool] | None = None, complete_years: set[int] | None = None,
+                 statutory: StatutoryCalendar | None = None):
         self.tz = ZoneInfo(timezone_name)
         self.periods = [(_parse_hm(a), _parse_hm(b)) for a, b in periods]
         if not self.periods or any(a >= b for a, b in self.periods):
@@ -31,14 +43,17 @@ class BusinessCalendar:
         self.weekend_days = set(weekend_days)
         self.overrides = dict(overrides or {})
         self.complete_years = set(complete_years or ())
+        self.statutory = statutory or StatutoryCalendar()
         self.uncovered_years: set[int] = set()
         self.day_length = sum((_minutes(b) - _minutes(a) for a, b in self.periods), 0)
 
     @classmethod
     def from_settings(cls, settings: dict) -> BusinessCalendar:
-        overrides, complete = load_overrides(settings.get("CALENDAR_FILE"))
+        path = settings.get("CALENDAR_FILE")
+        doc = read_calendar_file(path)
+        overrides, complete = parse_overrides(doc, path)
         return cls(settings["TIMEZONE"], settings["WORKING_PERIODS"], settings["WEEKEND_DAYS"],
-                   overrides, complete)
+                   overrides, complete, parse_statutory(doc.get("statutory"), str(path)))
 
     def has_data_for(self, year: int) -> bool:
         """True when holidays and make-up days of ``year`` are known (package or local file)."""
@@ -94,6 +109,9 @@ class BusinessCalendar:
         working = _package_workday(day)
         if working is None:
             self.uncovered_years.add(day.year)
+            # A complete year has all its days off in the local file, which answered above.
+            if day.year not in self.complete_years and self.statutory.is_holiday(day):
+                return False
             return day.weekday() not in self.weekend_days
         return working
 
@@ -145,13 +163,22 @@ def _package_workday(day: date) -> bool | None:
 
 def load_overrides(path: str | Path | None) -> tuple[dict[date, bool], set[int]]:
     """Read the local calendar file: ``[days]`` of "holiday"/"workday" and ``complete_years``."""
+    return parse_overrides(read_calendar_file(path), path)
+
+
+def read_calendar_file(path: str | Path | None) -> dict:
+    """Return the calendar file as a table; an unset or absent file is empty."""
     if not path or not Path(path).exists():
-        return {}, set()
+        return {}
     with open(path, "rb") as fh:
         try:
-            doc = tomllib.load(fh)
+            return tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{path}: not valid TOML: {exc}") from None
+
+
+def parse_overrides(doc: dict, path: str | Path | None) -> tuple[dict[date, bool], set[int]]:
+    """Return the ``[days]`` and ``complete_years`` of a calendar file already read."""
     days: dict[date, bool] = {}
     for key, value in (doc.get("days") or {}).items():
         try:

@@ -2,6 +2,9 @@
 with ETags and If-Match, and who may do what."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from tests.timekeeping import SH
 from tests.web.test_api import field_errors, report
 
 
@@ -39,6 +42,20 @@ def test_one_task_has_its_form_prefilled_values_and_an_etag(client, token):
     assert set(task["values"]) == {f["id"] for f in task["form"]}
     assert client.get(f"/api/v1/tasks/{item['id']}", headers=token("clerk_js")).status_code == 404
     assert client.get("/api/v1/tasks/123456789", headers=clerk).status_code == 404
+
+
+def test_a_due_time_in_a_year_without_holiday_data_is_marked_estimated(client, token, clock):
+    clerk = token("clerk_dhm")
+    report(client, clerk)
+    assert first_task(client, clerk)["due_estimated"] is False
+    clock.move_to(datetime(2026, 12, 31, 17, 0, tzinfo=SH))  # acceptance (1 h) is due in 2027
+    code = report(client, clerk)
+    item = next(i for i in client.get("/api/v1/tasks", headers=clerk).get_json()["items"] if i["case_code"] == code)
+    # Monday 4 January 09:00: 元旦 is skipped, but the State Council has not published 2027.
+    assert item["due_estimated"] is True and item["due_at"] == "2027-01-04T01:00:00+00:00"
+    assert client.get(f"/api/v1/tasks/{item['id']}", headers=clerk).get_json()["due_estimated"] is True
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Task"]
+    assert "due_estimated" in schema["required"] and schema["properties"]["due_estimated"]["type"] == "boolean"
 
 
 def test_claim_unclaim_and_assign_bump_the_etag_and_check_if_match(client, token):

@@ -356,10 +356,12 @@ def test_board_shows_overdue_by_department_and_street_live(client_for, app, demo
     assert code in notices
 
 
-def test_calendar_warning_on_the_board(client_for, clock):
+def test_missing_holiday_data_is_told_to_the_admin_who_can_add_it(client_for, clock):
     clock.move_to(datetime(2027, 3, 1, 10, 0, tzinfo=SH))
-    page = text(client_for("super_district").get("/board"))
-    assert "2027" in page and "calendar-warning" in page
+    page = text(client_for("admin").get("/inbox"))
+    assert "calendar-warning" in page and "2027" in page and "calendar.toml" in page
+    assert "calendar-warning" not in text(client_for("super_district").get("/board"))
+    assert "calendar-warning" not in text(client_for("clerk_dhm").get("/inbox"))
 
 
 # -- languages and roles -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask import g, render_template, request
 from engine.queries import search as search_service
 
 from web.auth import login_required
-from web.db import get_session, runtime
+from web.db import get_session
 from web.pages import bp, now
 from web.present import countdown
 
@@ -16,10 +16,7 @@ from web.present import countdown
 def board():
     moment = now()
     data = search_service.supervision_board(get_session(), g.user, now=moment)
-    rt = runtime()
-    context = dict(board=data, warning=rt.calendar_warning(),
-                   missing_years=rt.calendar.missing_years(moment, moment.replace(year=moment.year + 1)),
-                   moment=moment,
+    context = dict(board=data, moment=moment,
                    clocks={t.id: countdown(t.due_at, moment, t.case.category.emergency) for t in data.supervise_tasks})
     if request.args.get("partial"):
         return render_template("board/_body.html", **context)

@@ -52,7 +52,9 @@ def inbox():
         return render_template("inbox/_body.html", **context)
     saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment))
              for s in inbox_service.saved_filters(session, g.user)]
+    is_admin = any(m.role == "admin" for m in g.user.memberships)  # the one who can edit the calendar file
     return render_template("inbox/inbox.html", **context, args=args, saved=saved,
+                           calendar_years=runtime().calendar_missing_years() if is_admin else [],
                            is_leader=bool(inbox_service.leader_scopes(g.user)),
                            options=filter_options(session), quick=_quick_links(f))
 

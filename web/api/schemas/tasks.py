@@ -64,6 +64,8 @@ class TaskSchema(Schema):
     assignee = fields.Pluck(PersonSchema, "username", required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     due_at = fields.DateTime(required=True, allow_none=True)
+    due_estimated = fields.Boolean(required=True, metadata={
+        "description": "due_at was computed without the official holiday arrangement of its year."})
     form = fields.List(fields.Nested(FormFieldSchema), required=True)
 
 
