@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from engine.access.links import create_open311_client
+from web import create_app
 
 from tests.timekeeping import SH
 
@@ -288,3 +289,48 @@ def test_closed_cases_read_closed_with_the_department(client, api_key, token):
     assert req["expected_datetime"] == "2026-11-25T15:30:00+08:00"  # 4 working hours, over lunch
     [en] = client.get(f"{BASE}/requests/{code}.json?lang=en").get_json()
     assert en["status_notes"] == "Being fixed"
+
+
+def test_description_is_the_reporters_words_only_when_configured(demo_db, database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_SHOW_DESCRIPTION": True})
+    client = app.test_client()
+    with demo_db() as session:
+        key = create_open311_client(session, app.extensions["gridflow.runtime"], "resident-app")
+        session.commit()
+    code = post(client, key).get_json()[0]["service_request_id"]
+    [req] = client.get(f"{BASE}/requests/{code}.json").get_json()
+    assert req["description"] == "路边堆放生活垃圾"
+    assert ET.fromstring(client.get(f"{BASE}/requests.xml").data).find("request").findtext("description") == \
+        "路边堆放生活垃圾"
+
+
+def test_xml_stays_well_formed_whatever_the_reporter_typed(demo_db, database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_SHOW_DESCRIPTION": True,
+                      "PUBLIC_LOCATION": "address"})
+    client = app.test_client()
+    with demo_db() as session:
+        key = create_open311_client(session, app.extensions["gridflow.runtime"], "resident-app")
+        session.commit()
+    assert post(client, key, address_string="南池子大街\x0b12号", description="垃圾\x0c\x1b堆放").status_code == 201
+    response = client.get(f"{BASE}/requests.xml")
+    assert response.status_code == 200
+    request = ET.fromstring(response.data).find("request")  # a parse error here is what clients would hit
+    assert (request.findtext("address"), request.findtext("description")) == ("南池子大街 12号", "垃圾  堆放")
+    assert request.findtext("lat") == "39.9119"  # PUBLIC_LOCATION = "address" shows the point too
+    assert client.get(f"{BASE}/requests.json").get_json()[0]["address"] == "南池子大街\x0b12号"
+
+
+def test_internal_cases_are_not_open311_requests(client, api_key, token, demo_db, database_url):
+    patrol = {"category_code": "E0102", "grid_code": "110101001001001", "address": "南池子大街3号",
+              "description": "井盖缺失", "source": "patrol"}
+    made = client.post("/api/v1/cases", json=patrol, headers=token("grid_dhm_01"))
+    assert made.status_code == 201
+    internal = made.get_json()["code"]
+    resident = post(client, api_key).get_json()[0]["service_request_id"]
+    ids = lambda c, q="": [r["service_request_id"] for r in c.get(f"{BASE}/requests.json{q}").get_json()]
+    assert ids(client) == [resident]
+    assert ids(client, f"?service_request_id={internal},{resident}") == [resident]
+    assert spec_errors(client.get(f"{BASE}/requests/{internal}.json"), 404)
+    configured = create_app({"DATABASE_URL": database_url, "TESTING": True,
+                             "PUBLIC_SOURCES": ["open311", "patrol"]}).test_client()
+    assert ids(configured) == [resident, internal]
