@@ -17,6 +17,7 @@ from models import Case, Category, OrgUnit, Open311Client, Open311Request
 
 from engine.lifecycle import cases as case_service
 from engine.errors import InputError, NotFound
+from engine.public.exposure import exposure, is_public, public_only
 from engine.public.texts import Attribute, public_text
 from engine.runtime import Runtime
 from engine.public.tracking import describe
@@ -37,6 +38,19 @@ def _bad(field: str, message: str) -> BadRequest:
 
 def _lang_pick(labels: dict[str, str], lang: str) -> str:
     return labels.get(lang) or labels.get("zh", "")
+
+
+# -- discovery -------------------------------------------------------------------------------
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+FORMATS = ("text/xml", "application/json")
+
+
+def discovery(rt: Runtime, base_url: str) -> dict[str, Any]:
+    """Describe this endpoint as the spec's discovery document (contact and type from PUBLIC_FILE)."""
+    about = public_text(rt.settings).discovery
+    return {"changeset": about.changeset, "contact": about.contact, "key_service": about.key_service,
+            "endpoints": [{"specification": SPECIFICATION, "url": base_url, "changeset": about.changeset,
+                           "type": about.type, "formats": list(FORMATS)}]}
 
 
 # -- services --------------------------------------------------------------------------------
@@ -72,6 +86,8 @@ def _attribute(a: Attribute, lang: str) -> dict[str, Any]:
 
 
 def _category(session: Session, code: Any) -> Category:
+    if code in (None, ""):
+        raise _bad("service_code", "Required: the code of a service from GET services.")
     category = session.scalars(select(Category).where(Category.code == code)).first() \
         if isinstance(code, str) and _SERVICE_CODE.match(code) else None
     if category is None or not category.active:
@@ -82,7 +98,7 @@ def _category(session: Session, code: Any) -> Category:
 # -- POST requests ---------------------------------------------------------------------------
 def submit(session: Session, rt: Runtime, client: Open311Client, form: dict[str, Any],
            attributes: dict[str, list[str]], lang: str = "zh") -> dict[str, Any]:
-    """Create a case from an Open311 request; return the receipt (id, token, notice, secret)."""
+    """Create a case from an Open311 request; return the receipt (id, notice, secret)."""
     category = _category(session, form.get("service_code"))
     lat, lng = _coordinates(form)
     grid = None
@@ -123,13 +139,16 @@ def submit(session: Session, rt: Runtime, client: Open311Client, form: dict[str,
             "reporter_name": name, "reporter_phone": phone})
     except InputError as exc:
         raise BadRequest(exc.errors, exc.message) from None
+    # Intake is synchronous, so the receipt answers service_request_id and no token (the spec
+    # wants one or the other). A token is still stored: receipts issued before carried it,
+    # and GET tokens keeps answering those.
     token = "t" + secrets.token_hex(12)
     session.add(Open311Request(case_id=case.id, client_id=client.id, token=token, media_url=media_url,
                                email=email, device_id=_text(form, "device_id", 100),
                                account_id=_text(form, "account_id", 100),
                                attributes={k: v for k, v in attributes.items()}, created_at=rt.clock()))
     session.flush()
-    return {"service_request_id": case.code, "token": token,
+    return {"service_request_id": case.code,
             "service_notice": public_text(rt.settings).notice(lang),
             "account_id": _text(form, "account_id", 100) or None,
             "tracking_secret": case.tracking_secret}
@@ -221,7 +240,7 @@ def grid_for_address(session: Session, address: str) -> OrgUnit | None:
 def find_requests(session: Session, rt: Runtime, args: dict[str, str], lang: str = "zh") -> list[dict[str, Any]]:
     """Search cases as service requests with the spec's filters and defaults (90 days, 1000)."""
     ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
-    query = select(Case)
+    query = public_only(select(Case), exposure(rt.settings))
     if ids:  # the spec: other filters are ignored when ids are given
         if len(ids) > MAX_REQUESTS or not all(_CASE_CODE.match(i) for i in ids):
             raise _bad("service_request_id", "A comma-separated list of request ids.")
@@ -254,7 +273,7 @@ def find_requests(session: Session, rt: Runtime, args: dict[str, str], lang: str
 
 def get_request(session: Session, rt: Runtime, code: str, lang: str = "zh") -> dict[str, Any]:
     case = session.scalars(select(Case).where(Case.code == code)).first() if _CASE_CODE.match(code or "") else None
-    if case is None:
+    if case is None or not is_public(case, exposure(rt.settings)):  # internal cases do not exist here
         raise NotFound(f"service_request_id {code!r} does not exist")
     return as_request(session, rt, case, lang)
 
@@ -269,7 +288,8 @@ def request_for_token(session: Session, token: str) -> dict[str, Any]:
 
 
 def as_request(session: Session, rt: Runtime, case: Case, lang: str = "zh") -> dict[str, Any]:
-    """A case in the spec's request fields: no reporter data; description only when public."""
+    """A case in the spec's request fields as the public may see it: no reporter data; the
+    reporter's words only with PUBLIC_SHOW_DESCRIPTION, else the service's own description."""
     view = describe(session, rt, case, with_timeline=False)
     text = public_text(rt.settings)
     media = session.scalar(select(Open311Request.media_url).where(Open311Request.case_id == case.id))
@@ -281,17 +301,19 @@ def as_request(session: Session, rt: Runtime, case: Case, lang: str = "zh") -> d
         "status_notes": text.stage(case.stage, lang),
         "service_name": _lang_pick(view.category, lang),
         "service_code": view.category_code,
-        "description": view.description or "",
+        "description": view.description or f"{_lang_pick(view.major, lang)} / {_lang_pick(view.category, lang)}",
         "agency_responsible": _lang_pick(view.agency, lang),
         "service_notice": "",
         "requested_datetime": when(case.created_at),
         "updated_datetime": when(case.updated_at),
-        "expected_datetime": when(view.expected_at),
-        "address": case.address,
-        "address_id": case.grid.code,
+        # The handling deadline once dispatch has set it; before that the next deadline the
+        # centre has committed to (at intake: acceptance within the SLA's accept_hours).
+        "expected_datetime": when(view.expected_at or view.next_due_at),
+        "address": view.address,
+        "address_id": view.location_code,
         "zipcode": "",
-        "lat": case.lat,
-        "long": case.lng,
+        "lat": view.lat,
+        "long": view.lng,
         "media_url": media or "",
     }
 

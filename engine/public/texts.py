@@ -1,14 +1,17 @@
-"""The public file (PUBLIC_FILE, public.toml): stage names in plain words and the extra fields
-(Open311 attributes) some categories ask for. Read once per path and modification time."""
+"""The public file (PUBLIC_FILE, public.toml): stage names in plain words, the extra fields
+(Open311 attributes) some categories ask for, and what the Open311 discovery document says
+about the endpoint. Read once per path and modification time."""
 from __future__ import annotations
 
 import os
 import threading
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+ENDPOINT_TYPES = ("production", "test")
 _FALLBACK_STAGE = {"zh": "处理中", "en": "In progress"}
 
 
@@ -32,10 +35,21 @@ class Attribute:
 
 
 @dataclass(frozen=True)
+class Discovery:
+    """What the Open311 discovery document says about this endpoint."""
+
+    contact: str = ""
+    key_service: str = ""
+    changeset: str | None = None  # when the endpoint last changed; the file's time if not given
+    type: str = "production"
+
+
+@dataclass(frozen=True)
 class PublicText:
     stages: dict[str, dict[str, str]] = field(default_factory=dict)
     service_notice: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, tuple[Attribute, ...]] = field(default_factory=dict)  # by service code
+    discovery: Discovery = field(default_factory=Discovery)
 
     def stage(self, code: str | None, lang: str = "zh") -> str:
         labels = self.stages.get(code or "", _FALLBACK_STAGE)
@@ -61,7 +75,11 @@ def public_text(settings: dict) -> PublicText:
     with _lock:
         if key not in _cache:
             with open(path, "rb") as fh:
-                _cache[key] = parse(tomllib.load(fh), where=path)
+                text = parse(tomllib.load(fh), where=path)
+            if text.discovery.changeset is None:
+                changed = datetime.fromtimestamp(key[1], timezone.utc).isoformat(timespec="seconds")
+                text = replace(text, discovery=replace(text.discovery, changeset=changed))
+            _cache[key] = text
         return _cache[key]
 
 
@@ -92,4 +110,19 @@ def parse(raw: dict[str, Any], where: str = "public file") -> PublicText:
                                                    "en": str(item.get("description_en") or item.get("description", code))},
                                       values=values, order=len(existing) + 1))
     return PublicText(stages=stages, service_notice=notice,
-                      attributes={k: tuple(v) for k, v in by_service.items()})
+                      attributes={k: tuple(v) for k, v in by_service.items()},
+                      discovery=_discovery(o311.get("discovery") or {}, where))
+
+
+def _discovery(raw: dict[str, Any], where: str) -> Discovery:
+    changeset = raw.get("changeset")
+    if isinstance(changeset, datetime) and changeset.tzinfo is not None:
+        changeset = changeset.isoformat(timespec="seconds")
+    elif changeset is not None:
+        raise PublicFileError(f"{where}: open311.discovery.changeset must be a date and time with a zone, "
+                              "e.g. 2026-11-20T09:00:00+08:00 (unquoted)")
+    kind = raw.get("type", "production")
+    if kind not in ENDPOINT_TYPES:
+        raise PublicFileError(f"{where}: open311.discovery.type must be one of {', '.join(ENDPOINT_TYPES)}")
+    return Discovery(contact=str(raw.get("contact", "")), key_service=str(raw.get("key_service", "")),
+                     changeset=changeset, type=kind)

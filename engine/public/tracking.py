@@ -2,7 +2,9 @@
 secret link (add information while acceptance waits for it, rate the closed case once).
 
 The public view carries no personal data: no names, phone numbers, form notes or task names,
-only the stage in plain words, when each stage began, and the expected completion.
+only the stage in plain words, when each stage began, and the expected completion. Internal
+cases (patrol, video, ...) are not public at all, and the place is only as precise as the
+settings allow (engine/public/exposure.py); the reporter sees their own address and words.
 """
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Case, CaseEvent, Department, OrgUnit, Rating
+from models import Case, CaseEvent, Department, Rating
 
 from engine.lifecycle import cases as case_service
 from engine.errors import Conflict, InputError, NotFound
 from engine.access.links import case_for_secret
+from engine.public.exposure import ancestor, exposure, is_public, place
 from engine.runtime import Runtime
 
 SATISFACTION = ("satisfied", "basically", "dissatisfied")
@@ -42,8 +45,9 @@ class PublicCase:
     category_code: str
     category: dict[str, str]      # {"zh": ..., "en": ...}
     major: dict[str, str]
-    address: str
-    lat: float | None
+    address: str                  # the address, or for the public the unit PUBLIC_LOCATION names
+    location_code: str            # the grid's code, or that unit's
+    lat: float | None             # rounded for the public unless PUBLIC_LOCATION is "address"
     lng: float | None
     description: str | None       # only when PUBLIC_SHOW_DESCRIPTION (or for the reporter)
     agency: dict[str, str]        # who handles it: the department, else the street's centre
@@ -51,6 +55,7 @@ class PublicCase:
     updated_at: datetime
     closed_at: datetime | None
     expected_at: datetime | None  # the handling deadline once known, while the case is open
+    next_due_at: datetime | None  # the earliest open deadline (acceptance, at intake), while open
     timeline: list[TimelineEntry] = field(default_factory=list)
 
 
@@ -65,28 +70,31 @@ class ReporterCase:
     rating: Rating | None
 
 
-def public_case(session: Session, rt: Runtime, code: str, *, with_description: bool | None = None) -> PublicCase:
+def public_case(session: Session, rt: Runtime, code: str) -> PublicCase:
+    """Return what anyone may see of a case; NotFound for unknown and internal cases alike."""
     case = session.scalars(select(Case).where(Case.code == code)).first() if _CODE.match(code or "") else None
-    if case is None:
+    if case is None or not is_public(case, exposure(rt.settings)):
         raise NotFound(f"case {code} does not exist")
-    return describe(session, rt, case, with_description=with_description)
+    return describe(session, rt, case)
 
 
-def describe(session: Session, rt: Runtime, case: Case, *, with_description: bool | None = None,
+def describe(session: Session, rt: Runtime, case: Case, *, for_reporter: bool = False,
              with_timeline: bool = True) -> PublicCase:
-    """Return the public view of a case."""
-    if with_description is None:
-        with_description = bool(rt.settings.get("PUBLIC_SHOW_DESCRIPTION"))
+    """Return the public view of a case, or with ``for_reporter`` the one its reporter sees."""
+    seen = None if for_reporter else exposure(rt.settings)
+    where = place(session, case, seen)
+    is_open = case.status == "open"
     handle_due = (case.due_times or {}).get("handle")
-    expected = datetime.fromisoformat(handle_due) if handle_due and case.status == "open" else None
     return PublicCase(
         code=case.code, status=case.status, stage=case.stage, category_code=case.category.code,
         category={"zh": case.category.name, "en": case.category.name_en or case.category.name},
         major={"zh": case.category.major_name, "en": case.category.major_name_en or case.category.major_name},
-        address=case.address, lat=case.lat, lng=case.lng,
-        description=case.description if with_description else None,
+        address=where.text, location_code=where.unit_code, lat=where.lat, lng=where.lng,
+        description=case.description if seen is None or seen.description else None,
         agency=agency(session, case), reported_at=case.created_at, updated_at=case.updated_at,
-        closed_at=case.closed_at, expected_at=expected,
+        closed_at=case.closed_at,
+        expected_at=datetime.fromisoformat(handle_due) if handle_due and is_open else None,
+        next_due_at=case.due_at if is_open else None,
         timeline=public_timeline(session, case) if with_timeline else [])
 
 
@@ -96,8 +104,7 @@ def agency(session: Session, case: Case) -> dict[str, str]:
         dept = session.scalars(select(Department).where(Department.code == case.department_code)).first()
         if dept:
             return {"zh": dept.name, "en": dept.name_en or dept.name}
-    codes = [c for c in case.scope_path.split("/") if c]
-    street = session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes), OrgUnit.level == "street")).first()
+    street = ancestor(session, case, "street")
     if street is None:
         return {"zh": "", "en": ""}
     return {"zh": f"{street.name}网格化服务管理中心", "en": f"{street.name_en or street.name} grid centre"}
@@ -163,7 +170,7 @@ def rate(session: Session, rt: Runtime, code: str, secret: str, satisfaction: An
 
 
 def _reporter_view(session: Session, rt: Runtime, case: Case) -> ReporterCase:
-    public = describe(session, rt, case, with_description=True)
+    public = describe(session, rt, case, for_reporter=True)
     waiting = case.stage == "supplement"
     request = None
     if waiting:

@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from engine.access.links import create_open311_client
+from web import create_app
 
 from tests.timekeeping import SH
 
@@ -90,30 +91,55 @@ def test_post_request_makes_a_case_in_the_grid_of_the_point(client, api_key, tok
                     media_url="https://img.example.org/1.jpg", address_string="南池子大街12号")
     assert response.status_code == 201
     [receipt] = response.get_json()
-    assert set(receipt) == {"service_request_id", "token", "service_notice", "account_id", "tracking_url"}
+    # Intake is synchronous: the spec's receipt carries service_request_id and no token.
+    assert set(receipt) == {"service_request_id", "service_notice", "account_id"}
     code = receipt["service_request_id"]
     assert code.startswith("GF20261125") and receipt["account_id"] is None
-    assert receipt["tracking_url"].startswith(f"http://localhost/track/{code}/")
     case = client.get(f"/api/v1/cases/{code}", headers=token("clerk_dhm")).get_json()
     assert (case["grid"]["code"], case["source"], case["stage"]) == ("110101001001001", "open311", "accept")
-    assert client.get(receipt["tracking_url"]).status_code == 200
 
     [req] = client.get(f"{BASE}/requests/{code}.json").get_json()
     assert list(req) == REQUEST_FIELDS
     assert (req["status"], req["status_notes"], req["service_code"], req["service_name"]) == \
         ("open", "受理中", "E0102", "暴露垃圾")
     assert req["requested_datetime"] == "2026-11-25T10:00:00+08:00" == req["updated_datetime"]
-    assert req["expected_datetime"] is None  # no handling deadline before dispatch
+    assert req["expected_datetime"] == "2026-11-25T11:00:00+08:00"  # acceptance: 1 working hour
+    # The public sees the community and a point rounded to about 1 km, not the address.
     assert (req["address"], req["address_id"], req["lat"], req["long"]) == \
-        ("南池子大街12号", "110101001001001", 39.9119, 116.3993)
+        ("南池子社区", "110101001001", 39.91, 116.4)
     assert req["media_url"] == "https://img.example.org/1.jpg"
     assert req["agency_responsible"] == "东华门街道网格化服务管理中心"
-    assert req["description"] == ""  # the reporter's words stay off public views by default
+    assert req["description"] == "市容环境 / 暴露垃圾"  # the service, not the reporter's words
     text = response.data.decode() + client.get(f"{BASE}/requests/{code}.json").data.decode()
     assert "13900001111" not in text and "wang@example.org" not in text and "王" not in text.replace("王府", "")
+    assert "南池子大街" not in text and "路边堆放" not in text
 
-    [by_token] = client.get(f"{BASE}/tokens/{receipt['token']}.json").get_json()
-    assert by_token == {"service_request_id": code, "token": receipt["token"]}
+
+def test_tokens_of_earlier_receipts_still_answer(client, api_key, demo_db):
+    from models import Open311Request
+    code = post(client, api_key).get_json()[0]["service_request_id"]
+    with demo_db() as session:
+        stored = session.query(Open311Request).one().token
+    [by_token] = client.get(f"{BASE}/tokens/{stored}.json").get_json()
+    assert by_token == {"service_request_id": code, "token": stored}
+    assert ET.fromstring(client.get(f"{BASE}/tokens/{stored}.xml").data).find("request") \
+        .findtext("service_request_id") == code
+
+
+def test_the_tracking_link_is_sent_only_to_clients_asking_for_extensions(client, api_key):
+    [plain] = post(client, api_key).get_json()
+    assert "tracking_url" not in str(plain) and "extended_attributes" not in plain
+    [extended] = post(client, api_key, extensions="true").get_json()
+    code = extended["service_request_id"]
+    link = extended["extended_attributes"]["tracking_url"]
+    assert link.startswith(f"http://localhost/track/{code}/")
+    assert "南池子大街12号" not in client.get(f"/track/{code}").data.decode()
+    assert client.get(link).status_code == 200
+
+    [req] = client.get(f"{BASE}/requests/{code}.json?extensions=true").get_json()
+    assert list(req) == REQUEST_FIELDS + ["extended_attributes"]
+    assert req["extended_attributes"] == {"tracking_url": f"http://localhost/track/{code}"}  # no secret
+    assert "extended_attributes" not in client.get(f"{BASE}/requests/{code}.json").get_json()[0]
 
 
 def test_xml_request_and_receipt(client, api_key):
@@ -122,14 +148,30 @@ def test_xml_request_and_receipt(client, api_key):
     root = ET.fromstring(response.data)
     assert root.tag == "service_requests"
     receipt = root.find("request")
-    assert [c.tag for c in receipt] == ["service_request_id", "token", "service_notice", "account_id", "tracking_url"]
+    assert [c.tag for c in receipt] == ["service_request_id", "service_notice", "account_id"]
     code = receipt.findtext("service_request_id")
     root = ET.fromstring(client.get(f"{BASE}/requests/{code}.xml").data)
     request = root.find("request")
     assert [c.tag for c in request] == REQUEST_FIELDS
-    assert request.findtext("status") == "open" and request.findtext("lat") == "39.9119"
-    token = ET.fromstring(client.get(f"{BASE}/tokens/{receipt.findtext('token')}.xml").data).find("request")
-    assert token.findtext("service_request_id") == code
+    assert request.findtext("status") == "open" and request.findtext("lat") == "39.91"
+    extended = ET.fromstring(post(client, api_key, fmt="xml", extensions="true").data).find("request")
+    assert [c.tag for c in extended] == ["service_request_id", "service_notice", "account_id", "extended_attributes"]
+    assert extended.find("extended_attributes").findtext("tracking_url").startswith("http://localhost/track/")
+
+
+def test_discovery_document_describes_the_endpoint(client):
+    body = client.get(f"{BASE}/discovery.json").get_json()
+    assert list(body) == ["changeset", "contact", "key_service", "endpoints"]
+    assert datetime.fromisoformat(body["changeset"]).tzinfo is not None and body["contact"] and body["key_service"]
+    [endpoint] = body["endpoints"]
+    assert endpoint == {"specification": "http://wiki.open311.org/GeoReport_v2", "url": "http://localhost/open311/v2",
+                        "changeset": body["changeset"], "type": "production",
+                        "formats": ["text/xml", "application/json"]}
+    root = ET.fromstring(client.get(f"{BASE}/discovery.xml").data)
+    assert root.tag == "discovery" and root.findtext("contact") == body["contact"]
+    node = root.find("endpoints").find("endpoint")
+    assert [c.tag for c in node] == ["specification", "url", "changeset", "type", "formats"]
+    assert [f.text for f in node.find("formats").findall("format")] == ["text/xml", "application/json"]
 
 
 def test_location_by_address_or_grid_code(client, api_key, token):
@@ -158,7 +200,8 @@ def test_attributes_are_checked_against_the_definition(client, api_key, token):
     ({"key": None}, 403, "api_key"),
     ({"key": "o311_wrong"}, 403, "api_key"),
     ({"service_code": "E9999"}, 404, "service_code"),
-    ({"service_code": None}, 404, "service_code"),
+    ({"service_code": None}, 400, "service_code: Required"),
+    ({"service_code": ""}, 400, "service_code: Required"),
     ({"lat": None, "long": None}, 400, "location"),
     ({"lat": "north", "long": "116.39"}, 400, "lat"),
     ({"lat": "10.0", "long": "10.0"}, 400, "outside every grid"),
@@ -171,7 +214,7 @@ def test_attributes_are_checked_against_the_definition(client, api_key, token):
 def test_bad_posts_get_the_spec_error_list(client, api_key, fields, status, needle):
     for fmt in ("json", "xml"):
         listed = spec_errors(post(client, **{"key": api_key, "fmt": fmt, **fields}), status)
-        assert listed and listed[0][0] == status and needle in listed[0][1]
+        assert listed and listed[0][0] == status and needle in listed[0][1] and "None" not in listed[0][1]
 
 
 def test_a_revoked_key_is_refused(client, api_key, app, demo_db):
@@ -220,8 +263,15 @@ def test_unknown_things_get_404_in_the_spec_shape(client):
     assert spec_errors(client.get(f"{BASE}/requests/GF2026112599999.xml"), 404)
     assert spec_errors(client.get(f"{BASE}/tokens/nope.json"), 404)
     assert spec_errors(client.get(f"{BASE}/services.csv"), 404)
-    assert spec_errors(client.get(f"{BASE}/discovery.json"), 404)
+    assert spec_errors(client.get(f"{BASE}/discovery.csv"), 404)
     assert spec_errors(client.delete(f"{BASE}/requests.json"), 404)
+
+
+def test_unknown_xml_paths_answer_in_xml(client):
+    for response in (client.get(f"{BASE}/nothing.xml"), client.post(f"{BASE}/services/E0102/extra.xml")):
+        assert response.mimetype == "text/xml"
+        assert spec_errors(response, 404)[0][0] == 404
+    assert client.get(f"{BASE}/nothing.json").mimetype == "application/json"
 
 
 def test_closed_cases_read_closed_with_the_department(client, api_key, token):
@@ -239,3 +289,48 @@ def test_closed_cases_read_closed_with_the_department(client, api_key, token):
     assert req["expected_datetime"] == "2026-11-25T15:30:00+08:00"  # 4 working hours, over lunch
     [en] = client.get(f"{BASE}/requests/{code}.json?lang=en").get_json()
     assert en["status_notes"] == "Being fixed"
+
+
+def test_description_is_the_reporters_words_only_when_configured(demo_db, database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_SHOW_DESCRIPTION": True})
+    client = app.test_client()
+    with demo_db() as session:
+        key = create_open311_client(session, app.extensions["gridflow.runtime"], "resident-app")
+        session.commit()
+    code = post(client, key).get_json()[0]["service_request_id"]
+    [req] = client.get(f"{BASE}/requests/{code}.json").get_json()
+    assert req["description"] == "路边堆放生活垃圾"
+    assert ET.fromstring(client.get(f"{BASE}/requests.xml").data).find("request").findtext("description") == \
+        "路边堆放生活垃圾"
+
+
+def test_xml_stays_well_formed_whatever_the_reporter_typed(demo_db, database_url):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, "PUBLIC_SHOW_DESCRIPTION": True,
+                      "PUBLIC_LOCATION": "address"})
+    client = app.test_client()
+    with demo_db() as session:
+        key = create_open311_client(session, app.extensions["gridflow.runtime"], "resident-app")
+        session.commit()
+    assert post(client, key, address_string="南池子大街\x0b12号", description="垃圾\x0c\x1b堆放").status_code == 201
+    response = client.get(f"{BASE}/requests.xml")
+    assert response.status_code == 200
+    request = ET.fromstring(response.data).find("request")  # a parse error here is what clients would hit
+    assert (request.findtext("address"), request.findtext("description")) == ("南池子大街 12号", "垃圾  堆放")
+    assert request.findtext("lat") == "39.9119"  # PUBLIC_LOCATION = "address" shows the point too
+    assert client.get(f"{BASE}/requests.json").get_json()[0]["address"] == "南池子大街\x0b12号"
+
+
+def test_internal_cases_are_not_open311_requests(client, api_key, token, demo_db, database_url):
+    patrol = {"category_code": "E0102", "grid_code": "110101001001001", "address": "南池子大街3号",
+              "description": "井盖缺失", "source": "patrol"}
+    made = client.post("/api/v1/cases", json=patrol, headers=token("grid_dhm_01"))
+    assert made.status_code == 201
+    internal = made.get_json()["code"]
+    resident = post(client, api_key).get_json()[0]["service_request_id"]
+    ids = lambda c, q="": [r["service_request_id"] for r in c.get(f"{BASE}/requests.json{q}").get_json()]
+    assert ids(client) == [resident]
+    assert ids(client, f"?service_request_id={internal},{resident}") == [resident]
+    assert spec_errors(client.get(f"{BASE}/requests/{internal}.json"), 404)
+    configured = create_app({"DATABASE_URL": database_url, "TESTING": True,
+                             "PUBLIC_SOURCES": ["open311", "patrol"]}).test_client()
+    assert ids(configured) == [resident, internal]

@@ -63,6 +63,50 @@ def test_public_page_is_chinese_by_default_and_english_on_request(client, token)
     assert client.get("/track/GF2026112599999.json").mimetype == "application/problem+json"
 
 
+def test_without_the_secret_a_case_shows_its_community_not_its_address(client, token):
+    code, link = report(client, token)
+    public = client.get(f"/track/{code}.json").get_json()
+    assert public["address"] == "南池子社区" and public["agency"] == "东华门街道网格化服务管理中心"
+    page = client.get(f"/track/{code}").data.decode()
+    assert "南池子社区" in page and "南池子大街12号" not in page
+    mine = client.get(link, headers={"Accept": "application/json"}).get_json()
+    assert mine["address"] == "南池子大街12号"  # the reporter sees their own address
+    assert "南池子大街12号" in client.get(link).data.decode()
+
+
+def test_walking_sequential_codes_gathers_no_addresses_and_no_internal_cases(client, token):
+    resident, _ = report(client, token)
+    patrol = {**REPORT, "source": "patrol", "address": "东华门大街5号院内", "reporter_name": "", "reporter_phone": ""}
+    made = client.post("/api/v1/cases", json=patrol, headers=token("grid_dhm_01"))
+    assert made.status_code == 201
+    internal = made.get_json()["code"]
+    assert (resident, internal) == ("GF2026112500001", "GF2026112500002")
+    walked = [client.get(f"/track/GF20261125{n:05d}{suffix}") for n in range(1, 5) for suffix in ("", ".json")]
+    assert [r.status_code for r in walked] == [200, 200] + [404] * 6  # the patrol case is not public
+    gathered = "".join(r.data.decode() for r in walked)
+    assert "南池子大街" not in gathered and "东华门大街" not in gathered and "暴露垃圾" in gathered
+
+
+def test_which_cases_are_public_and_how_precisely_are_settings(demo_db, database_url, token):
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True,
+                      "PUBLIC_SOURCES": ["hotline", "patrol"], "PUBLIC_LOCATION": "address"})
+    client = app.test_client()  # the token fixture's bearer tokens live in the shared database
+    code, _ = report(client, token)
+    patrol = {**REPORT, "source": "patrol", "reporter_name": "", "reporter_phone": ""}
+    internal = client.post("/api/v1/cases", json=patrol, headers=token("grid_dhm_01")).get_json()["code"]
+    assert client.get(f"/track/{code}.json").get_json()["address"] == "南池子大街12号"
+    assert client.get(f"/track/{internal}.json").status_code == 200
+
+
+def test_a_mistyped_public_setting_stops_the_app(demo_db, database_url):
+    from engine.settings import SettingsError
+    for bad, needle in [({"PUBLIC_LOCATION": "house"}, "PUBLIC_LOCATION"),
+                        ({"PUBLIC_SOURCES": "patrol"}, "PUBLIC_SOURCES"),
+                        ({"PUBLIC_COORDINATE_DECIMALS": 2.5}, "PUBLIC_COORDINATE_DECIMALS")]:
+        with pytest.raises(SettingsError, match=needle):
+            create_app({"DATABASE_URL": database_url, **bad})
+
+
 def test_reporter_adds_information_when_asked(client, token):
     code, link = report(client, token)
     assert client.post(f"{link}/supplement", data={"text": "门牌号是12号"}).status_code == 409  # not asked yet

@@ -1,5 +1,9 @@
-"""Open311 GeoReport v2 under /open311/v2: services, service definitions, requests and tokens,
-as .json or .xml. Every error is the spec's list of {code, description}."""
+"""Open311 GeoReport v2 under /open311/v2: discovery, services, service definitions, requests
+and tokens, as .json or .xml. Every error is the spec's list of {code, description}.
+
+Our one extension, the tracking link, is sent only to clients that ask with extensions=true
+(the GeoReport v2 extensions habit), inside extended_attributes, so strict clients see the
+spec's fields and nothing else."""
 from __future__ import annotations
 
 import json
@@ -21,12 +25,20 @@ from web.ratelimit import rate_limited
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FORMATS = ("json", "xml")
 _ATTRIBUTE = re.compile(r"^attribute\[([A-Za-z0-9_]{1,50})\](\[\])?$")
-
+_ITEM_TAGS = {"attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format"}
+# Characters XML 1.0 cannot carry even as references; ElementTree would write them and leave
+# the document ill-formed, so a vertical tab typed into an address must not reach it.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _fmt() -> str:
-    fmt = (request.view_args or {}).get("fmt")
+    """The format the URL asks for; an unknown path ending in .xml is answered in XML too."""
+    fmt = (request.view_args or {}).get("fmt") or request.path.rpartition(".")[2]
     return fmt if fmt in FORMATS else "json"
+
+
+def _extensions() -> bool:
+    return request.values.get("extensions") == "true"
 
 
 # -- writing JSON and XML ---------------------------------------------------------------------
@@ -34,18 +46,15 @@ def _xml_value(parent: ET.Element, tag: str, value) -> None:
     node = ET.SubElement(parent, tag)
     if isinstance(value, bool):
         node.text = "true" if value else "false"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _xml_value(node, key, item)
     elif isinstance(value, list):
-        item_tag = {"attributes": "attribute", "values": "value"}.get(tag, "item")
+        item_tag = _ITEM_TAGS.get(tag, "item")
         for item in value:
-            _xml_object(node, item_tag, item)
+            _xml_value(node, item_tag, item)
     elif value is not None:
-        node.text = str(value)
-
-
-def _xml_object(parent: ET.Element, tag: str, obj: dict) -> None:
-    node = ET.SubElement(parent, tag)
-    for key, value in obj.items():
-        _xml_value(node, key, value)
+        node.text = _NOT_XML.sub(" ", str(value))
 
 
 def respond(body, *, root: str | None = None, item: str | None = None, status: int = 200) -> Response:
@@ -54,7 +63,7 @@ def respond(body, *, root: str | None = None, item: str | None = None, status: i
         if isinstance(body, list):
             top = ET.Element(root)
             for obj in body:
-                _xml_object(top, item, obj)
+                _xml_value(top, item, obj)
         else:
             top = ET.Element(root)
             for key, value in body.items():
@@ -94,6 +103,14 @@ def _too_many(seconds: int):
 
 
 # -- endpoints --------------------------------------------------------------------------------
+@bp.get("/discovery.<fmt>")
+@rate_limited("TRACKING", _too_many)
+@formats
+def discovery():
+    base = url_for("open311.unknown", _external=True).rstrip("/")
+    return respond(o311.discovery(runtime(), base), root="discovery")
+
+
 @bp.get("/services.<fmt>")
 @rate_limited("TRACKING", _too_many)
 @formats
@@ -127,9 +144,9 @@ def post_request():
     receipt = o311.submit(session, rt, client, request.form.to_dict(), attributes, current_lang())
     session.commit()
     secret = receipt.pop("tracking_secret")
-    # An extension to the spec: the reporter's private link (add information, rate the result).
-    receipt["tracking_url"] = url_for("track.reporter_page", code=receipt["service_request_id"],
-                                      secret=secret, _external=True)
+    if _extensions() and secret:  # the reporter's private link: add information, rate the result
+        receipt["extended_attributes"] = {"tracking_url": url_for(
+            "track.reporter_page", code=receipt["service_request_id"], secret=secret, _external=True)}
     return respond([receipt], root="service_requests", item="request", status=201)
 
 
@@ -138,15 +155,23 @@ def post_request():
 @formats
 def list_requests():
     items = o311.find_requests(get_session(), runtime(), request.args.to_dict(), current_lang())
-    return respond(items, root="service_requests", item="request")
+    return respond(_with_public_links(items), root="service_requests", item="request")
 
 
 @bp.get("/requests/<code>.<fmt>")
 @rate_limited("TRACKING", _too_many)
 @formats
 def get_request(code: str):
-    return respond([o311.get_request(get_session(), runtime(), code, current_lang())],
-                   root="service_requests", item="request")
+    item = o311.get_request(get_session(), runtime(), code, current_lang())
+    return respond(_with_public_links([item]), root="service_requests", item="request")
+
+
+def _with_public_links(items: list[dict]) -> list[dict]:
+    if _extensions():  # the public tracking page, which anyone may open
+        for item in items:
+            item["extended_attributes"] = {"tracking_url": url_for(
+                "track.case_page", code=item["service_request_id"], _external=True)}
+    return items
 
 
 @bp.get("/tokens/<token>.<fmt>")

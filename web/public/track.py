@@ -2,7 +2,8 @@
 /track/<code>/<secret>, where they add information the clerk asked for and rate the result.
 
 The secret in the URL is the authorization (no session cookie), so these forms need no CSRF
-token: a forged request would have to know the secret already.
+token: a forged request would have to know the secret already. Without the secret a case is
+shown only as far as the PUBLIC_* settings allow (engine/public/exposure.py).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask_babel import gettext as _
 
 from engine.public import tracking
 from engine.errors import EngineError, InputError
+from engine.public.exposure import exposure
 from engine.public.texts import public_text
 
 from web.api.core import problem
@@ -21,8 +23,8 @@ from web.public.i18n import SATISFACTION_LABELS, current_lang
 from web.ratelimit import rate_limited
 
 bp = Blueprint("track", __name__, url_prefix="/track")
-
-
+# A mistyped PUBLIC_* setting stops the app at start-up rather than on a resident's request.
+bp.record_once(lambda state: exposure(state.app.config))
 
 def _wants_json() -> bool:
     return request.path.endswith(".json") or request.is_json or \
