@@ -24,7 +24,7 @@ from engine.access.org import may_see_case, may_take
 from engine.process.deploy import latest_version
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff import ProcessError
 
 # Built once; building a statement costs more than running it on the hot path.
 _TASK_AND_SIBLINGS = select(Task).where(or_(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import Membership, Notification, Task
 
-from engine.spiff.sandbox import TEMPLATE_FIELD
+from engine.spiff import TEMPLATE_FIELD
 from engine.access.org import scope_covers
 
 _MEMBERS_OF_ROLE = select(Membership.user_id, Membership.scope_key).where(Membership.role == bindparam("role"))

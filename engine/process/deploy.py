@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from models import ProcessVersion
 
-from engine.spiff.sandbox import ExpressionError, bare_iso_literal, compile_checked
+from engine.spiff import ExpressionError, bare_iso_literal, compile_checked
 from engine.process.forms import FormDefinitionError, form_schema
 from engine.access.org import role_for_lane
 from engine.lifecycle.record import ESCALATION_LEVELS
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff import ProcessError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from engine.spiff.sandbox import ExpressionError, Namespace
+from engine.spiff import ExpressionError, Namespace
 from engine.runtime import Runtime
 
 TIMER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
