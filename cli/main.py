@@ -14,7 +14,7 @@ from demo.loader import load_demo_city
 from engine.errors import EngineError
 from engine.assembly import make_runtime
 from engine.settings import load_settings
-from engine.spiff.facade import ProcessError
+from engine.spiff import ProcessError
 from models import create_schema, drop_schema
 
 from web.db import open_database

@@ -14,7 +14,7 @@ from models import ProcessVersion
 from engine import clock as clock_module
 from engine.calendar.working_time import BusinessCalendar
 from engine.errors import NotFound
-from engine.spiff.facade import ProcessBundle, WorkflowEngine
+from engine.spiff import ProcessBundle, ProcessError, WorkflowEngine
 
 
 def _instant(value) -> datetime:
@@ -98,7 +98,16 @@ class Runtime:
             version = session.get(ProcessVersion, process_version_id)
             if version is None:
                 raise NotFound(f"process version {process_version_id} does not exist")
-            bundle = self.workflows.load_spec(version.serialized_spec)
+            try:
+                bundle = self.workflows.load_spec(version.serialized_spec)
+            except ProcessError as exc:
+                # Corrupt, or written by a library version whose format changed: the source
+                # files parse to the same spec. Not written back: a deployed version stays
+                # as deployed, and this cache makes it one parse per version per process.
+                logging.getLogger("gridflow.process").warning(
+                    "process version %s (%s v%s): %s; rebuilt from its source files",
+                    version.id, version.key, version.version, exc)
+                bundle = self.workflows.parse(version.source_files)[version.key]
             self._bundles[process_version_id] = bundle
         return bundle
 

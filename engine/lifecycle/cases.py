@@ -25,7 +25,7 @@ from engine.process.deploy import latest_version
 from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
-from engine.spiff.facade import NotWaiting, ProcessError
+from engine.spiff import NotWaiting, ProcessError
 
 # Built once; building a statement costs more than running it on the hot path.
 _TASK_AND_SIBLINGS = select(Task).where(or_(

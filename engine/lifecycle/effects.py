@@ -11,8 +11,8 @@ from engine.access.members import members, task_people
 from engine.errors import ProcessFailure
 from engine.process.policy import ESCALATION_LEVELS
 from engine.runtime import Runtime
-from engine.spiff.facade import Effect
-from engine.spiff.sandbox import TEMPLATE_FIELD
+from engine.spiff import Effect
+from engine.spiff import TEMPLATE_FIELD
 
 ESCALATION_ROLES = ("supervisor", "shift_leader")
 

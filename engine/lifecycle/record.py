@@ -22,7 +22,7 @@ from engine.errors import Conflict, ProcessFailure
 from engine.access.org import role_for_lane
 from engine.lifecycle.effects import Notice, apply_effect
 from engine.runtime import Runtime
-from engine.spiff.facade import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
+from engine.spiff import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
 
 _CASES, _TASKS, _EVENTS = Case.__table__, Task.__table__, CaseEvent.__table__
 

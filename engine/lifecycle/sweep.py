@@ -23,7 +23,7 @@ from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.errors import Conflict, ProcessFailure
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
-from engine.spiff.facade import TIMER_FIRED, ProcessError
+from engine.spiff import TIMER_FIRED, ProcessError
 
 log = logging.getLogger("gridflow.sweep")
 

@@ -13,7 +13,7 @@ from engine.errors import Conflict, Forbidden, InputError, NotFound, Preconditio
 from engine.process.forms import prefill
 from engine.access.org import may_see_case, may_take
 from engine.runtime import Runtime
-from engine.spiff.facade import FormField
+from engine.spiff import FormField
 
 
 @dataclass

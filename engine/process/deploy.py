@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from models import Category, Department, ProcessVersion
 
-from engine.spiff.sandbox import ExpressionError, bare_iso_literal, compile_checked
+from engine.spiff import ExpressionError, bare_iso_literal, compile_checked
 from engine.process.forms import FormDefinitionError, form_schema
 from engine.access.org import role_for_lane
 from engine.process.policy import ESCALATION_LEVELS
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError, flow_graph
+from engine.spiff import ProcessError, flow_graph
 from engine.process.variables import CATEGORY_VARIABLE, unset_variables
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"

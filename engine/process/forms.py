@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from engine.spiff.facade import FormField
+from engine.spiff import FormField
 
 class SafeString(fields.String):
     """A string that databases and JSON encoders can store: no NUL, no lone surrogates."""

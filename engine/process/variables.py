@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from engine.spiff.facade import FlowGraph, FlowStep, Node
+from engine.spiff import FlowGraph, FlowStep, Node
 from engine.spiff.sandbox import SAFE_BUILTINS, bare_iso_literal
 
 # What the engine puts into a new case's data (processes/README.md lists them; the

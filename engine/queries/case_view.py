@@ -15,7 +15,7 @@ from engine.access.org import may_take
 from engine.lifecycle import attachments, cases, comments, tasks
 from engine.queries import directory
 from engine.runtime import Runtime
-from engine.spiff.facade import FormField, Node
+from engine.spiff import FormField, Node
 
 
 @dataclass(frozen=True)

@@ -1,162 +1,37 @@
 """The one facade over SpiffWorkflow: parse, start, step, complete, message, serialize.
 
-Longer than our other modules on purpose: it is the only module allowed to import the library.
-
-No other module imports SpiffWorkflow, so a library upgrade touches this file only. The
-facade speaks in plain values (dicts, dataclasses, bytes); callers never see Spiff objects
-other than the opaque workflow and bundle handles they pass back in.
+No module outside engine/spiff imports SpiffWorkflow, so a library upgrade touches this
+package only. The facade speaks in plain values (dicts, dataclasses, bytes); callers never
+see Spiff objects other than the opaque workflow and bundle handles they pass back in.
+Importing it applies gridflow's changes to the library (patches.py), which first checks
+that the installed version is one they were written for.
 """
 from __future__ import annotations
 
-import ast
 import json
-import logging
-import time
 import zlib
-from copy import copy
-
-import orjson
 from dataclasses import dataclass, field
-from functools import lru_cache
-from types import MethodType
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable
 from uuid import UUID
 
+import orjson
+from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.event_parsers import EventDefinitionParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
-from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent, IntermediateCatchEvent, IntermediateThrowEvent, ReceiveTask
-from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway as _ParallelGatewayMixin
-from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import (
-    CamundaBoundaryEventParser,
-    CamundaEventDefinitionParser,
-    CamundaIntermediateCatchEventParser,
-    CamundaIntermediateThrowEventParser,
-)
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
-from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.camunda.specs.user_task import UserTask
-from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
-from SpiffWorkflow.task import Task, TaskState
-from lxml import etree
+from SpiffWorkflow.task import TaskState
 
-from engine import clock
-from engine.spiff.sandbox import TEMPLATE_FIELD, ExpressionError, Namespace
+from engine.spiff import patches
+from engine.spiff.parser import TIMER_TYPES, Parser, timer_kind, use_first_hit
+from engine.spiff.patches import engine_steps, tune
+from engine.spiff.sandbox import TEMPLATE_FIELD, ExpressionError, Namespace, ScriptEngine
+from engine.spiff.serializer import make_serializer
 
-
-class _EngineDatetime(datetime):
-    """Spiff's timers call datetime.now(timezone.utc) themselves; give them the engine's clock."""
-
-    @classmethod
-    def now(cls, tz=None):
-        current = clock.now()
-        return current.astimezone(tz) if tz else current.astimezone().replace(tzinfo=None)
-
-
-_spiff_timer.datetime = _EngineDatetime
-
-
-_task_logger = logging.getLogger("spiff.task")
-_library_set_state = Task._set_state
-
-
-def _set_state(self, value: int) -> None:
-    """Task._set_state without building its log record's extras when nobody logs them.
-
-    The library collects a dict of task details for every state change (a dozen per task
-    run) before handing it to ``logger.info``, whatever the log level.
-    """
-    if _task_logger.isEnabledFor(logging.INFO):
-        _library_set_state(self, value)
-    elif value != self._state:
-        self.last_state_change = time.time()
-        self._state = value
-
-
-Task._set_state = _set_state
-_library_inherit_data = Task._inherit_data
-_MUTABLE = (dict, list, set)
-
-
-def _inherit_data(self) -> None:
-    """Task._inherit_data with a fast path for a task that has no data of its own yet.
-
-    The library deep-merges the parent's data into the task's; into an empty dict that merge
-    copies each value (shallow copies of dicts, lists and sets), which is what this does
-    without comparing every key first. A new task (the usual case) takes this path.
-    """
-    if self.data:
-        _library_inherit_data(self)
-    else:
-        self.data = {k: (copy(v) if isinstance(v, _MUTABLE) else v) for k, v in self.parent.data.items()}
-
-
-Task._inherit_data = _inherit_data
-
-
-
-class RecurringTimerEventDefinition(CycleTimerEventDefinition):
-    """A timeCycle whose expression is evaluated again after every firing.
-
-    The library evaluates a cycle once and then adds its interval on the plain clock. Here
-    each evaluation of the expression (an ISO repeating interval ``R[n]/<start>/<interval>``)
-    gives the next firing as its start, so an expression over the business calendar, such
-    as ``every(hours=2, after=handle_due)``, fires every two *working* hours, and a task
-    that is entered again arms its cycle at the next step still ahead, not at the first.
-    A start that is not ahead of the last firing (a fixed date, ``R3/PT2H`` read late) falls
-    back to adding the interval on the plain clock. ``n`` counts firings of one arming.
-    """
-
-    def _evaluate(self, my_task):
-        text = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-        try:
-            return TimerEventDefinition.parse_iso_recurring_interval(str(text))
-        except Exception as exc:  # noqa: BLE001 - the library raises bare Exceptions here
-            raise ProcessError(f"timeCycle {self.expression!r} gave {text!r}, not an ISO repeating "
-                               f"interval like R/2026-11-25T17:30:00+08:00/PT2H: {exc}",
-                               element=my_task.task_spec.bpmn_id) from None
-
-    def cycle_complete(self, my_task):
-        value = my_task._get_internal_data("event_value")
-        if value is None:
-            cycles, start, interval = self._evaluate(my_task)
-            value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
-        fired = False
-        if value["cycles"] != 0:
-            due, now = datetime.fromisoformat(value["next"]), clock.now()
-            if due < now:
-                fired = True
-                value["cycles"] -= 1 if value["cycles"] > 0 else 0
-                _, start, interval = self._evaluate(my_task)
-                step = max(interval.total_seconds(), 60.0)
-                while start <= now:  # never schedule into the past: no burst of catch-up firings
-                    start = max(start, due) + timedelta(seconds=step)
-                value["next"] = start.isoformat()
-        else:
-            my_task.internal_data.pop("event_value", None)
-            my_task.internal_data["event_fired"] = True
-            return False
-        my_task._set_internal_data(event_value=value)
-        return fired
-
-
-_TIMER_TYPES = {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition",
-                "RecurringTimerEventDefinition"}
-
+patches.apply()
 
 class ProcessError(ValueError):
     """A process file cannot be parsed, or a step of a case failed inside the process."""
@@ -242,286 +117,6 @@ class ProcessBundle:
         return list(self._nodes.values())
 
 
-@dataclass(frozen=True)
-class Decision:
-    """A decision table as a business-rule task evaluates it: what it reads and what it sets."""
-
-    id: str
-    inputs: tuple[str, ...]                   # input expressions, evaluated over the task's data
-    outputs: tuple[str, ...]                  # the variables its outputs set
-    input_cells: tuple[tuple[str, str, str], ...]   # (rule id, input expression, cell text)
-    output_cells: tuple[tuple[str, str, str], ...]  # (rule id, output variable, cell text)
-
-
-@dataclass(frozen=True)
-class FlowStep:
-    """One element of a parsed process graph as the data-flow checks see it.
-
-    ``name`` is unique in the graph and includes the library's own joins and splits (a
-    boundary event hangs off ``<task>.BoundaryEventSplit`` beside its task, so its timer sees
-    the data the task was entered with); ``outputs`` are the names of the steps after it.
-    """
-
-    name: str
-    bpmn_id: str | None
-    outputs: tuple[str, ...]
-    parallel: bool = False                    # a parallel join merges the data of every branch
-    script: str = ""
-    conditions: tuple[tuple[str, str], ...] = ()  # (condition, the step its flow leads to)
-    timer: str = ""
-    decision: Decision | None = None
-    message: str = ""                         # the variable a caught message's payload lands in
-
-
-@dataclass(frozen=True)
-class FlowGraph:
-    start: str
-    steps: dict[str, FlowStep]
-    data_objects: tuple[str, ...]  # always readable: the library starts each one as None
-
-
-def flow_graph(bundle: "ProcessBundle") -> FlowGraph:
-    """Describe the top-level process of ``bundle`` as steps with edges, for data-flow checks."""
-    steps = {}
-    for name, ts in bundle.spec.task_specs.items():
-        event = getattr(ts, "event_definition", None)
-        engine = getattr(ts, "dmnEngine", None)
-        steps[name] = FlowStep(
-            name=name, bpmn_id=getattr(ts, "bpmn_id", None), outputs=tuple(o.name for o in ts.outputs),
-            parallel=isinstance(ts, _ParallelGatewayMixin), script=getattr(ts, "script", None) or "",
-            conditions=tuple((c.args[0], target) for c, target in getattr(ts, "cond_task_specs", ()) if c is not None),
-            timer=(event.expression or "") if isinstance(event, TimerEventDefinition) else "",
-            decision=_decision(engine.decision_table) if isinstance(engine, DMNEngine) else None,
-            message=event.name if isinstance(event, MessageEventDefinition) else "")
-    return FlowGraph(bundle.spec.start.name, steps, tuple(bundle.spec.data_objects))
-
-
-def _decision(table) -> Decision:
-    inputs = tuple(i.expression or "" for i in table.inputs)
-    return Decision(
-        id=table.id, inputs=inputs, outputs=tuple(o.name for o in table.outputs if o.name),
-        input_cells=tuple((r.id, e.input.expression or "", e.text or "") for r in table.rules for e in r.inputEntries),
-        output_cells=tuple((r.id, e.output.name or "", e.text or "") for r in table.rules for e in r.outputEntries))
-
-
-def _parse_timer_event(self, event):
-    # A timeCycle becomes a RecurringTimerEventDefinition; timeDate and timeDuration as usual.
-    definition = EventDefinitionParser.parse_timer_event(self, event)
-    if type(definition) is CycleTimerEventDefinition:
-        definition = RecurringTimerEventDefinition(definition.name, definition.expression,
-                                                   description=definition.description)
-    return definition
-
-
-# Spiff reads camunda:properties on tasks only; events carry them too in gridflow
-# (a waiting state's stage, a timer path's effect).
-class _PropertiesCatchEventParser(CamundaIntermediateCatchEventParser):
-    parse_extensions = CamundaTaskParser.parse_extensions
-    parse_timer_event = _parse_timer_event
-
-
-class _PropertiesThrowEventParser(CamundaIntermediateThrowEventParser):
-    parse_extensions = CamundaTaskParser.parse_extensions
-
-
-class _PropertiesBoundaryEventParser(CamundaBoundaryEventParser):
-    parse_extensions = CamundaTaskParser.parse_extensions
-    parse_timer_event = _parse_timer_event
-
-
-class _PropertiesReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
-    parse_extensions = CamundaTaskParser.parse_extensions
-
-
-class _Parser(CamundaParser):
-    OVERRIDE_PARSER_CLASSES = {
-        **CamundaParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("intermediateCatchEvent"): (_PropertiesCatchEventParser, IntermediateCatchEvent),
-        full_tag("intermediateThrowEvent"): (_PropertiesThrowEventParser, IntermediateThrowEvent),
-        full_tag("boundaryEvent"): (_PropertiesBoundaryEventParser, BoundaryEvent),
-        # A receive task is a message wait that can carry boundary timers (a window to answer).
-        full_tag("receiveTask"): (_PropertiesReceiveTaskParser, ReceiveTask),
-    }
-
-
-class _Environment(BasePythonScriptEngineEnvironment):
-    def __init__(self, namespace: Namespace):
-        super().__init__({})
-        self.namespace = namespace
-
-    def evaluate(self, expression, context, external_context=None):
-        return self.namespace.evaluate(expression, context, external_context)
-
-    def execute(self, script, context, external_context=None):
-        self.namespace.execute(script, context, external_context)
-        return True
-
-
-class _ScriptEngine(PythonScriptEngine):
-    @staticmethod
-    @lru_cache(maxsize=8192)
-    def _parses(text: str) -> bool:
-        try:
-            ast.parse(text)
-            return True
-        except SyntaxError:
-            return False
-
-    def validate(self, expression):
-        # The DMN engine re-parses every cell on every evaluation to decide whether to add
-        # '=='; the answer never changes for a given text, so remember it.
-        if not self._parses(expression):
-            ast.parse(expression)  # raise the real SyntaxError
-
-
-class _FirstHitDMNEngine(DMNEngine):
-    """Stop at the first matching rule under hit policy FIRST (the library checks them all)."""
-
-    def decide(self, task):
-        if self.decision_table.hit_policy != "FIRST":
-            return super().decide(task)
-        for rule in self.decision_table.rules:
-            if self._DMNEngine__check_rule(rule, task):
-                return [rule]
-        return []
-
-
-class _MemoTaskConverter(TaskConverter):
-    """Write and read tasks in the library's format with less work per task.
-
-    A live workflow is serialized after every step, and most of its tasks are finished;
-    their dicts only change if their state, timestamp, children or data do, so those are
-    the memo key (checked on every use). A finished task read from a stored state keeps
-    the dict it was read from as its memo, so a swept case re-serializes only the tasks
-    its step touched. Memo dicts are shared with the output: nothing may mutate them.
-    Data is stored as the library stores it: the root's in full, every other task's as
-    the keys that differ from its parent's plus the keys it dropped.
-    """
-
-    _FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
-
-    @staticmethod
-    def _memo_key(task, parent):
-        return (task._state, task.last_state_change, tuple(task._children), len(task.data),
-                len(parent.data) if parent is not None else 0)
-
-    def to_dict(self, task):
-        parent = task.workflow.tasks.get(task._parent) if task._parent is not None else None
-        if task._state & self._FINISHED:
-            key = self._memo_key(task, parent)
-            memo = task.__dict__.get("_gridflow_memo")
-            if memo is not None and memo[0] == key:
-                return memo[1]
-        data, delta = task.data, {}
-        if parent is not None:
-            before = parent.data
-            delta = {"updates": {k: v for k, v in data.items() if k not in before or before[k] != v},
-                     "deletions": [k for k in before if k not in data]}
-            data = {}
-        dct = {
-            "id": str(task.id),
-            "parent": str(task._parent) if parent is not None else None,
-            "children": [str(child) for child in task._children],
-            "last_state_change": task.last_state_change,
-            "state": task._state,
-            "task_spec": task.task_spec.name,
-            "triggered": task.triggered,
-            "internal_data": self.registry.convert(task.internal_data) if task.internal_data else {},
-            "data": data,
-            "delta": delta,
-        }
-        if task._state & self._FINISHED:
-            task.__dict__["_gridflow_memo"] = (key, dct)
-        return dct
-
-    def from_dict(self, dct, workflow, uuids=None):
-        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
-        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"], uuids))
-        task._parent = _uuid(dct["parent"], uuids) if dct["parent"] is not None else None
-        task._children = [_uuid(child, uuids) for child in dct["children"]]
-        task.last_state_change = dct["last_state_change"]
-        task.triggered = dct["triggered"]
-        internal = dct["internal_data"]
-        task.internal_data = self.registry.restore(internal) if internal else {}
-        if isinstance(task_spec, CatchingEvent) and task._state & TaskState.WAITING:
-            workflow.top_workflow.event_manager.add_task(task)
-        delta = dct.get("delta")
-        parent = workflow.tasks.get(task._parent) if task._parent is not None else None
-        if delta and parent is not None:
-            # The library's DeepMerge.merge({}, parent.data): a copy, mutable values one level deep.
-            mutable = _MUTABLE
-            data = {k: copy(v) if isinstance(v, mutable) else v for k, v in parent.data.items()}
-            updates = delta.get("updates")
-            if updates:
-                data.update(self.registry.restore(updates))
-            for key in delta.get("deletions", ()):
-                data.pop(key, None)
-        else:
-            data = self.registry.restore(dct["data"])
-        task.data = data
-        if task._state & self._FINISHED:
-            dct["typename"] = self.typename
-            task.__dict__["_gridflow_memo"] = (self._memo_key(task, parent), dct)
-        return task
-
-
-def _uuid(text: str, uuids: dict | None) -> UUID:
-    """Parse a task id once per load (ids recur as parents and children)."""
-    if uuids is None:
-        return UUID(text)
-    value = uuids.get(text)
-    if value is None:
-        value = uuids[text] = UUID(text)
-    return value
-
-
-class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
-    """Serialize instance state without the spec; restore it onto a cached spec."""
-
-    def to_dict(self, workflow):
-        # Skip BpmnWorkflowConverter.to_dict: it converts the whole spec (most of the cost).
-        # WorkflowConverter.to_dict's fields, with the tasks handed straight to their
-        # converter (the registry's generic dispatch, per task, cost as much as the memo saved).
-        convert_task = self.registry.convert_to_dict[self.registry.typenames[Task]]
-        tasks = {}
-        for task in workflow.tasks.values():
-            task_dct = convert_task(task)
-            tasks[task_dct["id"]] = task_dct
-        dct = {
-            "data": self.registry.convert(self.registry.clean(workflow.data)),
-            "correlations": workflow.correlations,
-            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
-            "success": workflow.success,
-            "completed": workflow.completed,
-            "tasks": tasks,
-            "root": str(workflow.task_tree.id),
-        }
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def from_dict(self, dct, bundle: ProcessBundle | None = None):
-        if bundle is None:
-            return super().from_dict(dct)
-        workflow = self.target_class(bundle.spec, bundle.subprocess_specs, deserializing=True)
-        uuids: dict[str, UUID] = {}
-        for value in dct["tasks"].values():  # each restored Task adds itself to workflow.tasks
-            self.registry.restore(value, workflow=workflow, uuids=uuids)
-        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"], uuids))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-def _serializer() -> BpmnWorkflowSerializer:
-    config = dict(CAMUNDA_CONFIG)
-    config[BpmnWorkflow] = _SpecFreeWorkflowConverter
-    config[Task] = _MemoTaskConverter
-    config[RecurringTimerEventDefinition] = TimerConditionalEventDefinitionConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
-
-
 class WorkflowEngine:
     """Run BPMN/DMN processes for gridflow; ``functions(data)`` supplies expression helpers."""
 
@@ -529,26 +124,20 @@ class WorkflowEngine:
 
     def __init__(self, functions: Callable[[dict], dict[str, Any]]):
         self.namespace = Namespace(functions)
-        self.script_engine = _ScriptEngine(environment=_Environment(self.namespace))
-        self.serializer = _serializer()
+        self.script_engine = ScriptEngine(self.namespace)
+        self.serializer = make_serializer()
 
     # -- parsing ---------------------------------------------------------------------------
     def parse(self, files: dict[str, str]) -> dict[str, ProcessBundle]:
         """Parse BPMN and DMN sources (file name → text); return every executable process."""
-        parser = _Parser()
+        parser = Parser()
         for name, text in sorted(files.items()):
             try:
-                root = etree.fromstring(text.encode("utf-8"))
+                parser.add_file(name, text)
             except etree.XMLSyntaxError as exc:
                 raise ProcessError(f"not well-formed XML: {exc}", file=name) from None
-            try:
-                if name.endswith(".dmn"):
-                    parser.add_dmn_xml(root, filename=name)
-                elif name.endswith(".bpmn"):
-                    parser.add_bpmn_xml(root, filename=name)
             except ValidationException as exc:
-                raise ProcessError(str(exc.args[0] if exc.args else exc), file=name,
-                                   element=getattr(exc, "id", None)) from None
+                raise _invalid(exc, name) from None
             except Exception as exc:  # noqa: BLE001 - the library raises many kinds
                 raise ProcessError(f"{type(exc).__name__}: {exc}", file=name) from None
         bundles = {}
@@ -557,9 +146,7 @@ class WorkflowEngine:
                 spec = parser.get_spec(key)
                 subs = parser.get_subprocess_specs(key)
             except ValidationException as exc:
-                raise ProcessError(str(exc.args[0] if exc.args else exc),
-                                   file=getattr(exc, "file_name", None),
-                                   element=getattr(exc, "id", None)) from None
+                raise _invalid(exc, getattr(exc, "file_name", None)) from None
             except (SpiffWorkflowException, KeyError, ValueError) as exc:
                 raise ProcessError(f"process {key}: {exc}") from None
             bundles[key] = self._bundle(key, spec, subs)
@@ -569,8 +156,7 @@ class WorkflowEngine:
         bundle = ProcessBundle(key, spec, subs)
         for s in [spec, *subs.values()]:
             for ts in s.task_specs.values():
-                if isinstance(getattr(ts, "dmnEngine", None), DMNEngine):
-                    ts.dmnEngine.__class__ = _FirstHitDMNEngine
+                use_first_hit(ts)
                 bpmn_id = getattr(ts, "bpmn_id", None)
                 if bpmn_id:
                     bundle._nodes[bpmn_id] = _node(ts)
@@ -584,10 +170,15 @@ class WorkflowEngine:
         })
 
     def load_spec(self, text: str) -> ProcessBundle:
-        dct = json.loads(text)
-        spec = self.serializer.from_dict(dct["spec"])
-        subs = {k: self.serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
-        return self._bundle(dct["key"], spec, subs)
+        """Read a spec written by :meth:`dump_spec`; raise ProcessError when it cannot be read."""
+        try:
+            dct = json.loads(text)
+            spec = self.serializer.from_dict(dct["spec"])
+            subs = {k: self.serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
+            key = dct["key"]
+        except Exception as exc:  # noqa: BLE001 - corrupt text, or another library version's format
+            raise ProcessError(f"stored spec cannot be read: {type(exc).__name__}: {exc}") from None
+        return self._bundle(key, spec, subs)
 
     def boundary_timers(self, bundle: ProcessBundle) -> dict[str, list[tuple[str, str]]]:
         """Map each task to its boundary timers as (timer id, timeDate expression)."""
@@ -604,7 +195,7 @@ class WorkflowEngine:
 
     # -- running ---------------------------------------------------------------------------
     def start(self, bundle: ProcessBundle, data: dict[str, Any]):
-        workflow = _tune(BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine))
+        workflow = tune(BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine))
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
@@ -658,7 +249,7 @@ class WorkflowEngine:
         effects: list[Effect] = []
         try:
             task.run()
-            _engine_steps(workflow, _collector(effects))
+            engine_steps(workflow, _collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
         return effects
@@ -685,7 +276,7 @@ class WorkflowEngine:
         times = []
         for event in workflow.waiting_events():
             value = event.value
-            if event.event_type in _TIMER_TYPES and isinstance(value, str):
+            if event.event_type in TIMER_TYPES and isinstance(value, str):
                 try:
                     times.append(datetime.fromisoformat(value))
                 except (TypeError, ValueError):
@@ -719,10 +310,9 @@ class WorkflowEngine:
         return self.STATE_FORMAT + zlib.compress(raw, 1)
 
     def load_state(self, bundle: ProcessBundle, state: bytes):
-        dct = self._state_dict(state)
-        workflow = self.serializer.from_dict(dct, bundle=bundle)
+        workflow = self.serializer.from_dict(self._state_dict(state), bundle=bundle)
         workflow.script_engine = self.script_engine
-        return _tune(workflow)
+        return tune(workflow)
 
     def missing_task_specs(self, bundle: ProcessBundle, state: bytes) -> set[str]:
         """Return the task specs a stored state uses that ``bundle`` does not define (empty: it fits)."""
@@ -754,62 +344,13 @@ class WorkflowEngine:
         effects: list[Effect] = []
         try:
             workflow.refresh_timers()
-            _engine_steps(workflow, _collector(effects))
+            engine_steps(workflow, _collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
         return effects
 
 
-def _flat_update_waiting_tasks(workflow) -> None:
-    # The library re-checks every WAITING task after every task completes, finding them by
-    # walking the whole tree; a pass over the task dict (creation order) finds the same ones.
-    waiting = TaskState.WAITING
-    for task in [t for t in workflow.tasks.values() if t.state == waiting]:
-        task.task_spec._update(task)
-
-
-def _tune(workflow):
-    """Give a workflow the flat WAITING-task refresh (top-level workflows without subprocesses)."""
-    if not workflow.subprocesses:
-        workflow.update_waiting_tasks = MethodType(_flat_update_waiting_tasks, workflow)
-    return workflow
-
-
-def _engine_steps(workflow, did_complete) -> None:
-    """Run READY engine tasks (scripts, gateways, events) until only waits are left.
-
-    Same outcome as BpmnWorkflow.do_engine_steps, which walks the whole task tree once per
-    round; with every finished task kept in the tree (rework loops, timers) those walks
-    became most of a step's cost. A flat pass over the task dict finds the same READY tasks.
-    Workflows with subprocesses take the library's path.
-    """
-    if workflow.subprocesses:
-        workflow.do_engine_steps(did_complete_task=did_complete)
-        return
-    ready_state = TaskState.READY
-    while True:
-        ready = [t for t in workflow.tasks.values() if t.state == ready_state and not t.task_spec.manual]
-        if not ready:
-            break
-        for task in ready:
-            if task.state == ready_state:  # an earlier one in this round may have cancelled it
-                task.run()
-                did_complete(task)
-    workflow.refresh_timers()
-
-
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK
-
-
-def _timer_kind(spec) -> str | None:
-    """"date", "cycle" or None for a task spec; worked out once per spec (this runs per task)."""
-    kind = spec.__dict__.get("_gridflow_timer", False)
-    if kind is False:
-        event = getattr(spec, "event_definition", None)
-        kind = ("cycle" if isinstance(event, CycleTimerEventDefinition)
-                else "date" if isinstance(event, TimerEventDefinition) else None)
-        spec.__dict__["_gridflow_timer"] = kind
-    return kind
 
 
 def _collector(effects: list[Effect]):
@@ -818,9 +359,9 @@ def _collector(effects: list[Effect]):
         # date timer completes; a cycle stays armed and starts its path again each time, so
         # its firing shows as a new first task below it.
         timer = None
-        if _timer_kind(task.task_spec) == "date":
+        if timer_kind(task.task_spec) == "date":
             timer = task.task_spec
-        elif task.parent is not None and _timer_kind(task.parent.task_spec) == "cycle":
+        elif task.parent is not None and timer_kind(task.parent.task_spec) == "cycle":
             timer = task.parent.task_spec
         if timer is not None:
             effects.append(Effect(TIMER_FIRED, timer.bpmn_id, timer.bpmn_name or timer.bpmn_id, {}))
@@ -838,6 +379,10 @@ def _collector(effects: list[Effect]):
 
 
 TIMER_FIRED = "timer_fired"
+
+
+def _invalid(exc: ValidationException, file: str | None) -> ProcessError:
+    return ProcessError(str(exc.args[0] if exc.args else exc), file=file, element=getattr(exc, "id", None))
 
 
 def _step_error(exc: Exception) -> ProcessError:

@@ -3,6 +3,7 @@
 Expressions come from BPMN and DMN files (gateway conditions, script tasks, timer and due
 expressions). They see the case data, a handful of safe builtins and the business-calendar
 functions; they cannot import, open files, reach the network or touch dunder attributes.
+:class:`ScriptEngine` makes the library run every expression and script through here.
 """
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import ast
 import re
 from functools import lru_cache
 from typing import Any, Callable
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 SAFE_BUILTINS: dict[str, Any] = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
@@ -124,3 +128,38 @@ class Namespace:
         if external:
             scope.update(external)
         return scope
+
+
+class _Environment(BasePythonScriptEngineEnvironment):
+    def __init__(self, namespace: Namespace):
+        super().__init__({})
+        self.namespace = namespace
+
+    def evaluate(self, expression, context, external_context=None):
+        return self.namespace.evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        self.namespace.execute(script, context, external_context)
+        return True
+
+
+class ScriptEngine(PythonScriptEngine):
+    """The library's script engine, evaluating in ``namespace`` instead of its own environment."""
+
+    def __init__(self, namespace: Namespace):
+        super().__init__(environment=_Environment(namespace))
+
+    @staticmethod
+    @lru_cache(maxsize=8192)
+    def _parses(text: str) -> bool:
+        try:
+            ast.parse(text)
+            return True
+        except SyntaxError:
+            return False
+
+    def validate(self, expression):
+        # The DMN engine re-parses every cell on every evaluation to decide whether to add
+        # '=='; the answer never changes for a given text, so remember it.
+        if not self._parses(expression):
+            ast.parse(expression)  # raise the real SyntaxError

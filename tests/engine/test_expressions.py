@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from engine.spiff.sandbox import ExpressionError, Namespace
+from engine.spiff import ExpressionError, Namespace
 from engine.assembly import make_runtime
 
 TIMER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>

@@ -7,7 +7,7 @@ import pytest
 
 from engine.process import deploy as process_service
 from engine.assembly import make_runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff import ProcessError
 from models import ProcessVersion
 
 

@@ -9,7 +9,7 @@ import pytest
 from engine.lifecycle import cases as case_service
 from engine.errors import Conflict
 from engine.lifecycle.sweep import fire_timers, retry_incident, sweep
-from engine.spiff.facade import ProcessError
+from engine.spiff import ProcessError
 from models import Case
 
 from tests.timekeeping import at, local

@@ -8,7 +8,7 @@ from engine.lifecycle.cases import case_data
 from engine.process import deploy as process_service
 from engine.process.variables import CASE_START_VARIABLES
 from engine.runtime import Runtime
-from engine.spiff.facade import ProcessError
+from engine.spiff import ProcessError
 from models import Category, OrgUnit
 
 
