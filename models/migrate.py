@@ -46,6 +46,11 @@ def head() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def include_name(name, type_, _parent_names) -> bool:
+    """Leave out SQLite's own tables (ANALYZE keeps its statistics in sqlite_stat1)."""
+    return not (type_ == "table" and name and name.startswith("sqlite_"))
+
+
 def _tables(connection: Connection) -> set[str]:
     return {t for t in inspect(connection).get_table_names() if not t.startswith("sqlite_")}
 

@@ -4,12 +4,7 @@ from __future__ import annotations
 from alembic import context
 
 from models import Base
-
-
-def include_name(name, type_, _parent_names) -> bool:
-    """Leave out SQLite's own tables (ANALYZE keeps its statistics in sqlite_stat1)."""
-    return not (type_ == "table" and name and name.startswith("sqlite_"))
-
+from models.migrate import include_name
 
 connection = context.config.attributes["connection"]
 # SQLite cannot ALTER most things in place; batch mode copies the table instead.
