@@ -1,6 +1,8 @@
 """Bring a database's schema to the code's revision with the Alembic scripts in models/migrations."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,12 +110,37 @@ def baseline_differences(connection: Connection) -> list[str]:
     return problems
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection in one transaction; on SQLite with foreign keys off, checked before commit."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # Batch mode rebuilds a table by dropping it, which with foreign keys on fails or
+            # cascades into the rows that refer to it; the pragma only takes outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                if sqlite:
+                    # pysqlite runs DDL outside any transaction unless one was begun explicitly.
+                    connection.exec_driver_sql("BEGIN")
+                yield connection
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise SchemaError(f"the migration would leave {len(broken)} row(s) referring to rows that "
+                                      f"do not exist (first in table {broken[0][0]}); nothing was changed")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
 def upgrade(engine: Engine) -> Upgrade:
     """Migrate the database to the code's revision, stamping a pre-migration database at the baseline first."""
     status = schema_status(engine)
     if status == "ahead":
         raise SchemaError(status_message(engine))
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         config = alembic_config(connection)
         stamped = status == "unversioned"
         if stamped:
@@ -130,7 +157,6 @@ def upgrade(engine: Engine) -> Upgrade:
         after = _revisions(connection)
     return Upgrade(before=before[0] if before else None, after=", ".join(after), stamped=stamped,
                    applied=[f"{s.revision} {s.doc}" for s in reversed(pending)])
-
 
 
 def new_revision(message: str) -> str:

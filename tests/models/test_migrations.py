@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from cli.main import main
 from models import Base, Case, CaseEvent, Task, create_schema, make_engine, make_session_factory, migrate
@@ -122,3 +123,52 @@ def test_serve_refuses_a_database_migrated_by_newer_code(empty_engine, cli):
     served = cli("serve")
     assert served.exit_code == 1 and "0999" in served.output and "does not know" in served.output
     assert cli("db", "upgrade").exit_code == 1
+
+
+# Changing a column's type is an ALTER on PostgreSQL; on SQLite batch mode copies grid_case to a new
+# table and drops the old one, which every case's tasks and events refer to.
+REBUILD = '''"""Widen grid_case.address."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade():
+    with op.batch_alter_table("grid_case") as batch:
+        batch.alter_column("address", type_=sa.String(300), existing_type=sa.String(255), existing_nullable=False)
+'''
+
+
+def add_revision(source: str, tmp_path, monkeypatch) -> None:
+    """Make the code's migrations those of the repository plus SOURCE as revision 0002."""
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0002_next.py").write_text(source, encoding="utf-8")
+    monkeypatch.setattr(migrate, "MIGRATIONS", scripts)
+
+
+def address_length(engine) -> int:
+    with engine.connect() as conn:
+        return next(c["type"].length for c in inspect(conn).get_columns("grid_case") if c["name"] == "address")
+
+
+def test_a_later_revision_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(old_engine, tmp_path, monkeypatch):
+    add_revision(REBUILD, tmp_path, monkeypatch)
+    before = rows(old_engine)
+    result = migrate.upgrade(old_engine)
+    assert result.stamped and result.applied == ["0002 Widen grid_case.address."]
+    assert address_length(old_engine) == 300
+    assert rows(old_engine) == before
+    with old_engine.begin() as conn:  # the rows still refer to their case, and its cascade still holds
+        conn.execute(text("DELETE FROM grid_case"))
+        assert conn.execute(text("SELECT count(*) FROM task")).scalar() == 0
+
+
+def test_a_revision_that_fails_halfway_changes_nothing(old_engine, tmp_path, monkeypatch):
+    add_revision(REBUILD + '    raise RuntimeError("halfway")\n', tmp_path, monkeypatch)
+    with pytest.raises(RuntimeError, match="halfway"):
+        migrate.upgrade(old_engine)
+    assert migrate.schema_status(old_engine) == "unversioned"  # not even stamped
+    assert address_length(old_engine) == 255 and len(rows(old_engine)["grid_case"]) == 30
