@@ -35,10 +35,11 @@ messages: $(STAMP)
 
 setup: $(STAMP) $(VENDOR_STAMP) translations
 
-## Set up, create the demo database on first run, and serve on http://127.0.0.1:5000
+## Set up, create the demo database on first run (migrate it on later runs), and serve on http://127.0.0.1:5000
 run: setup
 	@$(BIN)/gridflow processes validate
 	@if [ ! -f instance/gridflow.db ] && [ -z "$$GRIDFLOW_DATABASE_URL" ]; then $(BIN)/gridflow init --demo; fi
+	@$(BIN)/gridflow db upgrade
 	@$(BIN)/gridflow processes deploy
 	$(BIN)/gridflow serve
 

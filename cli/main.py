@@ -1,4 +1,4 @@
-"""The `gridflow` command: init, serve, processes, users, bench."""
+"""The `gridflow` command: init, db, serve, processes, users, bench."""
 from __future__ import annotations
 
 import gc
@@ -15,9 +15,10 @@ from engine.errors import EngineError
 from engine.assembly import make_runtime
 from engine.settings import load_settings
 from engine.spiff import ProcessError
-from models import create_schema, drop_schema
+from models import drop_schema, migrate
 
 from web.db import open_database
+from cli.db import db
 
 
 class Context:
@@ -56,7 +57,7 @@ def init(ctx: Context, demo: bool, force: bool):
               f"{len(existing)} tables; nothing was changed. Use --force to drop and recreate them.")
     if existing:
         drop_schema(ctx.engine)
-    create_schema(ctx.engine)
+    migrate.upgrade(ctx.engine)
     click.echo(f"created schema in {ctx.engine.url.render_as_string(hide_password=True)}")
     if demo:
         with ctx.sessions() as session:
@@ -84,6 +85,8 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool):
 
     from web import create_app
 
+    if problem := migrate.status_message(ctx.engine):
+        _fail(problem)
     _log_to_console()
     app = create_app()
     if not no_sweep:
@@ -375,6 +378,8 @@ def bench_web(ctx: Context, n: int, repeat: int):
         click.echo("the /inbox and /board pages do not exist yet: engine figures only")
     click.echo(json.dumps(result))
 
+
+main.add_command(db)
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -31,7 +31,19 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+# The names PostgreSQL itself gave create_all's unnamed constraints, so that naming them changed
+# nothing on the databases made before migrations; migrations can then drop constraints by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+}
+
+
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list: JSON, dict: JSON}
 
 
@@ -58,8 +70,12 @@ def make_session_factory(engine: Engine) -> sessionmaker:
 
 
 def create_schema(engine: Engine) -> None:
+    """Create the tables straight from the models (tests); databases people keep use models.migrate."""
     Base.metadata.create_all(engine)
 
 
 def drop_schema(engine: Engine) -> None:
+    """Drop gridflow's tables and the record of the schema's revision."""
     Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))

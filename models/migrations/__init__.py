@@ -1,0 +1,1 @@
+"""Alembic migration environment of gridflow's schema; run it through models.migrate."""

@@ -1,0 +1,174 @@
+"""Schema migrations: they build the models' schema, and keep the data of a database made before them."""
+from __future__ import annotations
+
+import gzip
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import inspect, select, text
+
+from cli.main import main
+from models import Base, Case, CaseEvent, Task, create_schema, make_engine, make_session_factory, migrate
+
+# Made with `gridflow init --demo` and `demo generate --cases 30 --seed 12` at main d221e81, the last
+# commit before migrations: `sqlite3 .dump` and `pg_dump --inserts` (its psql-only \restrict lines cut).
+FIXTURES = Path(__file__).parent / "fixtures"
+HISTORY = ("grid_case", "task", "case_event")
+
+
+@pytest.fixture
+def empty_engine(database_url):
+    engine = make_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def old_engine(empty_engine, database_url):
+    """The database of main d221e81 with its demo city and 30 generated cases."""
+    name = "postgresql" if empty_engine.dialect.name == "postgresql" else "sqlite"
+    dump = gzip.decompress((FIXTURES / f"d221e81-{name}.sql.gz").read_bytes()).decode("utf-8")
+    if name == "sqlite":
+        with sqlite3.connect(empty_engine.url.database) as conn:
+            conn.executescript(dump)
+        return empty_engine
+    raw = empty_engine.raw_connection()
+    try:
+        raw.cursor().execute(dump)
+        raw.commit()
+    finally:
+        raw.close()
+    empty_engine.dispose()  # the dump emptied the session's search_path
+    return empty_engine
+
+
+@pytest.fixture
+def cli(database_url, monkeypatch):
+    monkeypatch.setenv("GRIDFLOW_DATABASE_URL", database_url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
+
+
+def differences(engine):
+    """What autogenerate would change to make the database match the models (`alembic check`)."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": migrate.include_name, "compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def rows(engine):
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT * FROM {t} ORDER BY id")).all() for t in HISTORY}
+
+
+def test_the_migrations_build_exactly_the_models_schema(empty_engine):
+    assert migrate.schema_status(empty_engine) == "empty"
+    result = migrate.upgrade(empty_engine)
+    assert result.before is None and result.after == migrate.head() and not result.stamped
+    assert differences(empty_engine) == []
+    assert migrate.schema_status(empty_engine) == "current"
+    assert migrate.upgrade(empty_engine).applied == []
+
+
+def test_upgrading_a_d221e81_database_keeps_every_case_task_and_event(old_engine, cli):
+    before = rows(old_engine)
+    assert [len(before[t]) for t in HISTORY] == [30, 194, 246]
+    assert cli("db", "check").exit_code == 1
+    assert "predates schema migrations" in cli("serve").output
+
+    result = cli("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "recorded the database as at 0001" in result.output
+    assert f"now at revision {migrate.head()}" in result.output
+    assert rows(old_engine) == before
+    checked = cli("db", "check")
+    assert checked.exit_code == 0 and checked.output.startswith("current")
+
+    with make_session_factory(old_engine)() as session:
+        assert len(session.scalars(select(Case)).all()) == 30
+        assert session.scalar(select(CaseEvent).order_by(CaseEvent.at)).at.tzinfo is not None
+        assert {t.status for t in session.scalars(select(Task))} >= {"open", "completed"}
+    drift = differences(old_engine)
+    if old_engine.dialect.name == "postgresql":
+        assert drift == []  # the naming convention gives PostgreSQL's own names
+    else:
+        # create_all left SQLite's unique constraints unnamed; SQLite never needs their names.
+        assert drift and all(op == "add_constraint" and c.name.endswith("_key") for op, c in drift)
+
+
+def test_upgrade_refuses_an_old_database_whose_tables_differ(empty_engine, cli):
+    create_schema(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE grid_case ADD COLUMN priority INTEGER"))
+    result = cli("db", "upgrade")
+    assert result.exit_code == 1
+    assert "grid_case.priority is not in revision 0001" in result.output and "nothing was changed" in result.output
+    assert migrate.schema_status(empty_engine) == "unversioned"
+
+
+def test_serve_refuses_a_database_migrated_by_newer_code(empty_engine, cli):
+    assert cli("init").exit_code == 0
+    assert cli("db", "current").output.startswith("current")
+    with empty_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    assert migrate.schema_status(empty_engine) == "ahead"
+    served = cli("serve")
+    assert served.exit_code == 1 and "0999" in served.output and "does not know" in served.output
+    assert cli("db", "upgrade").exit_code == 1
+
+
+# Changing a column's type is an ALTER on PostgreSQL; on SQLite batch mode copies grid_case to a new
+# table and drops the old one, which every case's tasks and events refer to.
+REBUILD = '''"""Widen grid_case.address."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade():
+    with op.batch_alter_table("grid_case") as batch:
+        batch.alter_column("address", type_=sa.String(300), existing_type=sa.String(255), existing_nullable=False)
+'''
+
+
+def add_revision(source: str, tmp_path, monkeypatch) -> None:
+    """Make the code's migrations those of the repository plus SOURCE as revision 0002."""
+    scripts = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "0002_next.py").write_text(source, encoding="utf-8")
+    monkeypatch.setattr(migrate, "MIGRATIONS", scripts)
+
+
+def address_length(engine) -> int:
+    with engine.connect() as conn:
+        return next(c["type"].length for c in inspect(conn).get_columns("grid_case") if c["name"] == "address")
+
+
+def test_a_later_revision_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(old_engine, tmp_path, monkeypatch):
+    add_revision(REBUILD, tmp_path, monkeypatch)
+    before = rows(old_engine)
+    result = migrate.upgrade(old_engine)
+    assert result.stamped and result.applied == ["0002 Widen grid_case.address."]
+    assert address_length(old_engine) == 300
+    assert rows(old_engine) == before
+    with old_engine.begin() as conn:  # the rows still refer to their case, and its cascade still holds
+        conn.execute(text("DELETE FROM grid_case"))
+        assert conn.execute(text("SELECT count(*) FROM task")).scalar() == 0
+
+
+def test_a_revision_that_fails_halfway_changes_nothing(old_engine, tmp_path, monkeypatch):
+    add_revision(REBUILD + '    raise RuntimeError("halfway")\n', tmp_path, monkeypatch)
+    with pytest.raises(RuntimeError, match="halfway"):
+        migrate.upgrade(old_engine)
+    assert migrate.schema_status(old_engine) == "unversioned"  # not even stamped
+    assert address_length(old_engine) == 255 and len(rows(old_engine)["grid_case"]) == 30
