@@ -130,15 +130,18 @@ def processes():
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.pass_obj
 def processes_validate(ctx: Context, paths):
-    """Parse and check BPMN/DMN files (default: the processes folder)."""
+    """Parse and check BPMN/DMN files and the policy files (default: the processes folder)."""
     try:
         files = process_service.read_files(list(paths) or [ctx.settings["PROCESSES_DIR"]])
     except ProcessError as exc:
         _fail(str(exc))
     required = ctx.settings["CASE_PROCESS"] if not paths else None
-    problems = process_service.validate(ctx.rt, files, required=required)
+    report = process_service.check(ctx.rt, files, required=required)
+    problems = report.problems
     for problem in problems:
         click.echo(f"  ✗ {problem}", err=True)
+    for warning in report.warnings:
+        click.echo(f"  ! {warning}", err=True)
     if problems:
         _fail(f"{len(problems)} problem(s) in {len(files)} file(s)")
     click.echo(f"ok: {len(files)} file(s) valid: {', '.join(sorted(files))}")

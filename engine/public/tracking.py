@@ -77,8 +77,9 @@ def describe(session: Session, rt: Runtime, case: Case, *, with_description: boo
     """Return the public view of a case."""
     if with_description is None:
         with_description = bool(rt.settings.get("PUBLIC_SHOW_DESCRIPTION"))
-    handle_due = (case.due_times or {}).get("handle")
-    expected = datetime.fromisoformat(handle_due) if handle_due and case.status == "open" else None
+    # The expected completion is the due time of the stage stages.toml names (handling, as shipped).
+    expected_due = (case.due_times or {}).get(rt.policy.expected_completion)
+    expected = datetime.fromisoformat(expected_due) if expected_due and case.status == "open" else None
     return PublicCase(
         code=case.code, status=case.status, stage=case.stage, category_code=case.category.code,
         category={"zh": case.category.name, "en": case.category.name_en or case.category.name},

@@ -38,7 +38,15 @@ from web.present import countdown
 bp = Blueprint("pages", __name__)
 PAGE_SIZE = 50
 PHOTO_WIDGET = "photos"
-INTAKE_ROLES = case_service.REPORTER_ROLES
+
+
+
+def _intake_roles() -> tuple[str, ...]:
+    return case_service.reporter_roles(runtime().policy)
+
+
+def _team_roles() -> tuple[str, ...]:
+    return runtime().policy.team_view_roles
 
 
 @bp.errorhandler(NotFound)
@@ -113,12 +121,12 @@ def inbox():
 
     def parse(args):
         f = inbox_service.InboxFilter.parse(args)
-        if f.team and not inbox_service.leader_scopes(g.user):  # only shift leaders have a team view
+        if f.team and not inbox_service.team_scopes(g.user, _team_roles()):  # policy.toml [team_view]
             f = inbox_service.InboxFilter(**{**f.__dict__, "team": False})
         return f
 
     f, page, errors = _filtered(parse, inbox_service.InboxFilter(), lambda f: inbox_service.inbox_page(
-        session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset))
+        session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset, team_roles=_team_roles()))
     rows = [_task_row(task, moment) for task in page.items]
     args = f.args()
     next_url = (url_for("pages.inbox", **args, offset=offset + PAGE_SIZE, rows=1)
@@ -126,14 +134,15 @@ def inbox():
     if request.args.get("rows"):  # "more" button: only the next rows
         return render_template("inbox/_rows.html", rows=rows, next_url=next_url)
     context = dict(rows=rows, page=page, f=f, errors=errors, moment=moment, next_url=next_url,
-                   counts=inbox_service.inbox_counts(session, g.user, now=moment, team=f.team),
+                   counts=inbox_service.inbox_counts(session, g.user, now=moment, team=f.team,
+                                                     team_roles=_team_roles()),
                    refresh_url=url_for("pages.inbox", **args, partial=1))
     if request.args.get("partial"):  # the periodic refresh: only the list and its counts
         return render_template("inbox/_body.html", **context)
-    saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment))
+    saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment, team_roles=_team_roles()))
              for s in inbox_service.saved_filters(session, g.user)]
     return render_template("inbox/inbox.html", **context, args=args, saved=saved,
-                           is_leader=bool(inbox_service.leader_scopes(g.user)),
+                           is_leader=bool(inbox_service.team_scopes(g.user, _team_roles())),
                            options=_filter_options(session), quick=_quick_links(f))
 
 
@@ -249,7 +258,7 @@ def unclaim(task_id: int):
 
 
 @bp.post("/tasks/<int:task_id>/assign")
-@login_required("shift_leader")
+@login_required(lambda: runtime().policy.assign_roles)
 def assign(task_id: int):
     username = request.form.get("assignee", "")
     return _assignment(task_id, lambda s, rt: task_service.assign(s, rt, g.user, task_id, username, _form_int("version")),
@@ -364,7 +373,7 @@ def _render_task(session, details, state: FormState, refs: list[str] = ()):
     moment = now()
     if task_row.status != "open" and not state.conflict:
         state.conflict = _finished_message(task_row)
-    leader = may_take(g.user, "shift_leader", case.scope_path) or may_take(g.user, "shift_leader", task_row.scope_key)
+    leader = task_service.may_assign(runtime(), g.user, task_row)
     return render_template(
         "task.html", task=task_row, case=case, fields=details.fields, state=state,
         clock=countdown(task_row.due_at, moment, case.category.emergency),
@@ -382,14 +391,14 @@ def _department(session, code):
 
 # -- intake --------------------------------------------------------------------------------------
 @bp.get("/report")
-@login_required(*INTAKE_ROLES)
+@login_required(_intake_roles)
 def report():
     session = get_session()
     return render_template("report.html", **_intake_context(session, {}, {}))
 
 
 @bp.post("/report")
-@login_required(*INTAKE_ROLES)
+@login_required(_intake_roles)
 def report_submit():
     session = get_session()
     rt = runtime()
@@ -445,16 +454,18 @@ def _intake_context(session, values: dict, errors: dict) -> dict:
     for c in categories:
         majors.setdefault(f"{c.kind}:{c.major_code}", {"code": c.code[:3], "kind": c.kind, "name": c.major_name,
                                                        "name_en": c.major_name_en, "items": []})["items"].append(c)
-    scopes = [m.scope_key for m in g.user.memberships if m.role in INTAKE_ROLES and not m.scope_key.startswith("dept:")]
+    scopes = [m.scope_key for m in g.user.memberships if m.role in _intake_roles() and not m.scope_key.startswith("dept:")]
     query = select(OrgUnit).where(OrgUnit.level == "grid")
     grids = [u for u in session.scalars(query.order_by(OrgUnit.code)) if any(u.path.startswith(s) for s in scopes)]
     own = [m.scope_key for m in g.user.memberships if m.role == "grid_worker"]
     default_grid = next((u.code for u in grids if u.path in own), grids[0].code if len(grids) == 1 else "")
     roles = {m.role for m in g.user.memberships}
+    policy = runtime().policy  # clerks record the channels other than the self-handling ones (patrol)
+    clerk_roles = {r for c, listed in policy.channels.items() if c not in policy.self_handling_channels for r in listed}
     values = {"urgency": "normal", "grid_code": default_grid, "source": "patrol" if "grid_worker" in roles else "hotline",
               **values}
     return {"majors": list(majors.values()), "grids": grids, "values": values, "errors": errors,
-            "is_worker": "grid_worker" in roles, "is_clerk": bool(roles & {"acceptance_clerk", "admin"}),
+            "is_worker": bool(roles & set(policy.self_handling_roles)), "is_clerk": bool(roles & clerk_roles),
             "sources": [s for s in case_service.SOURCES if s != "patrol"]}
 
 
@@ -559,11 +570,11 @@ def cases():
 
 # -- supervision board ---------------------------------------------------------------------------
 @bp.get("/board")
-@login_required(*search_service.BOARD_ROLES)
+@login_required(lambda: runtime().policy.board_roles)
 def board():
     session = get_session()
     moment = now()
-    data = search_service.supervision_board(session, g.user, now=moment)
+    data = search_service.supervision_board(session, g.user, now=moment, board_roles=runtime().policy.board_roles)
     rt = runtime()
     context = dict(board=data, warning=rt.calendar_warning(),
                    missing_years=rt.calendar.missing_years(moment, moment.replace(year=moment.year + 1)),
