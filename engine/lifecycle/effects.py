@@ -26,10 +26,6 @@ class Notice:
     texts: dict[str, str]
     default_locale: str = "zh"
 
-    @property
-    def message(self) -> str:
-        return self.text_for(self.default_locale)
-
     def text_for(self, locale: str | None) -> str:
         return self.texts.get(locale or "") or self.texts.get(self.default_locale) or next(iter(self.texts.values()), "")
 
