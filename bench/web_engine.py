@@ -66,7 +66,7 @@ def time_engine(rt: Runtime, sessions: sessionmaker, repeat: int) -> dict[str, f
             figures[f"{key}_engine_ms"] = median_ms(inbox(users[username]), repeat)
 
         def board():
-            supervision_board(session, users[BOARD_USER], now=rt.clock())
+            supervision_board(session, users[BOARD_USER], now=rt.clock(), board_roles=rt.policy.board_roles)
             session.expire_all()
         figures["board_engine_ms"] = median_ms(board, repeat)
     return figures

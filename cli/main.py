@@ -133,7 +133,7 @@ def processes():
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.pass_obj
 def processes_validate(ctx: Context, paths):
-    """Parse and check BPMN/DMN files (default: the processes folder)."""
+    """Parse and check BPMN/DMN files and the policy files (default: the processes folder)."""
     try:
         files = process_service.read_files(list(paths) or [ctx.settings["PROCESSES_DIR"]])
     except ProcessError as exc:
@@ -142,9 +142,12 @@ def processes_validate(ctx: Context, paths):
     # With a city in the database, department and category codes are checked against it too.
     with ctx.sessions() as session:
         city = session if inspect(ctx.engine).has_table("department") else None
-        problems = process_service.validate(ctx.rt, files, required=required, session=city)
+        report = process_service.check(ctx.rt, files, required=required, session=city)
+    problems = report.problems
     for problem in problems:
         click.echo(f"  ✗ {problem}", err=True)
+    for warning in report.warnings:
+        click.echo(f"  ! {warning}", err=True)
     if problems:
         _fail(f"{len(problems)} problem(s) in {len(files)} file(s)")
     click.echo(f"ok: {len(files)} file(s) valid: {', '.join(sorted(files))}")

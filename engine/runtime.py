@@ -14,6 +14,7 @@ from models import ProcessVersion
 from engine import clock as clock_module
 from engine.calendar.working_time import BusinessCalendar
 from engine.errors import NotFound
+from engine.process.policy import POLICY_FILES, Policy, load_policy, parse_policy
 from engine.spiff import ProcessBundle, ProcessError, WorkflowEngine
 
 
@@ -34,6 +35,7 @@ class Runtime:
         self.calendar = BusinessCalendar.from_settings(settings)
         self.workflows = WorkflowEngine(self.expression_functions)
         self._bundles: dict[int, ProcessBundle] = {}
+        self._policies: dict[int, Policy] = {}
         self._functions = {flag: self._make_functions(flag) for flag in (False, True)}
         self._live: OrderedDict[int, tuple[bytes, Any]] = OrderedDict()
         self._live_size = int(settings.get("WORKFLOW_CACHE_SIZE", 256))
@@ -107,7 +109,8 @@ class Runtime:
                 logging.getLogger("gridflow.process").warning(
                     "process version %s (%s v%s): %s; rebuilt from its source files",
                     version.id, version.key, version.version, exc)
-                bundle = self.workflows.parse(version.source_files)[version.key]
+                diagrams = {n: t for n, t in version.source_files.items() if n.endswith((".bpmn", ".dmn"))}
+                bundle = self.workflows.parse(diagrams)[version.key]
             self._bundles[process_version_id] = bundle
         return bundle
 
@@ -115,6 +118,23 @@ class Runtime:
         """Return which of this year and next lack the official holiday arrangement."""
         now = self.clock()
         return self.calendar.missing_years(now, now.replace(year=now.year + 1))
+
+    @property
+    def policy(self) -> Policy:
+        """The policy of the processes folder: who may assign, report, see the board; stage names."""
+        return load_policy(self.settings["PROCESSES_DIR"])
+
+    def policy_of(self, session: Session, process_version_id: int) -> Policy:
+        """The policy deployed with a version (its ladder and lanes apply to its running cases);
+        a version deployed without policy files follows the processes folder."""
+        policy = self._policies.get(process_version_id)
+        if policy is None:
+            version = session.get(ProcessVersion, process_version_id)
+            files = {n: t for n, t in ((version.source_files or {}) if version else {}).items() if n in POLICY_FILES}
+            if len(files) < len(POLICY_FILES):
+                return self.policy
+            policy = self._policies[process_version_id] = parse_policy(files)
+        return policy
 
     def calendar_warning(self) -> str | None:
         """Say which of this year and next lack holiday data, or None when both are known."""

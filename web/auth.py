@@ -81,7 +81,8 @@ def _roles() -> set[str]:
 
 
 def login_required(*roles: str):
-    """Only signed-in users (holding one of ``roles``, when given) reach the view."""
+    """Only signed-in users (holding one of ``roles``, when given) reach the view. A single
+    callable instead gives the roles at request time (from the processes' policy)."""
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -93,7 +94,8 @@ def login_required(*roles: str):
                 if g.get("session_expired"):
                     flash(_("Your session expired; please sign in again."), "info")
                 return redirect(url_for("auth.login", next=_next_target()))
-            if roles and not (_roles() & set(roles)):
+            wanted = roles[0]() if len(roles) == 1 and callable(roles[0]) else roles
+            if wanted and not (_roles() & set(wanted)):
                 abort(403)
             return view(*args, **kwargs)
         return wrapper

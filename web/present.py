@@ -2,6 +2,7 @@
 times in the city's time zone, countdowns in working time, and timeline events in words."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask import current_app, g
@@ -9,15 +10,26 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as l_, ngettext
 
 from web.db import runtime
 
-STAGES = {
-    "intake": l_("Intake"), "accept": l_("Acceptance"), "supplement": l_("Waiting for supplement"),
-    "dispatch": l_("Dispatch"), "sign": l_("Sign-for"), "handle": l_("Handling"),
-    "extension": l_("Extension approval"), "parked": l_("Parked"), "feedback": l_("Feedback"),
-    "callback": l_("Satisfaction callback"), "verify": l_("Verification"), "close": l_("Closing"),
-    "supervise": l_("Supervision"), "closed": l_("Closed"), "cancelled": l_("Cancelled"),
-    "duplicate": l_("Duplicate"), "review": l_("Review"), "rating": l_("Waiting for the resident's rating"),
-    "rating_review": l_("Review of a dissatisfied rating"),
-}
+
+
+class _Stages(Mapping):
+    """Stage code → name in the user's language, from the stage vocabulary (processes/stages.toml)."""
+
+    def _names(self) -> dict[str, str]:
+        policy = runtime().policy
+        return {code: policy.stage_name(code, lang()) for code in policy.stages}
+
+    def __getitem__(self, code: str) -> str:
+        return self._names()[code]
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(runtime().policy.stages)
+
+
+STAGES = _Stages()
 SOURCES = {"patrol": l_("Patrol"), "hotline": l_("12345 hotline"), "app": l_("App"), "web": l_("Website"),
            "open311": l_("Open311"), "referral": l_("Referral"), "video": l_("Video")}
 URGENCIES = {"normal": l_("Normal"), "urgent": l_("Urgent")}
@@ -25,7 +37,6 @@ STATUSES = {"open": l_("Open"), "closed": l_("Closed"), "cancelled": l_("Cancell
 ROLES = {"grid_worker": l_("Grid worker"), "acceptance_clerk": l_("Acceptance clerk"),
          "shift_leader": l_("Shift leader"), "dispatcher": l_("Dispatcher"),
          "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"), "admin": l_("Administrator")}
-LEVELS = {"community": l_("community"), "street": l_("street"), "district": l_("district")}
 
 
 def lang() -> str:
@@ -50,7 +61,7 @@ def named(obj, attr: str = "name") -> str:
 
 
 def stage_name(code: str | None) -> str:
-    return str(STAGES.get(code or "", code or ""))
+    return runtime().policy.stage_name(code, lang())
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -118,7 +129,7 @@ def event_sentence(event, node=None) -> str:
     if kind == "overdue":
         return _("%(stage)s is overdue", stage=stage_name(data.get("stage")))
     if kind == "escalated":
-        return _("escalated to the %(level)s for supervision", level=LEVELS.get(data.get("level"), data.get("level", "")))
+        return _("escalated to the %(level)s for supervision", level=runtime().policy.level_name(data.get("level"), lang()))
     if kind == "due_changed":
         old, new = _parse(data.get("old")), _parse(data.get("new"))
         return _("deadline of %(stage)s moved from %(old)s to %(new)s (%(reason)s)",

@@ -1,21 +1,10 @@
-"""Org codes, scope keys, lanes-as-roles and the rule of who may see or take a task."""
+"""Org codes, scope keys and the rule of who may see or take a task (lanes are roles: see
+processes/policy.toml)."""
 from __future__ import annotations
 
 import re
 
 from models import User
-
-# Lane names designers may use for each role (Chinese as drawn, or the role code).
-LANE_ROLES = {
-    "网格员": "grid_worker", "监督员": "grid_worker",
-    "受理员": "acceptance_clerk",
-    "值班长": "shift_leader",
-    "派遣员": "dispatcher",
-    "处置人员": "department_handler",
-    "督办员": "supervisor", "督办": "supervisor",
-}
-ROLE_CODES = ("grid_worker", "acceptance_clerk", "shift_leader", "dispatcher",
-              "department_handler", "supervisor", "admin")
 
 _SHAPES = {
     "city": re.compile(r"^\d{6}$"),
@@ -24,16 +13,6 @@ _SHAPES = {
     "community": re.compile(r"^\d{9}([0-3]\d\d)$"),
 }
 DEPT_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,19}$")
-
-
-def role_for_lane(lane: str | None) -> str | None:
-    """Return the role code a lane stands for, or None when the lane is unknown."""
-    if not lane:
-        return None
-    lane = lane.strip()
-    if lane in ROLE_CODES:
-        return lane
-    return LANE_ROLES.get(lane)
 
 
 def check_org_code(level: str, code: str, parent_code: str | None, grid_code_length: int) -> str | None:
@@ -84,5 +63,5 @@ def may_see_case(user: User, case_scope: str, extra_scopes: list[str] = ()) -> b
     return False
 
 
-__all__ = ["LANE_ROLES", "ROLE_CODES", "role_for_lane", "check_org_code", "check_department_code",
+__all__ = ["check_org_code", "check_department_code",
            "department_scope", "scope_covers", "may_take", "may_see_case"]

@@ -23,6 +23,7 @@ from engine.access.links import issue_tracking_secret
 from engine.access.org import may_see_case, may_take
 from engine.process.deploy import latest_version
 from engine.lifecycle.incidents import pending_retry, record_incident
+from engine.process.policy import SOURCES, Policy
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
 from engine.spiff import NotWaiting, ProcessError
@@ -39,10 +40,12 @@ _GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit
 _UNITS_BY_CODES = select(OrgUnit).where(OrgUnit.code.in_(bindparam("codes", expanding=True)))
 
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
 URGENCIES = ("normal", "urgent")
-REPORTER_ROLES = ("grid_worker", "acceptance_clerk", "admin")
-CHANNEL_ROLES = ("acceptance_clerk", "admin")  # who records reports from channels other than patrol
+
+
+def reporter_roles(policy: Policy) -> tuple[str, ...]:
+    """Every role that may record a report from some channel (policy.toml [report.channels])."""
+    return tuple(dict.fromkeys(role for roles in policy.channels.values() for role in roles))
 
 
 def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any]) -> Case:
@@ -60,21 +63,16 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     urgency = report.get("urgency", "normal")
     if urgency not in URGENCIES:
         errors["urgency"] = [f"Must be one of: {', '.join(URGENCIES)}."]
+    policy = rt.policy
     self_handled = bool(report.get("self_handled"))
-    if self_handled and source != "patrol":
-        errors["self_handled"] = ["Only a grid worker's patrol report can be self-handled."]
+    if self_handled and source not in policy.self_handling_channels:
+        errors["self_handled"] = [f"Only a report from {', '.join(policy.self_handling_channels)} "
+                                  "can be self-handled."]
     if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)):
         errors["address"] = ["Give an address or coordinates (lat and lng)."]
     if errors:
         raise InputError(errors)
-    if actor is not None and not any(may_take(actor, role, grid.path) for role in REPORTER_ROLES):
-        raise Forbidden("you may not report cases in this grid")
-    if self_handled and (actor is None or not may_take(actor, "grid_worker", grid.path)):
-        raise Forbidden("only the grid's own worker can report a self-handled case")
-    if (actor is not None and source != "patrol"
-            and not any(may_take(actor, role, grid.path) for role in CHANNEL_ROLES)):
-        raise InputError({"source": ["A grid worker reports what the patrol found (source patrol); reports "
-                                     "from other channels are recorded by an acceptance clerk."]})
+    _check_reporter(policy, actor, grid, source, self_handled)
 
     key = rt.settings["CASE_PROCESS"]
     version = latest_version(session, key)
@@ -102,6 +100,20 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     # the secret exists only here (its hash is stored), so the channel must hand it on.
     case.tracking_secret = issue_tracking_secret(session, rt, case) if data["resident_report"] else None
     return case
+
+
+def _check_reporter(policy: Policy, actor: User | None, grid: OrgUnit, source: str, self_handled: bool) -> None:
+    """Apply policy.toml [report]: who may record a report from this channel and self-handle it."""
+    holds = lambda roles: actor is not None and any(may_take(actor, role, grid.path) for role in roles)
+    if actor is not None and not holds(reporter_roles(policy)):
+        raise Forbidden("you may not report cases in this grid")
+    if self_handled and not holds(policy.self_handling_roles):
+        raise Forbidden(f"only a holder of {', '.join(policy.self_handling_roles)} over the grid can report "
+                        "a self-handled case")
+    allowed = policy.channels.get(source, ())
+    if actor is not None and not holds(allowed):
+        who = ", ".join(allowed) or "nobody with an account"
+        raise InputError({"source": [f"Reports from channel {source} are recorded by: {who}."]})
 
 
 def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUnit], source: str,

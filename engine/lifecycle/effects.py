@@ -9,34 +9,31 @@ from models import Case, Task
 
 from engine.access.members import members, task_people
 from engine.errors import ProcessFailure
-from engine.process.policy import ESCALATION_LEVELS
+from engine.process.policy import Policy
 from engine.runtime import Runtime
 from engine.spiff import Effect
-from engine.spiff import TEMPLATE_FIELD
-
-ESCALATION_ROLES = ("supervisor", "shift_leader")
-
-STAGE_NAMES = {"accept": "受理", "dispatch": "派遣", "sign": "签收", "handle": "处置", "verify": "核查",
-               "close": "结案", "feedback": "反馈", "callback": "回访", "extension": "延期审批"}
-MESSAGES = {
-    "warning": "案件 {code} 的{stage}环节即将到期，请尽快办理。",
-    "overdue": "案件 {code} 的{stage}环节已超期。",
-    "escalated": "案件 {code} 已超期未办结，升级督办（{level}）。",
-}
 
 
 @dataclass(frozen=True)
 class Notice:
-    """Tell these users this message about the case (written by engine/outbound)."""
+    """Tell these users this message about the case (written by engine/outbound).
+
+    ``texts`` holds the message in every language of notices.toml; each recipient reads it in
+    their own language, else in ``default_locale``."""
 
     user_ids: frozenset[int]
     kind: str
-    message: str
+    texts: dict[str, str]
+    default_locale: str = "zh"
+
+    def text_for(self, locale: str | None) -> str:
+        return self.texts.get(locale or "") or self.texts.get(self.default_locale) or next(iter(self.texts.values()), "")
 
 
 def apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, changes: dict,
                  open_rows: list[Task], now) -> list[Notice]:
     """Set the flag an effect stands for in ``changes``; return the notices for the people it concerns."""
+    policy = rt.policy_of(session, case.process_version_id)
     props = effect.properties
     stage = props.get("stage")
     concerned = [t for t in open_rows if t.status == "open" and (stage is None or t.stage == stage)]
@@ -44,20 +41,13 @@ def apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, chan
         changes["at_risk"] = True
         people = task_people(session, concerned, rt.role_cache)
     elif effect.kind == "overdue":
+        # The late task's people and the first level of its ladder; the ladder tells the rest.
         changes["overdue"] = True
-        people = task_people(session, concerned, rt.role_cache)
-        people |= members(session, "supervisor", case.scope_path, cache=rt.role_cache)
+        people = task_people(session, concerned, rt.role_cache) | _level_people(session, rt, policy, effect)
     elif effect.kind == "escalate":
-        rank = ESCALATION_LEVELS.get(props.get("level", ""))
-        if rank is None:
-            raise ProcessFailure(f"{effect.bpmn_id}: escalate needs level "
-                                 f"{', '.join(ESCALATION_LEVELS)}, not {props.get('level')!r}")
+        rank = _level(policy, effect).rank
         changes["escalation_level"] = max(changes.get("escalation_level", case.escalation_level or 0), rank)
-        scope = props.get("notify_scope")
-        people = set()
-        if scope:
-            for role in _roles(props.get("role")):
-                people |= members(session, role, scope, exact=True, cache=rt.role_cache)
+        people = _level_people(session, rt, policy, effect)
     elif effect.kind in ("closed", "reopened"):
         # The case's status follows the process: closed at 结案 even while the process still
         # waits (for the resident's rating); open again when a review reopens it.
@@ -67,25 +57,30 @@ def apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, chan
     elif effect.kind == "notify":
         scope = props.get("notify_scope")
         people = members(session, props.get("role", ""), scope, cache=rt.role_cache) if scope else set()
-        return [Notice(frozenset(people), "notice", fill(props.get("message", ""), props.get("data", {}))[:500])]
+        data = dict(props.get("data") or {}, case_code=case.code)
+        return [Notice(frozenset(people), "notice", policy.notice(props.get("notice", ""), data),
+                       policy.default_locale)]
     else:
         raise ProcessFailure(f"{effect.bpmn_id}: unknown effect {effect.kind!r} "
                              "(warning, overdue, escalate, notify, closed or reopened)")
     kind = "escalated" if effect.kind == "escalate" else effect.kind
-    return [Notice(frozenset(people), kind, message_for(kind, case.code, stage, props.get("level")))]
+    texts = policy.notice(kind, {"case_code": case.code, "stage": stage, "level": props.get("level")})
+    return [Notice(frozenset(people), kind, texts, policy.default_locale)]
 
 
-def _roles(listed: str | None) -> list[str]:
-    """The roles an escalation tells: the ``role`` property (comma-separated) or supervisors and shift leaders."""
-    roles = [r.strip() for r in (listed or "").split(",") if r.strip()]
-    return roles or list(ESCALATION_ROLES)
+def _level(policy: Policy, effect: Effect):
+    level = policy.levels.get(effect.properties.get("level", ""))
+    if level is None:
+        raise ProcessFailure(f"{effect.bpmn_id}: {effect.kind} needs level {', '.join(policy.levels)}, "
+                             f"not {effect.properties.get('level')!r}")
+    return level
 
 
-def fill(template: str, data: dict) -> str:
-    """Fill ``{name}`` placeholders from case data (names only; a missing one becomes empty)."""
-    return TEMPLATE_FIELD.sub(lambda m: "" if data.get(m.group(1)) is None else str(data[m.group(1)]), template)
-
-
-def message_for(kind: str, code: str, stage: str | None = None, level: str | None = None) -> str:
-    return MESSAGES[kind].format(code=code, stage=STAGE_NAMES.get(stage or "", stage or ""),
-                                 level={"community": "社区", "street": "街道", "district": "区"}.get(level or "", level or ""))
+def _level_people(session: Session, rt: Runtime, policy: Policy, effect: Effect) -> set[int]:
+    """Holders of the level's roles (policy.toml) in exactly the unit the effect's ``notify`` names."""
+    level, scope = _level(policy, effect), effect.properties.get("notify_scope")
+    people: set[int] = set()
+    if scope:
+        for role in level.roles:
+            people |= members(session, role, scope, exact=True, cache=rt.role_cache)
+    return people

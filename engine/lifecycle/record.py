@@ -19,7 +19,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from models import Case, CaseEvent, Task, User
 
 from engine.errors import Conflict, ProcessFailure
-from engine.access.org import role_for_lane
 from engine.lifecycle.effects import Notice, apply_effect
 from engine.runtime import Runtime
 from engine.spiff import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
@@ -68,7 +67,8 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     ready = snap.ready
     effects = [e for e in effects if e.kind != TIMER_FIRED]  # which timers fired: the caller's to record
     changes: dict[str, Any] = dict(case_changes or {})
-    new_rows, gone_ids, due_at, due_times, estimated = _project(rt, case, ready, open_rows, now)
+    lanes = rt.policy_of(session, case.process_version_id).role_for_lane
+    new_rows, gone_ids, due_at, due_times, estimated = _project(rt, lanes, case, ready, open_rows, now)
     changes["due_at"] = due_at
     changes["calendar_estimated"] = estimated
     old_due = dict(case.due_times or {})
@@ -77,7 +77,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     if any(row["due_at"] for row in new_rows):
         changes["at_risk"] = False  # a newly timed task starts un-warned; its own timers warn again
     events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
-                     {k: v for k, v in e.properties.items() if k not in ("effect", "notify", "data", "message")})
+                     {k: v for k, v in e.properties.items() if k not in ("effect", "notify", "data", "notice")})
               for e in effects if e.kind != "notify"]
     notices: list[Notice] = []
     for effect in effects:
@@ -160,7 +160,7 @@ def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
     session.add(case)
 
 
-def _project(rt: Runtime, case: Case, ready: list[ReadyTask], open_rows: list[Task], now: datetime):
+def _project(rt: Runtime, role_for_lane, case: Case, ready: list[ReadyTask], open_rows: list[Task], now: datetime):
     """Return new task rows, ids of rows no longer ready, the case's due time, its SLA due
     times, and whether an open task's due time was computed without holiday data."""
     existing = {t.spiff_id: t for t in open_rows if t.status == "open"}

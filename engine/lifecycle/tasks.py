@@ -80,24 +80,25 @@ def claim(session: Session, rt: Runtime, user: User, task_id: int, expected_vers
 
 def unclaim(session: Session, rt: Runtime, user: User, task_id: int, expected_version: int | None = None,
             expected_case_version: int | None = None) -> Task:
-    """Give a claimed task back to the pool: its assignee, or a shift leader over it, may."""
+    """Give a claimed task back to the pool: its assignee, or someone who may assign it, may."""
     task = visible_task(session, user, task_id)
     _check_open(task, expected_version, expected_case_version)
     if task.assignee_id is None:
         return task
-    if task.assignee_id != user.id and not _leads(user, task):
-        raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}; only they or a shift leader may release it")
+    if task.assignee_id != user.id and not may_assign(rt, user, task):
+        raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}; only they or someone who may "
+                        f"assign it ({', '.join(rt.policy.assign_roles)}) may release it")
     _set_assignee(session, rt, task, user, None, "unclaimed")
     return task
 
 
 def assign(session: Session, rt: Runtime, user: User, task_id: int, username: str,
            expected_version: int | None = None, expected_case_version: int | None = None) -> Task:
-    """A shift leader over the task's case or unit hands it to a named person who may take it."""
+    """Someone who may assign (policy.toml [assign]) over the task's case or unit hands it to a named person."""
     task = visible_task(session, user, task_id)
     _check_open(task, expected_version, expected_case_version)
-    if not _leads(user, task):
-        raise Forbidden("only a shift leader over this case may assign its tasks")
+    if not may_assign(rt, user, task):
+        raise Forbidden(f"only a holder of {', '.join(rt.policy.assign_roles)} over this case may assign its tasks")
     target = session.scalars(select(User).where(User.username == str(username or ""))).first()
     if target is None or not target.active:
         raise InputError({"assignee": ["No active user has this username."]})
@@ -109,7 +110,7 @@ def assign(session: Session, rt: Runtime, user: User, task_id: int, username: st
 
 
 def candidates(session: Session, task: Task) -> list[User]:
-    """Active users who may take the task (for the shift leader's assign list)."""
+    """Active users who may take the task (for the assign list)."""
     if task.scope_key.startswith("dept:"):
         scopes = [task.scope_key]
     else:
@@ -121,8 +122,10 @@ def candidates(session: Session, task: Task) -> list[User]:
     return list(session.scalars(query))
 
 
-def _leads(user: User, task: Task) -> bool:
-    return may_take(user, "shift_leader", task.case.scope_path) or may_take(user, "shift_leader", task.scope_key)
+def may_assign(rt: Runtime, user: User, task: Task) -> bool:
+    """True when the user holds an assigning role (policy.toml [assign]) over the task's case or unit."""
+    return any(may_take(user, role, task.case.scope_path) or may_take(user, role, task.scope_key)
+               for role in rt.policy.assign_roles)
 
 
 def _check_open(task: Task, expected_version: int | None, expected_case_version: int | None = None) -> None:

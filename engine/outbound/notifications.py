@@ -6,16 +6,21 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Notification
+from models import Notification, User
 
 _INSERT = insert(Notification.__table__)
 
 
 def deliver(session: Session, step) -> None:
-    """Write one in-app notification per person told of each of the step's notices."""
+    """Write one in-app notification per person told of each of the step's notices, in that
+    person's language (their account's locale, else the notice's default)."""
     now, case_id = step.at, step.case.id
-    rows = [{"user_id": uid, "case_id": case_id, "kind": notice.kind, "message": notice.message,
-             "created_at": now}
+    ids = sorted({uid for notice in step.notices for uid in notice.user_ids})
+    if not ids:
+        return
+    locales = dict(session.execute(select(User.id, User.locale).where(User.id.in_(ids))).all())
+    rows = [{"user_id": uid, "case_id": case_id, "kind": notice.kind,
+             "message": notice.text_for(locales.get(uid)), "created_at": now}
             for notice in step.notices for uid in sorted(notice.user_ids)]
     if rows:
         session.connection().execute(_INSERT, rows)

@@ -14,8 +14,7 @@ from models import Category, Department, ProcessVersion
 
 from engine.spiff import ExpressionError, bare_iso_literal, compile_checked
 from engine.process.forms import FormDefinitionError, form_schema
-from engine.access.org import role_for_lane
-from engine.process.policy import ESCALATION_LEVELS
+from engine.process.policy import POLICY_FILES, Policy, PolicyError, parse_policy, read_policy_files
 from engine.runtime import Runtime
 from engine.spiff import ProcessError, flow_graph
 from engine.process.variables import CATEGORY_VARIABLE, unset_variables
@@ -24,6 +23,8 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 USER_TASK_PROPERTIES = ("stage", "scope")
 EFFECTS = ("warning", "overdue", "escalate", "notify", "closed", "reopened")
+# Effects that tell a level of the escalation ladder: `level` names it, `notify` its unit.
+LEVEL_EFFECTS = ("overdue", "escalate")
 
 
 @dataclass
@@ -33,15 +34,22 @@ class Deployment:
 
 
 def read_files(paths: list[Path | str]) -> dict[str, str]:
-    """Read .bpmn and .dmn files (folders are searched) into name → text."""
+    """Read .bpmn and .dmn files (folders are searched, with their policy files) into name → text."""
     files: dict[str, str] = {}
     for path in map(Path, paths):
         candidates = sorted(path.glob("*.bpmn")) + sorted(path.glob("*.dmn")) if path.is_dir() else [path]
         for file in candidates:
-            if file.suffix not in (".bpmn", ".dmn"):
-                raise ProcessError("only .bpmn and .dmn files can be deployed", file=str(file))
+            if file.suffix not in (".bpmn", ".dmn") and file.name not in POLICY_FILES:
+                raise ProcessError(f"only .bpmn and .dmn files and {', '.join(POLICY_FILES)} can be deployed",
+                                   file=str(file))
             files[file.name] = file.read_text(encoding="utf-8")
+        if path.is_dir():
+            files.update(read_policy_files(path))
     return files
+
+
+def diagrams(files: dict[str, str]) -> dict[str, str]:
+    return {name: text for name, text in files.items() if name.endswith((".bpmn", ".dmn"))}
 
 
 def content_hash(files: dict[str, str]) -> str:
@@ -51,21 +59,45 @@ def content_hash(files: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class Check:
+    problems: list[str]   # deploying is refused while there is one
+    warnings: list[str]   # worth a look, deploying goes ahead
+
+
 def validate(rt: Runtime, files: dict[str, str], required: str | None = None,
              session: Session | None = None) -> list[str]:
-    """Return every problem found in the files (empty when they can be deployed).
+    """Return every problem found in the files (empty when they can be deployed)."""
+    return check(rt, files, required, session).problems
+
+
+def policy_for(rt: Runtime, files: dict[str, str]) -> Policy:
+    """The policy the files bring, or the processes folder's when they bring none."""
+    own = {n: t for n, t in files.items() if n in POLICY_FILES}
+    return parse_policy(own) if own else rt.policy
+
+
+def check(rt: Runtime, files: dict[str, str], required: str | None = None,
+          session: Session | None = None) -> Check:
+    """Check the diagrams and the policy files together: problems and warnings.
 
     With a ``session``, codes of departments and categories in decisions and forms are
     checked against the city's too."""
-    if not files:
-        return ["no .bpmn or .dmn files found"]
-    problems = _raw_checks(files) + _expression_checks(files)
+    sources = diagrams(files)
+    if not sources:
+        return Check(["no .bpmn or .dmn files found"], [])
     try:
-        bundles = rt.workflows.parse(files)
+        policy = policy_for(rt, files)
+    except PolicyError as exc:
+        return Check([str(exc)], [])
+    problems = _raw_checks(sources) + _expression_checks(sources)
+    try:
+        bundles = rt.workflows.parse(sources)
     except ProcessError as exc:
-        return problems + [str(exc)]
+        return Check(problems + [str(exc)], [])
     if required and required not in bundles:
         problems.append(f"process {required!r} is not defined in any .bpmn file")
+    used: set[str] = set()
     for bundle in bundles.values():
         graph = flow_graph(bundle)
         problems += unset_variables(bundle.key, graph, bundle.node, rt.expression_functions({}))
@@ -73,9 +105,14 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None,
             problems += _city_problems(session, bundle, graph)
         for node in bundle.nodes():
             where = f"{bundle.key}/{node.bpmn_id}"
+            stage = node.properties.get("stage")
+            if stage:
+                used.add(stage)
+                if stage not in policy.stages:
+                    problems.append(f"{where}: stage {stage!r} is not in the stage vocabulary (stages.toml)")
             if node.kind == "userTask":
-                if role_for_lane(node.lane) is None:
-                    problems.append(f"{where}: lane {node.lane!r} is not a known role")
+                if policy.role_for_lane(node.lane) is None:
+                    problems.append(f"{where}: lane {node.lane!r} is not a known role (policy.toml [lanes])")
                 for prop in USER_TASK_PROPERTIES:
                     if not node.properties.get(prop):
                         problems.append(f"{where}: user task needs camunda property {prop!r}")
@@ -83,14 +120,16 @@ def validate(rt: Runtime, files: dict[str, str], required: str | None = None,
                     form_schema(node.fields)
                 except FormDefinitionError as exc:
                     problems.append(f"{where}: {exc}")
-            problems += _effect_problems(where, node.properties)
+            problems += _effect_problems(where, node.properties, policy)
             for prop in ("due",):
                 if node.properties.get(prop):
                     try:
                         compile_checked(node.properties[prop], "eval")
                     except ExpressionError as exc:
                         problems.append(f"{where}: property {prop}: {exc}")
-    return problems
+    warnings = [f"stages.toml: stage {code!r} is not used by any diagram"
+                for code, stage in policy.stages.items() if code not in used and not stage.set_by_engine]
+    return Check(problems, warnings)
 
 
 def _city_problems(session: Session, bundle, graph) -> list[str]:
@@ -105,7 +144,7 @@ def _city_problems(session: Session, bundle, graph) -> list[str]:
     department_vars = {f.id for n in bundle.nodes() for f in n.fields if "department" in dict(f.constraints)}
     problems = []
 
-    def check(where, what, values, known, kind):
+    def refuse(where, what, values, known, kind):
         for value in values:
             if known and value not in known:
                 problems.append(f"{where}: {what} names {kind} {value!r}, which this city does not have")
@@ -113,7 +152,7 @@ def _city_problems(session: Session, bundle, graph) -> list[str]:
     for node in bundle.nodes():
         for f in node.fields:
             if f.id in department_vars:
-                check(f"{bundle.key}/{node.bpmn_id}", f"form field {f.id}",
+                refuse(f"{bundle.key}/{node.bpmn_id}", f"form field {f.id}",
                       [v for v in (f.default, *(o for o, _ in f.options)) if v], departments, "department")
     seen = set()
     for step in graph.steps.values():
@@ -124,12 +163,12 @@ def _city_problems(session: Session, bundle, graph) -> list[str]:
         where = f"{bundle.key}/{step.bpmn_id}: decision {d.id}"
         for rule, column, text in d.output_cells:
             if column in department_vars:
-                check(f"{where}, rule {rule}", f"output {column}", _literals(text), departments, "department")
+                refuse(f"{where}, rule {rule}", f"output {column}", _literals(text), departments, "department")
         for rule, column, text in d.input_cells:
             known, kind = ((categories, "category") if column.strip() == CATEGORY_VARIABLE
                            else (departments, "department") if column.strip() in department_vars else (None, ""))
             if known is not None:
-                check(f"{where}, rule {rule}", f"input {column}", _literals(text), known, kind)
+                refuse(f"{where}, rule {rule}", f"input {column}", _literals(text), known, kind)
     return problems
 
 
@@ -142,7 +181,7 @@ def _literals(text: str) -> tuple[str, ...]:
     return tuple(v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, str) and v)
 
 
-def _effect_problems(where: str, props: dict[str, str]) -> list[str]:
+def _effect_problems(where: str, props: dict[str, str], policy: Policy) -> list[str]:
     """Check an effect's properties now rather than as an incident when its timer fires."""
     effect = props.get("effect")
     if not effect:
@@ -150,10 +189,17 @@ def _effect_problems(where: str, props: dict[str, str]) -> list[str]:
     if effect not in EFFECTS:
         return [f"{where}: effect {effect!r} is not one of {', '.join(EFFECTS)}"]
     problems = []
-    if effect == "escalate" and props.get("level") not in ESCALATION_LEVELS:
-        problems.append(f"{where}: escalate needs level {', '.join(ESCALATION_LEVELS)}, not {props.get('level')!r}")
-    if effect in ("escalate", "notify") and not props.get("notify"):
+    if effect in LEVEL_EFFECTS and props.get("level") not in policy.levels:
+        problems.append(f"{where}: {effect} needs level {', '.join(policy.levels)} (policy.toml "
+                        f"[escalation.levels]), not {props.get('level')!r}")
+    if effect in LEVEL_EFFECTS + ("notify",) and not props.get("notify"):
         problems.append(f"{where}: {effect} needs property 'notify' (the scope variable of who to tell)")
+    if effect == "escalate" and props.get("role"):
+        problems.append(f"{where}: the roles an escalation tells are set per level in policy.toml "
+                        "[escalation.levels], not by a 'role' property")
+    if effect == "notify" and props.get("notice") not in policy.notices:
+        problems.append(f"{where}: notify needs property 'notice' naming a text of notices.toml, "
+                        f"not {props.get('notice')!r}")
     return problems
 
 
@@ -233,7 +279,7 @@ def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str) -> De
     latest = latest_version(session, key)
     if latest is not None and latest.content_hash == digest:
         return Deployment(latest, False)
-    bundle = rt.workflows.parse(files)[key]
+    bundle = rt.workflows.parse(diagrams(files))[key]
     version = ProcessVersion(
         key=key, version=(latest.version + 1) if latest else 1, content_hash=digest,
         source_files=files, serialized_spec=rt.workflows.dump_spec(bundle), deployed_at=rt.clock())

@@ -1,6 +1,7 @@
-"""The public file (PUBLIC_FILE, public.toml): stage names in plain words, the extra fields
-(Open311 attributes) some categories ask for, and what the Open311 discovery document says
-about the endpoint. Read once per path and modification time."""
+"""What residents and Open311 clients read: the public file (PUBLIC_FILE, public.toml: the notice
+sent with a new request, the extra fields (Open311 attributes) some categories ask for, and what the
+Open311 discovery document says about the endpoint) and the stages' plain-word names from the stage
+vocabulary (processes/stages.toml). Read once per path and modification time."""
 from __future__ import annotations
 
 import os
@@ -10,9 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from engine.process.policy import Policy, load_policy
+
 DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 ENDPOINT_TYPES = ("production", "test")
-_FALLBACK_STAGE = {"zh": "处理中", "en": "In progress"}
 
 
 class PublicFileError(ValueError):
@@ -46,14 +48,14 @@ class Discovery:
 
 @dataclass(frozen=True)
 class PublicText:
-    stages: dict[str, dict[str, str]] = field(default_factory=dict)
     service_notice: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, tuple[Attribute, ...]] = field(default_factory=dict)  # by service code
     discovery: Discovery = field(default_factory=Discovery)
+    policy: Policy | None = None  # the stage vocabulary
 
     def stage(self, code: str | None, lang: str = "zh") -> str:
-        labels = self.stages.get(code or "", _FALLBACK_STAGE)
-        return labels.get(lang) or labels.get("zh") or _FALLBACK_STAGE[lang if lang in _FALLBACK_STAGE else "zh"]
+        """The stage in plain words ("处理中 / In progress" for a stage the vocabulary lacks)."""
+        return self.policy.public_stage(code, lang) if self.policy else ""
 
     def notice(self, lang: str = "zh") -> str:
         return self.service_notice.get(lang) or self.service_notice.get("zh", "")
@@ -67,15 +69,17 @@ _lock = threading.Lock()
 
 
 def public_text(settings: dict) -> PublicText:
-    """Return the parsed public file named by PUBLIC_FILE (an empty one when not set)."""
+    """Return the parsed public file named by PUBLIC_FILE (an empty one when not set) with the
+    processes' stage vocabulary."""
+    policy = load_policy(settings["PROCESSES_DIR"]) if settings.get("PROCESSES_DIR") else None
     path = settings.get("PUBLIC_FILE")
     if not path:
-        return PublicText()
-    key = (path, os.path.getmtime(path))
+        return PublicText(policy=policy)
+    key = (path, os.path.getmtime(path), id(policy))
     with _lock:
         if key not in _cache:
             with open(path, "rb") as fh:
-                text = parse(tomllib.load(fh), where=path)
+                text = parse(tomllib.load(fh), where=path, policy=policy)
             if text.discovery.changeset is None:
                 changed = datetime.fromtimestamp(key[1], timezone.utc).isoformat(timespec="seconds")
                 text = replace(text, discovery=replace(text.discovery, changeset=changed))
@@ -83,12 +87,10 @@ def public_text(settings: dict) -> PublicText:
         return _cache[key]
 
 
-def parse(raw: dict[str, Any], where: str = "public file") -> PublicText:
-    stages = {}
-    for code, labels in (raw.get("stages") or {}).items():
-        if not isinstance(labels, dict) or not isinstance(labels.get("zh"), str):
-            raise PublicFileError(f"{where}: stages.{code} needs at least zh = \"...\"")
-        stages[code] = {k: str(v) for k, v in labels.items()}
+def parse(raw: dict[str, Any], where: str = "public file", policy: Policy | None = None) -> PublicText:
+    if "stages" in raw:
+        raise PublicFileError(f"{where}: stages: the stages' public names are in the stage vocabulary "
+                              "(processes/stages.toml, `public`), not here")
     o311 = raw.get("open311") or {}
     notice = {"zh": str(o311.get("service_notice", "")), "en": str(o311.get("service_notice_en", ""))}
     by_service: dict[str, list[Attribute]] = {}
@@ -109,7 +111,7 @@ def parse(raw: dict[str, Any], where: str = "public file") -> PublicText:
                                       description={"zh": str(item.get("description", code)),
                                                    "en": str(item.get("description_en") or item.get("description", code))},
                                       values=values, order=len(existing) + 1))
-    return PublicText(stages=stages, service_notice=notice,
+    return PublicText(service_notice=notice, policy=policy,
                       attributes={k: tuple(v) for k, v in by_service.items()},
                       discovery=_discovery(o311.get("discovery") or {}, where))
 

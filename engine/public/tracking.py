@@ -84,7 +84,8 @@ def describe(session: Session, rt: Runtime, case: Case, *, for_reporter: bool = 
     seen = None if for_reporter else exposure(rt.settings)
     where = place(session, case, seen)
     is_open = case.status == "open"
-    handle_due = (case.due_times or {}).get("handle")
+    # The expected completion is the due time of the stage stages.toml names (handling, as shipped).
+    expected_due = (case.due_times or {}).get(rt.policy.expected_completion)
     return PublicCase(
         code=case.code, status=case.status, stage=case.stage, category_code=case.category.code,
         category={"zh": case.category.name, "en": case.category.name_en or case.category.name},
@@ -93,7 +94,7 @@ def describe(session: Session, rt: Runtime, case: Case, *, for_reporter: bool = 
         description=case.description if seen is None or seen.description else None,
         agency=agency(session, case), reported_at=case.created_at, updated_at=case.updated_at,
         closed_at=case.closed_at,
-        expected_at=datetime.fromisoformat(handle_due) if handle_due and is_open else None,
+        expected_at=datetime.fromisoformat(expected_due) if expected_due and is_open else None,
         next_due_at=case.due_at if is_open else None,
         timeline=public_timeline(session, case) if with_timeline else [])
 

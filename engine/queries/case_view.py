@@ -88,7 +88,7 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
     they may assign it to. NotFound when the task is outside the user's scope."""
     details = tasks.task_details(session, rt, user, task_id)
     task, case = details.task, details.task.case
-    leads = may_take(user, "shift_leader", case.scope_path) or may_take(user, "shift_leader", task.scope_key)
+    leads = tasks.may_assign(rt, user, task)
     department = (session.scalars(select(Department).where(Department.code == case.department_code)).first()
                   if case.department_code else None)
     return TaskView(

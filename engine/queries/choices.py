@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from models import Category, OrgUnit, User
 
-from engine.lifecycle.cases import REPORTER_ROLES, SOURCES
+from engine.lifecycle.cases import SOURCES, reporter_roles
+from engine.process.policy import Policy
 
 FILTER_CACHE_SECONDS = 60.0  # a new category or area reaches the filter forms within this time
 # Areas a list can be filtered by, with their indentation in the select.
@@ -29,25 +30,28 @@ class IntakeChoices:
     sources: list[str]
 
 
-def intake_choices(session: Session, user: User) -> IntakeChoices:
+def intake_choices(session: Session, user: User, policy: Policy) -> IntakeChoices:
     """Return the report form's choices for ``user``; a grid worker's own grid comes preselected."""
     majors: dict[str, dict] = {}
     for c in session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.code)):
         majors.setdefault(f"{c.kind}:{c.major_code}", {"code": c.code[:3], "kind": c.kind, "name": c.major_name,
                                                        "name_en": c.major_name_en, "items": []})["items"].append(c)
     scopes = [m.scope_key for m in user.memberships
-              if m.role in REPORTER_ROLES and not m.scope_key.startswith("dept:")]
+              if m.role in reporter_roles(policy) and not m.scope_key.startswith("dept:")]
     grids = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.level == "grid").order_by(OrgUnit.code))
              if any(u.path.startswith(s) for s in scopes)]
     roles = {m.role for m in user.memberships}
-    own = [m.scope_key for m in user.memberships if m.role == "grid_worker"]
+    workers = set(policy.self_handling_roles)  # who reports what the patrol found (policy.toml)
+    # Clerks record the channels other than the self-handling ones (the patrol).
+    clerks = {r for c, listed in policy.channels.items() if c not in policy.self_handling_channels for r in listed}
+    own = [m.scope_key for m in user.memberships if m.role in workers]
     default_grid = next((u.code for u in grids if u.path in own), grids[0].code if len(grids) == 1 else "")
     # A grid worker's reports come from the patrol; a clerk's most often from the hotline.
     defaults = {"urgency": "normal", "grid_code": default_grid,
-                "source": "patrol" if "grid_worker" in roles else "hotline"}
+                "source": policy.self_handling_channels[0] if roles & workers else "hotline"}
     return IntakeChoices(majors=list(majors.values()), grids=grids, defaults=defaults,
-                         is_worker="grid_worker" in roles, is_clerk=bool(roles & {"acceptance_clerk", "admin"}),
-                         sources=[s for s in SOURCES if s != "patrol"])
+                         is_worker=bool(roles & workers), is_clerk=bool(roles & clerks),
+                         sources=[s for s in SOURCES if s not in policy.self_handling_channels])
 
 
 @dataclass(frozen=True)

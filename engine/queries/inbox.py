@@ -94,23 +94,27 @@ def _scope_clause(scope_key: str):
     return Task.scope_key.startswith(scope_key, autoescape=True)
 
 
-def leader_scopes(user: User) -> list[str]:
-    return [m.scope_key for m in user.memberships if m.role == "shift_leader" and not m.scope_key.startswith("dept:")]
+def team_scopes(user: User, team_roles: tuple[str, ...]) -> list[str]:
+    """The org units whose cases' tasks the user sees in the team view (policy.toml [team_view])."""
+    return [m.scope_key for m in user.memberships if m.role in team_roles and not m.scope_key.startswith("dept:")]
 
 
-def _mine(user: User, team: bool):
+def _mine(user: User, team: bool, team_roles: tuple[str, ...] = ()):
     if team:
-        scopes = leader_scopes(user)
+        scopes = team_scopes(user, team_roles)
         return or_(*[Case.scope_path.startswith(s, autoescape=True) for s in scopes]) if scopes else false()
     matches = [and_(Task.role == m.role, _scope_clause(m.scope_key)) for m in user.memberships]
     return and_(or_(*matches) if matches else false(),
                 or_(Task.assignee_id.is_(None), Task.assignee_id == user.id))
 
 
-def inbox_query(session: Session, user: User, f: InboxFilter | None = None, now: datetime | None = None):
-    """Return a select of the user's open tasks joined to their cases, filtered, least time left first."""
+def inbox_query(session: Session, user: User, f: InboxFilter | None = None, now: datetime | None = None,
+                team_roles: tuple[str, ...] = ()):
+    """Return a select of the user's open tasks joined to their cases, filtered, least time left first.
+
+    A team filter shows the cases of the units where the user holds one of ``team_roles``."""
     f = f or InboxFilter()
-    query = select(Task).join(Task.case).where(Task.status == "open", _mine(user, f.team))
+    query = select(Task).join(Task.case).where(Task.status == "open", _mine(user, f.team, team_roles))
     for clause in _filter_clauses(session, user, f, now):
         query = query.where(clause)
     return query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
@@ -144,11 +148,11 @@ def _filter_clauses(session: Session, user: User, f: InboxFilter, now: datetime 
 
 
 def inbox_page(session: Session, user: User, f: InboxFilter | None = None, *, now: datetime,
-               limit: int = 50, offset: int = 0) -> InboxPage:
+               limit: int = 50, offset: int = 0, team_roles: tuple[str, ...] = ()) -> InboxPage:
     """One page of the inbox and the number of tasks matching the filter."""
     limit = min(max(limit, 1), MAX_PAGE)
     offset = max(offset, 0)
-    query = inbox_query(session, user, f, now)
+    query = inbox_query(session, user, f, now, team_roles)
     f = f or InboxFilter()
     if f.team or f.category or f.org or f.source or f.flag == "at_risk":
         counted = query.order_by(None).with_only_columns(Task.id)
@@ -169,12 +173,13 @@ def inbox_page(session: Session, user: User, f: InboxFilter | None = None, *, no
 
 
 def inbox(session: Session, user: User, *, limit: int = 50, offset: int = 0, f: InboxFilter | None = None,
-          now: datetime | None = None) -> list[Task]:
-    query = inbox_query(session, user, f, now).options(contains_eager(Task.case).joinedload(Case.category))
+          now: datetime | None = None, team_roles: tuple[str, ...] = ()) -> list[Task]:
+    query = inbox_query(session, user, f, now, team_roles).options(contains_eager(Task.case).joinedload(Case.category))
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 
-def inbox_counts(session: Session, user: User, *, now: datetime, team: bool = False) -> dict:
+def inbox_counts(session: Session, user: User, *, now: datetime, team: bool = False,
+                 team_roles: tuple[str, ...] = ()) -> dict:
     """Counts for the quick filters in one query: all, overdue, at risk, mine, unassigned, per stage."""
     overdue = when((Task.due_at <= now, 1), else_=0)
     # The at-risk cases as a set of ids, so the counts never read the (wide) case rows.
@@ -183,9 +188,9 @@ def inbox_counts(session: Session, user: User, *, now: datetime, team: bool = Fa
     mine = when((Task.assignee_id == user.id, 1), else_=0)
     unassigned = when((Task.assignee_id.is_(None), 1), else_=0)
     query = select(Task.stage, func.count(), func.sum(overdue), func.sum(at_risk), func.sum(mine), func.sum(unassigned))
-    if team:  # a shift leader's scope is on the case
+    if team:  # the team view's scope is on the case
         query = query.join(Task.case)
-    query = query.where(Task.status == "open", _mine(user, team)).group_by(Task.stage)
+    query = query.where(Task.status == "open", _mine(user, team, team_roles)).group_by(Task.stage)
     counts = {"all": 0, "overdue": 0, "at_risk": 0, "me": 0, "unassigned": 0, "stages": {}}
     for stage, total, n_over, n_risk, n_mine, n_free in session.execute(query):
         counts["all"] += total
@@ -197,8 +202,9 @@ def inbox_counts(session: Session, user: User, *, now: datetime, team: bool = Fa
     return counts
 
 
-def count_matching(session: Session, user: User, f: InboxFilter, *, now: datetime) -> int:
-    query = inbox_query(session, user, f, now).order_by(None).with_only_columns(func.count(Task.id))
+def count_matching(session: Session, user: User, f: InboxFilter, *, now: datetime,
+                   team_roles: tuple[str, ...] = ()) -> int:
+    query = inbox_query(session, user, f, now, team_roles).order_by(None).with_only_columns(func.count(Task.id))
     return session.scalar(query) or 0
 
 

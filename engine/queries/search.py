@@ -16,10 +16,6 @@ from engine.queries.inbox import CATEGORY_CODE, FLAGS, MAX_PAGE, ORG_CODE, STAGE
 from engine.access.org import DEPT_CODE
 
 STATUSES = ("open", "closed", "cancelled", "duplicate")
-# Org paths have fixed-width codes (city 6, district 6, street 9 digits), so a case's street
-# is the first 24 characters of its scope path: "110000/110101/110101001/".
-STREET_PATH_LENGTH = 24
-BOARD_ROLES = ("supervisor", "shift_leader", "admin")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
@@ -151,18 +147,19 @@ class Board:
     incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
 
 
-def board_scopes(user: User) -> list[str]:
-    return [m.scope_key for m in user.memberships if m.role in BOARD_ROLES and not m.scope_key.startswith("dept:")]
+def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
+    """The org units whose cases the user sees on the board (policy.toml [board])."""
+    return [m.scope_key for m in user.memberships if m.role in board_roles and not m.scope_key.startswith("dept:")]
 
 
-def supervision_board(session: Session, user: User, *, now: datetime) -> Board:
-    """Open cases overdue or at risk now, counted by department and by street, within the user's scopes."""
-    scopes = board_scopes(user)
+def supervision_board(session: Session, user: User, *, now: datetime, board_roles: tuple[str, ...]) -> Board:
+    """Open cases overdue or at risk now, counted by department and by street, within the units
+    where the user holds one of ``board_roles``."""
+    scopes = board_scopes(user, board_roles)
     in_scope = or_(*[Case.scope_path.startswith(s, autoescape=True) for s in scopes]) if scopes else false()
     overdue = when((Case.due_at <= now, 1), else_=0)
     at_risk = when((and_(Case.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
     live = and_(Case.status == "open", in_scope, or_(Case.due_at <= now, Case.at_risk.is_(True)))
-    street = func.substr(Case.scope_path, 1, STREET_PATH_LENGTH)
     departments = {d.code: d for d in session.scalars(select(Department))}
     by_department = []
     for code, n_over, n_risk in session.execute(
@@ -171,10 +168,8 @@ def supervision_board(session: Session, user: User, *, now: datetime) -> Board:
         dept = departments.get(code)
         by_department.append(BoardRow(code or "", dept.name if dept else "", dept.name_en if dept else "",
                                       int(n_over or 0), int(n_risk or 0)))
-    rows = session.execute(select(street, func.sum(overdue), func.sum(at_risk)).where(live).group_by(street)).all()
-    units = {u.path: u for u in session.scalars(select(OrgUnit).where(OrgUnit.path.in_([r[0] for r in rows])))}
-    by_street = [BoardRow(units[p].code if p in units else p, units[p].name if p in units else p,
-                          units[p].name_en if p in units else p, int(o or 0), int(r or 0)) for p, o, r in rows]
+    by_street = _by_street(session, session.execute(
+        select(Case.scope_path, func.sum(overdue), func.sum(at_risk)).where(live).group_by(Case.scope_path)).all())
     for rows_ in (by_department, by_street):
         rows_[:] = [r for r in rows_ if r.overdue or r.at_risk]
         rows_.sort(key=lambda r: (-r.overdue, -r.at_risk, r.key))
@@ -188,3 +183,20 @@ def supervision_board(session: Session, user: User, *, now: datetime) -> Board:
                                      .order_by(Case.updated_at).limit(100)))
     return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
                  supervise, estimated, incidents)
+
+
+def _by_street(session: Session, rows) -> list[BoardRow]:
+    """Add up per-grid counts by street: the street is the ancestor in a grid's path whose unit is a street
+    (codes may have any width, so the path is read unit by unit)."""
+    if not rows:
+        return []
+    streets = {u.path: u for u in session.scalars(select(OrgUnit).where(OrgUnit.level == "street"))}
+    totals: dict[str, list[int]] = {}
+    for path, n_over, n_risk in rows:
+        ancestors = ("/".join(path.split("/")[:i]) + "/" for i in range(1, path.count("/") + 1))
+        street = next((prefix for prefix in ancestors if prefix in streets), path)
+        total = totals.setdefault(street, [0, 0])
+        total[0] += int(n_over or 0)
+        total[1] += int(n_risk or 0)
+    return [BoardRow(streets[p].code, streets[p].name, streets[p].name_en, o, r) if p in streets
+            else BoardRow(p, p, p, o, r) for p, (o, r) in totals.items()]

@@ -28,7 +28,7 @@ from SpiffWorkflow.task import TaskState
 from engine.spiff import patches
 from engine.spiff.parser import TIMER_TYPES, Parser, timer_kind, use_first_hit
 from engine.spiff.patches import engine_steps, tune
-from engine.spiff.sandbox import TEMPLATE_FIELD, ExpressionError, Namespace, ScriptEngine
+from engine.spiff.sandbox import ExpressionError, Namespace, ScriptEngine
 from engine.spiff.serializer import make_serializer
 
 patches.apply()
@@ -370,9 +370,8 @@ def _collector(effects: list[Effect]):
             props = dict(props)
             if props.get("notify"):  # the name of a scope variable: resolve it now
                 props["notify_scope"] = task.data.get(props["notify"])
-            if props.get("message"):  # a template over the case data, filled by the engine
-                names = set(TEMPLATE_FIELD.findall(props["message"]))
-                props["data"] = {name: task.data.get(name) for name in names}
+            if props.get("notice"):  # a text of notices.toml over the case data, filled by the engine
+                props["data"] = {k: v for k, v in task.data.items() if v is None or isinstance(v, (str, int, float))}
             effects.append(Effect(props["effect"], task.task_spec.bpmn_id,
                                   task.task_spec.bpmn_name or task.task_spec.bpmn_id, props))
     return collect

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engine.access.org import ROLE_CODES, check_org_code
+from engine.access.org import check_org_code
+from engine.process.policy import load_policy
 from models import Category, Department, Membership, OrgUnit
 
 
-def test_demo_city_has_every_level_role_and_enough_categories(demo_db):
+def test_demo_city_has_every_level_role_and_enough_categories(demo_db, settings):
     with demo_db() as session:
         levels = dict(session.execute(select(OrgUnit.level, func.count()).group_by(OrgUnit.level)).all())
         assert levels["district"] == 1 and levels["street"] == 3
@@ -15,7 +16,7 @@ def test_demo_city_has_every_level_role_and_enough_categories(demo_db):
         assert session.scalar(select(func.count()).select_from(Department)) >= 8
         assert session.scalar(select(func.count()).select_from(Category)) >= 40
         roles = set(session.scalars(select(Membership.role).distinct()))
-        assert roles == set(ROLE_CODES)
+        assert roles == set(load_policy(settings["PROCESSES_DIR"]).roles)
         for grid in session.scalars(select(OrgUnit).where(OrgUnit.level == "grid")):
             assert len(grid.code) == 15 and grid.code.startswith(grid.parent.code)
             workers = session.scalars(select(Membership).where(

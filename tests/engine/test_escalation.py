@@ -60,7 +60,8 @@ def test_a_department_that_does_not_sign_for_is_chased_by_the_street_then_the_di
     driver.do(case, "accept", "clerk_dhm", decision="file")
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")  # sign due 11:00
     sweep_at(driver, clock, at(25, 11, 1))
-    assert notified(driver, case, "overdue") >= {"handler_hw", "handler_hw2"}
+    # the unit that did not sign, and the street centre that dispatched to it (the ladder's first level)
+    assert notified(driver, case, "overdue") == {"handler_hw", "handler_hw2", "super_dhm", "leader_dhm"}
     sweep_at(driver, clock, at(25, 14, 31))
     assert ladder(driver, case) == [("sign", "street")]
     assert "comm_nanchizi" not in notified(driver, case, "escalated")   # a community cannot chase 环卫
@@ -109,7 +110,7 @@ def test_handling_entered_again_with_the_same_due_time_is_not_reported_overdue_t
     sweep_at(driver, clock, at(25, 16, 1))                   # handle is open again, due still 15:30
     assert kinds(driver, case, "warning", "overdue") == ["warning", "overdue"]
     assert overdue_notices(driver, case, "handler_hw") == 1
-    assert overdue_notices(driver, case, "super_dhm") == 1
+    assert overdue_notices(driver, case, "comm_nanchizi") == 1   # handling's first level: the community
     assert case.overdue and len([t for t in driver.open_tasks(case) if t.bpmn_id == "supervise"]) == 1
 
     driver.do(case, "handle", "handler_hw", action="extend", extension_hours=2, extension_reason="需调车")

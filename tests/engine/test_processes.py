@@ -22,7 +22,7 @@ def files(settings):
 
 
 def test_the_shipped_processes_are_valid(rt, files):
-    assert set(files) == {"grid_case.bpmn", "routing.dmn", "sla.dmn"}
+    assert set(files) == {"grid_case.bpmn", "routing.dmn", "sla.dmn", "stages.toml", "notices.toml", "policy.toml"}
     assert process_service.validate(rt, files, required="grid_case") == []
 
 
@@ -112,6 +112,8 @@ def test_decision_cells_are_checked_before_deploy(rt, files):
 
 def test_an_escalation_to_an_unknown_level_is_reported_before_deploy(rt, files):
     broken = dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace(
-        '<camunda:property name="level" value="street" />', '<camunda:property name="level" value="city" />', 1)})
-    assert any("handle_escalated_street: escalate needs level community, street, district, not 'city'" in p
+        'value="escalate" />\n          <camunda:property name="level" value="street" />',
+        'value="escalate" />\n          <camunda:property name="level" value="city" />', 1)})
+    assert any("handle_escalated_street: escalate needs level community, street, district (policy.toml "
+               "[escalation.levels]), not 'city'" in p
                for p in process_service.validate(rt, broken))

@@ -47,7 +47,7 @@ def test_init_demo_then_refuses_to_overwrite_without_force(run, database_url):
 def test_processes_validate_and_deploy(run, tmp_path):
     assert run("init").exit_code == 0
     ok = run("processes", "validate")
-    assert ok.exit_code == 0 and "3 file(s) valid" in ok.output
+    assert ok.exit_code == 0 and "6 file(s) valid" in ok.output and "policy.toml" in ok.output
     bad = tmp_path / "bad.bpmn"
     bad.write_text("<definitions", encoding="utf-8")
     failed = run("processes", "validate", str(bad))

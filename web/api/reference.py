@@ -53,7 +53,9 @@ def get_process_version(key: str, version: int):
 
 
 @bp.get("/processes/<key>/<int:version>/files/<name>")
-@operation("A BPMN or DMN file of a process version", tag="reference", media=("application/xml",), errors=(404,),
-           description="The XML as deployed, for a diagram viewer.")
+@operation("A file of a process version", tag="reference", media=("application/xml", "application/toml"),
+           errors=(404,), description="A BPMN or DMN diagram (XML, for a diagram viewer) or a policy file "
+           "(TOML: stages, notices, policy) as deployed.")
 def get_process_file(key: str, version: int, name: str):
-    return Response(directory.process_file(get_session(), key, version, name), mimetype="application/xml")
+    mimetype = "application/toml" if name.endswith(".toml") else "application/xml"
+    return Response(directory.process_file(get_session(), key, version, name), mimetype=mimetype)

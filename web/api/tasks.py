@@ -51,7 +51,8 @@ def _expected(if_match):
 def list_tasks(args):
     session, rt = get_session(), runtime()
     page_args = {k: args.pop(k) for k in ("limit", "offset")}
-    page = inbox_page(session, g.user, InboxFilter.parse(args), now=rt.clock(), **page_args)
+    page = inbox_page(session, g.user, InboxFilter.parse(args), now=rt.clock(),
+                      team_roles=rt.policy.team_view_roles, **page_args)
     page.items = [TaskResource(t, task_form(session, rt, t)) for t in page.items]
     return page
 
@@ -59,7 +60,9 @@ def list_tasks(args):
 @bp.get("/tasks/counts")
 @operation("Counts for the inbox's quick filters", tag="tasks", query=TeamArgs, response=InboxCountsSchema)
 def count_tasks(args):
-    return inbox_counts(get_session(), g.user, now=runtime().clock(), team=args.get("team", False))
+    rt = runtime()
+    return inbox_counts(get_session(), g.user, now=rt.clock(), team=args.get("team", False),
+                        team_roles=rt.policy.team_view_roles)
 
 
 @bp.get("/tasks/<int:task_id>")

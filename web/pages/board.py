@@ -6,16 +6,17 @@ from flask import g, render_template, request
 from engine.queries import search as search_service
 
 from web.auth import login_required
-from web.db import get_session
+from web.db import get_session, runtime
 from web.pages import bp, now
 from web.present import countdown
 
 
 @bp.get("/board")
-@login_required(*search_service.BOARD_ROLES)
+@login_required(lambda: runtime().policy.board_roles)
 def board():
     moment = now()
-    data = search_service.supervision_board(get_session(), g.user, now=moment)
+    data = search_service.supervision_board(get_session(), g.user, now=moment,
+                                            board_roles=runtime().policy.board_roles)
     context = dict(board=data, moment=moment,
                    clocks={t.id: countdown(t.due_at, moment, t.case.category.emergency) for t in data.supervise_tasks})
     if request.args.get("partial"):

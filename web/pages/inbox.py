@@ -24,6 +24,10 @@ def start():
     return redirect(url_for("pages.inbox"))
 
 
+def _team_roles() -> tuple[str, ...]:
+    return runtime().policy.team_view_roles
+
+
 @bp.get("/inbox")
 @login_required()
 def inbox():
@@ -33,12 +37,12 @@ def inbox():
 
     def parse(args):
         f = inbox_service.InboxFilter.parse(args)
-        if f.team and not inbox_service.leader_scopes(g.user):  # only shift leaders have a team view
+        if f.team and not inbox_service.team_scopes(g.user, _team_roles()):  # policy.toml [team_view]
             f = inbox_service.InboxFilter(**{**f.__dict__, "team": False})
         return f
 
     f, page, errors = filtered(parse, inbox_service.InboxFilter(), lambda f: inbox_service.inbox_page(
-        session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset))
+        session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset, team_roles=_team_roles()))
     rows = [_task_row(task, moment) for task in page.items]
     args = f.args()
     next_url = (url_for("pages.inbox", **args, offset=offset + PAGE_SIZE, rows=1)
@@ -46,16 +50,18 @@ def inbox():
     if request.args.get("rows"):  # "more" button: only the next rows
         return render_template("inbox/_rows.html", rows=rows, next_url=next_url)
     context = dict(rows=rows, page=page, f=f, errors=errors, moment=moment, next_url=next_url,
-                   counts=inbox_service.inbox_counts(session, g.user, now=moment, team=f.team),
+                   counts=inbox_service.inbox_counts(session, g.user, now=moment, team=f.team,
+                                                     team_roles=_team_roles()),
                    refresh_url=url_for("pages.inbox", **args, partial=1))
     if request.args.get("partial"):  # the periodic refresh: only the list and its counts
         return render_template("inbox/_body.html", **context)
-    saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment))
+    saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment,
+                                                 team_roles=_team_roles()))
              for s in inbox_service.saved_filters(session, g.user)]
     is_admin = any(m.role == "admin" for m in g.user.memberships)  # the one who can edit the calendar file
     return render_template("inbox/inbox.html", **context, args=args, saved=saved,
                            calendar_years=runtime().calendar_missing_years() if is_admin else [],
-                           is_leader=bool(inbox_service.leader_scopes(g.user)),
+                           is_leader=bool(inbox_service.team_scopes(g.user, _team_roles())),
                            options=filter_options(session), quick=_quick_links(f))
 
 
@@ -122,7 +128,7 @@ def unclaim(task_id: int):
 
 
 @bp.post("/tasks/<int:task_id>/assign")
-@login_required("shift_leader")
+@login_required(lambda: runtime().policy.assign_roles)
 def assign(task_id: int):
     username = request.form.get("assignee", "")
     return _assignment(task_id, lambda s, rt: task_service.assign(s, rt, g.user, task_id, username,

@@ -12,19 +12,22 @@ from web.auth import login_required
 from web.db import get_session, runtime
 from web.pages import bp, store_photos, uploaded_photos
 
-INTAKE_ROLES = case_service.REPORTER_ROLES
 FIELDS = ("category_code", "grid_code", "address", "lat", "lng", "description", "urgency", "source",
           "reporter_name", "reporter_phone")
 
 
+def _intake_roles() -> tuple[str, ...]:
+    return case_service.reporter_roles(runtime().policy)
+
+
 @bp.get("/report")
-@login_required(*INTAKE_ROLES)
+@login_required(_intake_roles)
 def report():
     return render_template("report.html", **_intake_context(get_session(), {}, {}))
 
 
 @bp.post("/report")
-@login_required(*INTAKE_ROLES)
+@login_required(_intake_roles)
 def report_submit():
     session = get_session()
     rt = runtime()
@@ -79,7 +82,7 @@ def _check_form(values: dict, report_data: dict) -> dict[str, list[str]]:
 
 
 def _intake_context(session, values: dict, errors: dict) -> dict:
-    offered = intake_choices(session, g.user)
+    offered = intake_choices(session, g.user, runtime().policy)
     return {"majors": offered.majors, "grids": offered.grids, "values": {**offered.defaults, **values},
             "errors": errors, "is_worker": offered.is_worker, "is_clerk": offered.is_clerk,
             "sources": offered.sources}
