@@ -102,7 +102,7 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
     picks_department = any(dict(f.properties).get("widget") == "department" for f in details.fields)
     return TaskView(
         task=task, fields=details.fields, values=details.values,
-        may_take=may_take(user, task.role, task.scope_key),
+        may_take=may_take(user, task.role, task.scope_key) and not tasks.excluded(user, task),
         candidates=tasks.candidates(session, task) if leads and task.status == "open" else [],
         attachments=photos,
         comments=comments.list_comments(session, case),
