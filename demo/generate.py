@@ -227,7 +227,8 @@ class _World:
         values = case_service.case_data(self.rt, "", category, units | {"grid": grid}, source, urgency)
         values.update({k: v for k, v in limits.items() if k not in ("level", "department_code")})
         values.update(level=level, department_code=dept if level == "department" else None,
-                      handler_scope=handler_scope, approval_scope=street.path,
+                      handler_scope=handler_scope, approval_scope=street.path, verify_scope=grid.path,
+                      recommended_level=level, recommended_department=dept if level == "department" else None,
                       duplicate_of=original[1] if original else None)
         clock = PlainTime if category.emergency else self.work
         first = self.templates[name, VARIANTS[name][1], 0]

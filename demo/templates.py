@@ -33,7 +33,7 @@ CASE_KEYS = ("case_code", "category_code", "major_code", "emergency", "urgency",
              "street_scope", "district_scope", "area_type", "default_department",
              "accept_hours", "dispatch_hours", "sign_hours", "handle_hours", "handle_days", "callback_hours",
              "verify_hours", "close_hours", "level", "department_code", "handler_scope", "approval_scope",
-             "duplicate_of", "handle_remaining")
+             "duplicate_of", "handle_remaining", "verify_scope", "recommended_level", "recommended_department")
 # The demo process's stage clocks (<stage>_started / <stage>_due, set by its 计时 scripts) and
 # the limits they count down, in hours or days of the SLA table.
 STAGE_CLOCKS = {"accept": ("accept_hours", None), "dispatch": ("dispatch_hours", None), "sign": ("sign_hours", None),
@@ -263,10 +263,11 @@ def category_values(session: Session, rt: Runtime, version_id: int) -> dict[tupl
                 task = rt.workflows.ready_tasks(wf, bundle)[0]
                 rt.workflows.complete(wf, task.spiff_id, {"decision": "file"})
                 result = rt.workflows.data(wf)
-                out[category.code, urgency, area] = {
-                    k: result.get(k) for k in ("accept_hours", "dispatch_hours", "sign_hours", "handle_hours",
-                                               "handle_days", "callback_hours", "verify_hours", "close_hours",
-                                               "level", "department_code")}
+                row = {k: result.get(k) for k in ("accept_hours", "dispatch_hours", "sign_hours", "handle_hours",
+                                                  "handle_days", "callback_hours", "verify_hours", "close_hours")}
+                # The generated dispatcher follows the routing table's recommendation.
+                row.update(level=result.get("recommended_level"), department_code=result.get("recommended_department"))
+                out[category.code, urgency, area] = row
     return out
 
 

@@ -106,6 +106,8 @@ class Task(Base):
     role: Mapped[str] = mapped_column(String(32))
     scope_key: Mapped[str] = mapped_column(String(255))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    # Separation of duties: the username who must not take this task (the BPMN's ``notBy``).
+    not_by: Mapped[str | None] = mapped_column(String(64))
     form_key: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]

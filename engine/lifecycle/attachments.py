@@ -48,12 +48,19 @@ def add_attachment(session: Session, rt: Runtime, user: User, case: Case, filena
         raise InputError({field: ["The file is empty."]})
     if len(data) > limit:
         raise InputError({field: [f"The file is {len(data) / 1048576:.1f} MB; the limit is {limit / 1048576:.0f} MB."]})
+    digest = hashlib.sha256(data).hexdigest()
+    # The same photo sent again for the same task (a form re-submitted after an error) is the
+    # one already stored, not a second attachment.
+    same = session.scalars(select(Attachment).where(
+        Attachment.case_id == case.id, Attachment.sha256 == digest,
+        Attachment.task_id.is_(None) if task is None else Attachment.task_id == task.id)).first()
+    if same is not None:
+        return same
     count = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case.id))
     if count >= per_case:
         raise InputError({field: [f"A case holds at most {per_case} attachments."]})
     kind, thumbnail = _inspect_image(data, field)
     content_type, ext = IMAGE_TYPES[kind]
-    digest = hashlib.sha256(data).hexdigest()
     rel = Path(digest[:2]) / f"{digest}{ext}"
     thumb_rel = Path("thumbs") / digest[:2] / f"{digest}.jpg"
     root = attachments_dir(rt)

@@ -81,7 +81,8 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     bundle = rt.bundle(session, version.id)
     now = rt.clock()
     code = _next_case_code(session, rt, now)
-    data = case_data(rt, code, category, ancestors | {"grid": grid}, source, urgency, self_handled)
+    data = case_data(rt, code, category, ancestors | {"grid": grid}, source, urgency, self_handled,
+                     reported_by=actor.username if actor else "")
     try:
         workflow = rt.workflows.start(bundle, data)
     except ProcessError as exc:
@@ -117,13 +118,14 @@ def _check_reporter(policy: Policy, actor: User | None, grid: OrgUnit, source: s
 
 
 def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUnit], source: str,
-              urgency: str, self_handled: bool = False) -> dict[str, Any]:
+              urgency: str, self_handled: bool = False, reported_by: str = "") -> dict[str, Any]:
     """The data a new case's process starts with (processes/README.md lists it)."""
     grid, community, street, district = units["grid"], units["community"], units["street"], units["district"]
     return {
         "case_code": code, "category_code": category.code, "major_code": category.major_code,
         "emergency": category.emergency, "urgency": urgency, "source": source,
         "resident_report": source in rt.settings["RESIDENT_SOURCES"], "self_handled": self_handled,
+        "reported_by": reported_by,
         "grid_code": grid.code, "community_code": community.code, "street_code": street.code,
         "district_code": district.code, "grid_scope": grid.path, "community_scope": community.path,
         "street_scope": street.path, "district_scope": district.path, "area_type": street.area_type,
@@ -157,6 +159,8 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
         raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
     if task.assignee_id is not None and task.assignee_id != actor.id:
         raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}")
+    if task.not_by and task.not_by == actor.username:
+        raise Forbidden(f"task {task_id} must be done by someone other than {actor.name} (separation of duties)")
     bundle = rt.bundle(session, case.process_version_id)
     node = bundle.node(task.bpmn_id)
     try:
@@ -171,10 +175,14 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
         changes["incident"] = None  # the completion that failed went through this time
     retry = {"task_id": task.id, "actor_id": actor.id, "payload": _plain(payload)}
     workflow = rt.load_workflow(session, case)
+    audit = {k: v for k, v in data.items() if v is not None}
+    audit.update(_overrides(node, _task_data(rt, workflow, bundle, task.spiff_id), data))
+    merged = dict(data)
+    if node.properties.get("actor"):  # the designer asked to remember who did this step
+        merged[node.properties["actor"]] = actor.name
     try:
-        effects = rt.workflows.complete(workflow, task.spiff_id, data)
-        record_step(session, rt, case, workflow, bundle, actor, kind="task_completed",
-                    data={k: v for k, v in data.items() if v is not None}, task=task,
+        effects = rt.workflows.complete(workflow, task.spiff_id, merged)
+        record_step(session, rt, case, workflow, bundle, actor, kind="task_completed", data=audit, task=task,
                     open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
                     case_changes=changes or None, effects=effects)
     except ProcessError as exc:
@@ -310,6 +318,25 @@ def _next_case_code(session: Session, rt: Runtime, now: datetime) -> str:
     else:
         raise Conflict("could not allocate a case code; try again")
     return f"{rt.settings['CASE_CODE_PREFIX']}{day:%Y%m%d}{seq:05d}"
+
+
+def _task_data(rt: Runtime, workflow, bundle, spiff_id: str) -> dict[str, Any]:
+    return next((t.data for t in rt.workflows.ready_tasks(workflow, bundle) if t.spiff_id == spiff_id), {})
+
+
+def _overrides(node, before: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Audit a choice that differs from the recommendation a field was prefilled with: a field with
+    an ``override`` property records ``<override>: true`` and the recommended value beside the chosen."""
+    out: dict[str, Any] = {}
+    for f in node.fields:
+        props = dict(f.properties)
+        source, key = props.get("prefill"), props.get("override")
+        recommended = before.get(source) if source else None
+        if key and recommended not in (None, "") and data.get(f.id) not in (None, "") \
+                and data.get(f.id) != recommended:
+            out[key] = True
+            out[source] = recommended
+    return out
 
 
 def _flatten(messages) -> dict[str, list[str]]:

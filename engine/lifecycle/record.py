@@ -174,7 +174,10 @@ def _project(rt: Runtime, role_for_lane, case: Case, ready: list[ReadyTask], ope
         if item.spiff_id in existing:
             continue
         node, props = item.node, item.node.properties
-        role = role_for_lane(node.lane)
+        # ``roleFrom`` names a variable that picks the role for this visit (a self-handled
+        # report is verified by the community's staff rather than the grid's worker).
+        role = role_for_lane(item.data.get(props["roleFrom"]) if props.get("roleFrom") else node.lane)
+        not_by = item.data.get(props["notBy"]) if props.get("notBy") else None
         scope_var = props.get("scope")
         scope = item.data.get(scope_var) if scope_var else None
         if role is None or not isinstance(scope, str) or not scope:
@@ -194,5 +197,5 @@ def _project(rt: Runtime, role_for_lane, case: Case, ready: list[ReadyTask], ope
         rows.append({"spiff_id": item.spiff_id, "bpmn_id": node.bpmn_id, "name": node.name,
                      "stage": props.get("stage", ""), "role": role, "scope_key": scope,
                      "form_key": node.form_key, "status": "open", "created_at": now, "due_at": due_at,
-                     "due_estimated": row_estimated})
+                     "due_estimated": row_estimated, "not_by": not_by if isinstance(not_by, str) and not_by else None})
     return rows, gone, (min(dues) if dues else None), due_times, estimated

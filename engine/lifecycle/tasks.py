@@ -1,7 +1,7 @@
 """One task: its page (the form with values prefilled from the case data), claiming and assigning."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from models import CaseEvent, Membership, Task, User
 
 from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed
-from engine.process.forms import prefill
+from engine.process.forms import Fact, prefill, shown_facts
 from engine.access.org import may_see_case, may_take
 from engine.runtime import Runtime
 from engine.spiff import FormField
@@ -21,19 +21,26 @@ class TaskDetails:
     task: Task
     fields: tuple[FormField, ...]
     values: dict[str, Any]
+    facts: list[Fact] = field(default_factory=list)
+    # (row number, description) of the decision-table rule behind the prefilled recommendation
+    rule: tuple[int, str] | None = None
 
 
 def task_details(session: Session, rt: Runtime, user: User, task_id: int) -> TaskDetails:
-    """Return the task's form and its prefilled values; the one place an open task's data is read."""
+    """Return the task's form, the values its designer declared to prefill, the case facts it shows
+    and the rule behind a recommendation; the one place an open task's data is read."""
     task = visible_task(session, user, task_id)
     bundle = rt.bundle(session, task.case.process_version_id)
     node = bundle.node(task.bpmn_id)
-    values: dict[str, Any] = {}
+    details = TaskDetails(task, node.fields, {f.id: f.default for f in node.fields})
     if task.status == "open":
         workflow = rt.workflows.load_state(bundle, task.case.state)
         data = next((t.data for t in rt.workflows.ready_tasks(workflow, bundle) if t.spiff_id == task.spiff_id), {})
-        values = prefill(node.fields, data)
-    return TaskDetails(task, node.fields, values)
+        details.values = prefill(node.fields, data)
+        details.facts = shown_facts(node.properties.get("show"), data)
+        if node.properties.get("recommendation"):
+            details.rule = rt.workflows.matched_rule(bundle, node.properties["recommendation"], data)
+    return details
 
 
 # -- claiming and assigning ----------------------------------------------------------------------
@@ -70,6 +77,8 @@ def claim(session: Session, rt: Runtime, user: User, task_id: int, expected_vers
     _check_open(task, expected_version, expected_case_version)
     if not may_take(user, task.role, task.scope_key):
         raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
+    if excluded(user, task):
+        raise Forbidden(f"task {task_id} must be done by someone other than {user.name} (separation of duties)")
     if task.assignee_id == user.id:
         return task
     if task.assignee_id is not None:
@@ -104,6 +113,9 @@ def assign(session: Session, rt: Runtime, user: User, task_id: int, username: st
         raise InputError({"assignee": ["No active user has this username."]})
     if not may_take(target, task.role, task.scope_key):
         raise InputError({"assignee": [f"{target.name} does not hold role {task.role} for this task's unit."]})
+    if excluded(target, task):
+        raise InputError({"assignee": [f"{target.name} reported this case and may not take this task "
+                                       "(separation of duties)."]})
     if task.assignee_id != target.id:
         _set_assignee(session, rt, task, user, target, "assigned")
     return task
@@ -119,7 +131,12 @@ def candidates(session: Session, task: Task) -> list[User]:
     query = (select(User).join(Membership).where(Membership.role == task.role, Membership.scope_key.in_(scopes),
                                                  User.active.is_(True))
              .distinct().order_by(User.name))
-    return list(session.scalars(query))
+    return [u for u in session.scalars(query) if not excluded(u, task)]
+
+
+def excluded(user: User, task: Task) -> bool:
+    """Whether the BPMN's ``notBy`` keeps this user off the task (e.g. the reporter of a self-handled case)."""
+    return bool(task.not_by) and task.not_by == user.username
 
 
 def may_assign(rt: Runtime, user: User, task: Task) -> bool:

@@ -136,12 +136,15 @@ def _city_problems(session: Session, bundle, graph) -> list[str]:
     """Refuse a department or category code the city does not have, named in a decision or a form.
 
     A column names departments when its variable is a form field with the ``department``
-    constraint (the decision's answer prefills that field); one over ``category_code``
+    constraint or the variable such a field is prefilled from; one over ``category_code``
     names categories. A city with no departments (or categories) yet is not checked.
     """
     departments = set(session.scalars(select(Department.code)))
     categories = set(session.scalars(select(Category.code)))
-    department_vars = {f.id for n in bundle.nodes() for f in n.fields if "department" in dict(f.constraints)}
+    department_fields = [f for n in bundle.nodes() for f in n.fields if "department" in dict(f.constraints)]
+    # A department field's own variable, and the recommendation it is prefilled from, name departments.
+    department_vars = {f.id for f in department_fields} | {
+        dict(f.properties)["prefill"] for f in department_fields if dict(f.properties).get("prefill")}
     problems = []
 
     def refuse(where, what, values, known, kind):

@@ -1,6 +1,7 @@
 """Turn a user task's camunda:formData into a marshmallow schema and validate submissions."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -136,8 +137,43 @@ def validate_submission(form: tuple[FormField, ...], payload: Any) -> dict[str, 
 
 
 def prefill(form: tuple[FormField, ...], data: dict[str, Any]) -> dict[str, Any]:
-    """Return initial values: the case data where a field id matches, else the field default."""
-    return {f.id: data.get(f.id, f.default) for f in form}
+    """Return initial values: only what the designer declared (a field's ``prefill`` property names
+    the case variable to offer), else the field's default; never another round's answers."""
+    values = {}
+    for f in form:
+        source = dict(f.properties).get("prefill")
+        value = data.get(source) if source else None
+        values[f.id] = value if value not in (None, "") else f.default
+    return values
 
 
-__all__ = ["FormDefinitionError", "ValidationError", "form_schema", "validate_submission", "prefill", "EXCLUDE"]
+@dataclass(frozen=True)
+class Fact:
+    """One case fact a task shows beside its form (the task's ``show`` property)."""
+
+    variable: str
+    label: str
+    value: Any
+
+
+def shown_facts(show: str | None, data: dict[str, Any]) -> list[Fact]:
+    """Return the facts ``show`` lists ("var:label, var.key:label"), leaving out those not set.
+
+    A dotted name reads a key of a dict variable, e.g. ``rating.comment``.
+    """
+    facts = []
+    for item in (show or "").split(","):
+        variable, _, label = item.strip().partition(":")
+        variable = variable.strip()
+        if not variable:
+            continue
+        head, *keys = variable.split(".")
+        value: Any = data.get(head)
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value not in (None, "", [], {}):
+            facts.append(Fact(variable, label.strip() or variable, value))
+    return facts
+
+
+__all__ = ["Fact", "shown_facts", "FormDefinitionError", "ValidationError", "form_schema", "validate_submission", "prefill", "EXCLUDE"]

@@ -19,7 +19,7 @@ from engine.spiff.sandbox import SAFE_BUILTINS, bare_iso_literal
 # lifecycle's case_data builds them and a test keeps the two the same).
 CASE_START_VARIABLES = (
     "case_code", "category_code", "major_code", "emergency", "urgency", "source", "resident_report",
-    "self_handled", "grid_code", "community_code", "street_code", "district_code", "grid_scope",
+    "self_handled", "reported_by", "grid_code", "community_code", "street_code", "district_code", "grid_scope",
     "community_scope", "street_scope", "district_scope", "area_type", "default_department",
     "warn_fraction", "escalation_hours",
 )

@@ -2,7 +2,7 @@
 history, open work, photos, comments and the names the page needs to label them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from models import Attachment, Case, CaseEvent, Comment, Department, ProcessVers
 
 from engine.access.org import may_take
 from engine.lifecycle import attachments, cases, comments, tasks
+from engine.process.forms import Fact
 from engine.queries import directory
 from engine.runtime import Runtime
 from engine.spiff import FormField, Node
@@ -32,6 +33,7 @@ class CaseView:
     departments: dict[str, Department]
     version: ProcessVersion
     path: dict[str, list]
+    photo_stages: dict[int, str] = field(default_factory=dict)
 
     @property
     def emergency(self) -> bool:
@@ -48,11 +50,12 @@ def case_view(session: Session, rt: Runtime, user: User, code: str, now: datetim
     departments = {d.code: d for d in directory.departments(session)}
     path = {"done": done, "steps": steps, "current": sorted({t.bpmn_id for t in open_tasks}),
             "overdue": sorted({t.bpmn_id for t in open_tasks if t.due_at and t.due_at <= now})}
+    photos = attachments.list_attachments(session, case)
     return CaseView(
-        case=case,
+        case=case, photo_stages=photo_stages(session, photos),
         events=[(e, bundle.node(e.task_bpmn_id) if e.task_bpmn_id else None) for e in cases.timeline(session, case)],
         open_tasks=open_tasks,
-        attachments=attachments.list_attachments(session, case),
+        attachments=photos,
         comments=comments.list_comments(session, case),
         duplicates=list(session.scalars(select(Case).where(Case.duplicate_of_id == case.id).order_by(Case.id))),
         department=departments.get(case.department_code),
@@ -73,6 +76,10 @@ class TaskView:
     attachments: list[Attachment]
     comments: list[Comment]
     department: Department | None
+    facts: list[Fact] = field(default_factory=list)
+    rule: tuple[int, str] | None = None
+    photo_stages: dict[int, str] = field(default_factory=dict)
+    departments: list[Department] = field(default_factory=list)
 
     @property
     def case(self) -> Case:
@@ -91,10 +98,21 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
     leads = tasks.may_assign(rt, user, task)
     department = (session.scalars(select(Department).where(Department.code == case.department_code)).first()
                   if case.department_code else None)
+    photos = attachments.list_attachments(session, case)
+    picks_department = any(dict(f.properties).get("widget") == "department" for f in details.fields)
     return TaskView(
         task=task, fields=details.fields, values=details.values,
-        may_take=may_take(user, task.role, task.scope_key),
+        may_take=may_take(user, task.role, task.scope_key) and not tasks.excluded(user, task),
         candidates=tasks.candidates(session, task) if leads and task.status == "open" else [],
-        attachments=attachments.list_attachments(session, case),
+        attachments=photos,
         comments=comments.list_comments(session, case),
-        department=department)
+        department=department, facts=details.facts, rule=details.rule,
+        photo_stages=photo_stages(session, photos),
+        departments=directory.departments(session) if picks_department else [])
+
+
+def photo_stages(session: Session, photos: list[Attachment]) -> dict[int, str]:
+    """Map each photo to the stage of the task it was taken in ("reported" when it came with the report)."""
+    ids = {a.task_id for a in photos if a.task_id}
+    stages = {row[0]: row[1] for row in session.execute(select(Task.id, Task.stage).where(Task.id.in_(ids)))} if ids else {}
+    return {a.id: stages.get(a.task_id, "reported") if a.task_id else "reported" for a in photos}

@@ -26,7 +26,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 
 from engine.spiff import patches
-from engine.spiff.parser import TIMER_TYPES, Parser, timer_kind, use_first_hit
+from engine.spiff.parser import TIMER_TYPES, Parser, matched_rule, timer_kind, use_first_hit
 from engine.spiff.patches import engine_steps, tune
 from engine.spiff.sandbox import ExpressionError, Namespace, ScriptEngine
 from engine.spiff.serializer import make_serializer
@@ -293,6 +293,28 @@ class WorkflowEngine:
             return workflow.data
         last = workflow.last_task
         return last.data if last is not None else workflow.task_tree.data
+
+    def matched_rule(self, bundle: ProcessBundle, bpmn_id: str, data: dict[str, Any]) -> tuple[int, str] | None:
+        """Return (row number, description) of the decision-table rule that business-rule task
+        ``bpmn_id`` picks for ``data``, so a person can see why it recommends what it does."""
+        spec = next((ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None) == bpmn_id), None)
+        engine = getattr(spec, "dmnEngine", None)
+        if not isinstance(engine, DMNEngine):
+            return None
+        # The DMN engine reads only a task's data and its workflow's script engine.
+        probe = SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=self.script_engine),
+                                task_spec=spec)
+        try:
+            rules = engine.decide(probe)
+        except Exception:  # noqa: BLE001 - an explanation that fails is left out, never fatal
+            return None
+        return (rules[0].row_number, rules[0].description or "") if rules else None
+
+    def matched_rule(self, bundle: ProcessBundle, bpmn_id: str, data: dict[str, Any]) -> tuple[int, str] | None:
+        """Return (row number, description) of the decision-table rule that business-rule task
+        ``bpmn_id`` picks for ``data``, so a person can see why it recommends what it does."""
+        spec = next((ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None) == bpmn_id), None)
+        return matched_rule(spec, data, self.script_engine) if spec is not None else None
 
     def evaluate(self, expression: str, data: dict[str, Any]):
         try:

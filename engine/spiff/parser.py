@@ -3,6 +3,7 @@ timeCycles over the business calendar, and DMN hit policy FIRST that stops at th
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
@@ -157,3 +158,17 @@ def use_first_hit(task_spec) -> None:
     """Make a business-rule task's decision engine stop at the first hit (other specs untouched)."""
     if isinstance(getattr(task_spec, "dmnEngine", None), DMNEngine):
         task_spec.dmnEngine.__class__ = FirstHitDMNEngine
+
+
+def matched_rule(spec, data: dict, script_engine) -> tuple[int, str] | None:
+    """Return (row number, description) of the rule a business-rule task's table picks for ``data``."""
+    engine = getattr(spec, "dmnEngine", None)
+    if not isinstance(engine, DMNEngine):
+        return None
+    # The DMN engine reads only a task's data and its workflow's script engine.
+    probe = SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=script_engine), task_spec=spec)
+    try:
+        rules = engine.decide(probe)
+    except Exception:  # noqa: BLE001 - an explanation that fails is left out, never fatal
+        return None
+    return (rules[0].row_number, rules[0].description or "") if rules else None

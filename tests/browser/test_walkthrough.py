@@ -148,6 +148,80 @@ def test_case_lifecycle_through_the_pages(pages):
     pages.shot(worker, "case-closed-phone")
 
 
+def test_return_extension_and_rework_show_what_is_decided_and_start_from_empty_forms(pages, live_server):
+    app = live_server.app
+    client = app.test_client()
+    csrf = sign_in(client, "grid_dhm_01")
+    r = client.post("/report", data={"csrf_token": csrf, "category_code": "E0102", "grid_code": GRID,
+                                     "address": "南池子大街12号", "description": "路边堆放生活垃圾"})
+    code = r.headers["Location"].rsplit("/", 1)[-1]
+    clerk = pages.open("clerk_dhm")
+    open_task_from_inbox(pages, clerk, code, "受理立案", "rounds-accept")
+    clerk.get_by_label("立案", exact=True).check()
+    submit_task(clerk)
+
+    # The dispatcher overrides the routing table (环卫) with 城管, which returns the case.
+    dispatcher = pages.open("dispatch_dhm")
+    open_task_from_inbox(pages, dispatcher, code, "派遣", "rounds-dispatch")
+    expect(dispatcher.locator(".recommendation")).to_contain_text("暴露垃圾")
+    dispatcher.locator("[name=department_code]").select_option(label="区城管执法局")
+    submit_task(dispatcher)
+    cg = pages.open("handler_cg")
+    open_task_from_inbox(pages, cg, code, "签收", "rounds-sign-cg")
+    cg.get_by_label("回退", exact=True).check()
+    cg.fill("[name=return_reason]", "垃圾清运不属于城管职责")
+    submit_task(cg)
+
+    # Re-dispatch: who returned it and why; the form offers the recommendation, not the refusing unit.
+    open_task_from_inbox(pages, dispatcher, code, "派遣", "rounds-redispatch")
+    facts = dispatcher.locator(".facts")
+    expect(facts).to_contain_text("金海")
+    expect(facts).to_contain_text("垃圾清运不属于城管职责")
+    expect(dispatcher.locator("[name=department_code]")).to_have_value("HW")
+    submit_task(dispatcher)
+
+    # The handler asks for more time; the approver sees hours, reason, current and new deadline.
+    handler = pages.open("handler_hw")
+    open_task_from_inbox(pages, handler, code, "签收", "rounds-sign-hw")
+    expect(handler.locator("[name=return_reason]")).to_have_value("")  # not the other unit's reason
+    handler.get_by_label("签收", exact=True).check()
+    submit_task(handler)
+    open_task_from_inbox(pages, handler, code, "处置", "rounds-handle")
+    handler.get_by_label("申请延期", exact=True).check()
+    handler.fill("[name=extension_hours]", "4")
+    handler.fill("[name=extension_reason]", "等待清运车辆")
+    submit_task(handler)
+    leader = pages.open("leader_dhm")
+    open_task_from_inbox(pages, leader, code, "延期审批", "rounds-approve")
+    facts = leader.locator(".facts")
+    for shown in ("申请延期(小时)", "4", "等待清运车辆", "当前期限", "延期后期限"):
+        expect(facts).to_contain_text(shown)
+    expect(facts.locator("dd")).to_have_count(4)
+    leader.get_by_label("同意", exact=True).check()
+    submit_task(leader)
+
+    # Handling, then the worker refuses the result; the rework form is empty and says why.
+    open_task_from_inbox(pages, handler, code, "处置", "rounds-handle-2")
+    expect(handler.locator("[name=action]:checked")).to_have_count(0)
+    handler.get_by_label("处置完毕", exact=True).check()
+    submit_task(handler)
+    open_task_from_inbox(pages, handler, code, "反馈", "rounds-feedback")
+    handler.fill("[name=result]", "已清运")
+    submit_task(handler)
+    worker = pages.open("grid_dhm_01")
+    open_task_from_inbox(pages, worker, code, "核查", "rounds-verify")
+    expect(worker.locator(".facts")).to_contain_text("已清运")
+    worker.get_by_label("不通过", exact=True).check()
+    worker.fill("[name=verify_note]", "现场仍有垃圾残留")
+    submit_task(worker)
+    open_task_from_inbox(pages, handler, code, "处置", "rounds-rework")
+    expect(handler.locator(".facts")).to_contain_text("现场仍有垃圾残留")
+    expect(handler.locator("[name=action]:checked")).to_have_count(0)
+    expect(handler.locator("[name=extension_reason]")).to_have_value("")
+    handler.goto("/notifications")
+    expect(handler.locator("body")).to_contain_text("现场仍有垃圾残留")
+
+
 def test_board_turns_a_case_overdue_as_time_moves_on(pages, live_server):
     app = live_server.app
     with time_machine.travel(datetime.now(timezone.utc), tick=True) as traveller:

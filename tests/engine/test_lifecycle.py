@@ -12,7 +12,7 @@ from engine.queries.inbox import inbox
 from engine.lifecycle.tasks import task_details
 from models import Case
 
-from tests.engine.conftest import FRINGE_GRID, GRID, ILLEGAL_BUILD, SMALL_ADS
+from tests.engine.conftest import FRINGE_GRID, GRID, ILLEGAL_BUILD, SMALL_ADS, notified
 
 from tests.timekeeping import local
 
@@ -74,7 +74,7 @@ def test_self_handled_matter_still_goes_to_verification_and_closing(driver):
     case = driver.report(self_handled=True, description="井盖松动，已当场复位")
     assert case.self_handled and case.stage == "verify"
     assert [t.bpmn_id for t in driver.open_tasks(case)] == ["verify"]
-    driver.do(case, "verify", "grid_dhm_01", verify_result="pass")
+    driver.do(case, "verify", "comm_nanchizi", verify_result="pass")  # the community's staff, not the reporter
     driver.do(case, "close", "leader_dhm")
     assert case.status == "closed"
     assert [e.task_bpmn_id for e in driver.events(case)[1:]] == ["verify", "close", None]  # None: "closed"
@@ -83,7 +83,7 @@ def test_self_handled_matter_still_goes_to_verification_and_closing(driver):
 
 def test_self_handled_case_failing_verification_goes_to_acceptance(driver):
     case = driver.report(self_handled=True)
-    driver.do(case, "verify", "grid_dhm_01", verify_result="fail", verify_note="仍有垃圾")
+    driver.do(case, "verify", "comm_nanchizi", verify_result="fail", verify_note="仍有垃圾")
     assert [t.bpmn_id for t in driver.open_tasks(case)] == ["accept"]
 
 
@@ -127,7 +127,10 @@ def test_supplement_waits_for_the_reporter_then_returns_to_acceptance(driver):
     driver.check_round_trip(case)
     assert case.stage == "accept"
     details = task_details(driver.session, driver.rt, driver.user("clerk_dhm"), driver.task(case, "accept").id)
-    assert details.values["decision"] == "supplement"  # the earlier choice is shown, not lost
+    assert details.values["decision"] is None  # a new decision, not the last round's "supplement"
+    assert [(f.label, f.value) for f in details.facts] == [("需补充的内容", "请补充具体门牌号"),
+                                                           ("补充内容", "南池子大街12号门口")]
+    assert "clerk_dhm" in notified(driver, case, "notice")
     assert [e.kind for e in driver.events(case)][-1] == "message"
     with pytest.raises(Conflict):
         case_service.deliver_message(driver.session, driver.rt, case, "supplement", {"text": "again"})

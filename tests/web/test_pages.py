@@ -409,3 +409,35 @@ def test_area_filter_offers_the_users_streets_communities_and_grids(client_for):
     assert 'value="110101003"' not in clerk  # another street
     handler = text(client_for("handler_hw").get("/inbox"))
     assert 'value="110101003"' in handler  # a department works across the district
+
+
+# -- what a decision shows; forms of a later round ---------------------------------------------------
+def test_dispatch_page_offers_departments_by_name_and_the_rule_behind_the_recommendation(client_for, demo_db):
+    worker, clerk, dispatcher = client_for("grid_dhm_01"), client_for("clerk_dhm"), client_for("dispatch_dhm")
+    code = reported_code(report(worker))
+    clerk.post(f"/tasks/{open_task(demo_db, code, 'accept')}", data={"csrf_token": clerk.csrf, "decision": "file"})
+    page = text(dispatcher.get(f"/tasks/{open_task(demo_db, code, 'dispatch')}"))
+    assert '<select id="in-department_code" name="department_code"' in page
+    assert 'value="HW" selected>' in page and "暴露垃圾：派遣区环境卫生服务中心" in page
+
+
+def test_the_approver_sees_what_is_asked_and_a_rework_form_is_empty(client_for, demo_db):
+    worker, leader = client_for("grid_dhm_01"), client_for("leader_dhm")
+    code = reported_code(report(worker))
+    handler = to_handling(client_for, demo_db, code)
+    handler.post(f"/tasks/{open_task(demo_db, code, 'handle')}",
+                 data={"csrf_token": handler.csrf, "action": "extend", "extension_hours": "4",
+                       "extension_reason": "等清运车"})
+    page = text(leader.get(f"/tasks/{open_task(demo_db, code, 'approve_extension')}"))
+    for shown in ("申请延期(小时)", "等清运车", "当前期限", "延期后期限"):
+        assert shown in page
+    leader.post(f"/tasks/{open_task(demo_db, code, 'approve_extension')}",
+                data={"csrf_token": leader.csrf, "approval": "approve"})
+    handler.post(f"/tasks/{open_task(demo_db, code, 'handle')}", data={"csrf_token": handler.csrf, "action": "done"})
+    feedback = open_task(demo_db, code, "feedback")
+    handler.post(f"/tasks/{feedback}", data={"csrf_token": handler.csrf, "result": "已清运"},
+                 content_type="multipart/form-data")
+    worker.post(f"/tasks/{open_task(demo_db, code, 'verify')}",
+                data={"csrf_token": worker.csrf, "verify_result": "fail", "verify_note": "现场仍有垃圾残留"})
+    page = text(handler.get(f"/tasks/{open_task(demo_db, code, 'handle')}"))
+    assert "现场仍有垃圾残留" in page and "checked" not in page and "等清运车" not in page

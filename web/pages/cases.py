@@ -29,7 +29,8 @@ def case(code: str):
         "case.html", case=view.case, events=view.events, open_tasks=view.open_tasks,
         clock=countdown(view.case.due_at, moment, view.emergency),
         task_clocks={t.id: countdown(t.due_at, moment, view.emergency) for t in view.open_tasks},
-        attachments=view.attachments, comments=view.comments, duplicates=view.duplicates,
+        attachments=view.attachments, photo_stages=view.photo_stages, comments=view.comments,
+        duplicates=view.duplicates,
         department=view.department, version=view.version, departments=view.departments, path=view.path)
 
 

@@ -3,6 +3,7 @@ included). A form error or a lost race re-renders the form with the user's input
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -99,4 +100,16 @@ def _render_task(view: TaskView, state: FormState, refs: list[str] = ()):
         "task.html", task=task_row, case=view.case, fields=view.fields, state=state,
         clock=countdown(task_row.due_at, now(), view.emergency), may_take=view.may_take,
         candidates=view.candidates, attachments=view.attachments, comments=view.comments,
-        photo_widget=PHOTO_WIDGET, uploaded_refs=",".join(refs), department=view.department)
+        photo_widget=PHOTO_WIDGET, uploaded_refs=",".join(refs), department=view.department,
+        facts=[(f.label, _shown(f.value)) for f in view.facts], rule=view.rule,
+        photo_stages=view.photo_stages, departments=view.departments)
+
+
+def _shown(value) -> str:
+    """A fact as text: times in the local zone, numbers and texts as they are."""
+    if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
+        try:
+            return current_app.jinja_env.globals["local_time"](datetime.fromisoformat(value))
+        except ValueError:
+            pass
+    return str(value)
