@@ -1,20 +1,10 @@
 """Database wiring for the app: one engine per app, one session per request."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
-from models import make_engine, make_session_factory
-
-
-def open_database(url: str):
-    """Return (engine, session factory) for a URL, creating a SQLite file's folder."""
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url)
-    return engine, make_session_factory(engine)
+from models import open_database
 
 
 def init_app(app: Flask) -> None:
