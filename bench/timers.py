@@ -28,7 +28,7 @@ _CASES, _TASKS = Case.__table__, Task.__table__
 
 
 def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_seconds: float = 0) -> list[int]:
-    """Create one case at handling whose deadlines are past, then N copies of it.
+    """Create one case at handling whose deadlines are past and N - 1 copies of it: N due cases.
 
     With ``spread_seconds`` the copies become due one after another over that many seconds
     from now (to measure lateness); otherwise all are due at once.
@@ -56,9 +56,9 @@ def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_sec
         conn = session.connection()
         stamp = f"{int(time.time() * 1000) % 10**8:08d}"
         created = [case.id]
-        for start in range(0, n, 1000):
+        for start in range(0, n - 1, 1000):
             rows = []
-            for i in range(start, min(n, start + 1000)):
+            for i in range(start, min(n - 1, start + 1000)):
                 row = {k: v for k, v in template.items() if k != "id"}
                 row["code"] = f"BT{stamp}{i:07d}"
                 row["next_timer_at"] = now + timedelta(seconds=spread_seconds * i / n) if spread_seconds \

@@ -1,4 +1,8 @@
-"""The `gridflow` command: init, db, serve, processes, users, bench."""
+"""The `gridflow` command: init, db, serve, worker, processes, cases, users, open311, demo, bench.
+
+Only `serve` and `bench web` import the web layer (inside the command), so a worker host and
+the administrative commands run without Flask; tests/cli/test_without_flask.py checks that.
+"""
 from __future__ import annotations
 
 import gc
@@ -15,9 +19,8 @@ from engine.errors import EngineError
 from engine.assembly import make_runtime
 from engine.settings import load_settings
 from engine.spiff import ProcessError
-from models import drop_schema, migrate
+from models import drop_schema, migrate, open_database
 
-from web.db import open_database
 from cli.db import db
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
@@ -67,6 +68,14 @@ def make_engine(url: str, **kwargs) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker:
     """Return a session factory; callers own the transaction and commit once per action."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def open_database(url: str) -> tuple[Engine, sessionmaker]:
+    """Return (engine, session factory) for a URL, creating a SQLite file's folder."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    return engine, make_session_factory(engine)
 
 
 def create_schema(engine: Engine) -> None:

@@ -5,13 +5,15 @@ import os
 
 import pytest
 import time_machine
+from click.testing import CliRunner
 from sqlalchemy import text
 
 from engine.process import deploy as process_service
 from demo.loader import load_demo_city
 from engine.assembly import make_runtime
 from engine.settings import load_settings
-from models import create_schema, make_engine, make_session_factory
+from cli.main import main as gridflow
+from models import create_schema, drop_schema, make_engine, make_session_factory
 
 from tests.timekeeping import WEDNESDAY_10
 
@@ -63,3 +65,19 @@ def demo_db(sessions, settings):
     return sessions
 
 
+
+
+@pytest.fixture
+def run_gridflow(database_url, db_engine, monkeypatch):
+    """Return a function that runs the `gridflow` command on the (emptied) test database."""
+    monkeypatch.setenv("GRIDFLOW_DATABASE_URL", database_url)
+    if db_engine.dialect.name == "postgresql":
+        with db_engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    else:
+        drop_schema(db_engine)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(gridflow, list(args), catch_exceptions=False)
+    return invoke

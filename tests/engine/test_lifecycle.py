@@ -321,9 +321,29 @@ def test_the_main_path_runs_from_stored_state_alone(demo_db, settings):
                 ("verify", "grid_dhm_01", {"verify_result": "pass"}),
                 ("close", "leader_dhm", {})]:
             cold.do(case, bpmn_id, user, **data)
-        assert case.status == "closed" and cold.rt._live == {}
+        assert case.status == "closed"
     finally:
         cold.close()
+
+
+@pytest.mark.parametrize("cache_size, loads", [(256, 0), (0, 1)])
+def test_a_second_step_reuses_the_live_workflow_unless_the_cache_is_off(demo_db, settings, monkeypatch,
+                                                                        cache_size, loads):
+    from tests.engine.conftest import Driver
+    d = Driver(demo_db, {**settings, "WORKFLOW_CACHE_SIZE": cache_size})
+    try:
+        case = d.report("clerk_dhm", source="hotline")
+        d.do(case, "accept", "clerk_dhm", decision="file")
+        calls = []
+        load_state = d.rt.workflows.load_state
+        monkeypatch.setattr(d.rt.workflows, "load_state", lambda *a: calls.append(a) or load_state(*a))
+        task = d.task(case, "dispatch")
+        case_service.complete_task(d.session, d.rt, d.user("dispatch_dhm"), task.id,
+                                   {"level": "department", "department_code": "HW"})
+        d.session.commit()
+        assert case.stage == "sign" and len(calls) == loads
+    finally:
+        d.close()
 
 
 def test_redispatch_away_from_a_department_clears_it_and_its_view(driver):

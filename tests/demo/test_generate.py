@@ -138,3 +138,14 @@ def test_working_time_table_agrees_with_the_calendar(settings):
             got = table.at(table.minutes(moment) + hours * 60)
             assert abs((got - expected).total_seconds()) < 1e-3, (moment, hours)
     assert isinstance(table.at(table.minutes(now)), datetime)
+
+
+def test_the_demo_generate_command_adds_the_cases_it_says(run_gridflow, sessions):
+    assert run_gridflow("init", "--demo").exit_code == 0
+    result = run_gridflow("demo", "generate", "--cases", "120", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    assert "added 120 cases" in result.output
+    again = run_gridflow("demo", "generate", "--cases", "30")
+    assert again.exit_code == 0 and "added 30 cases" in again.output
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 150

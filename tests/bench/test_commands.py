@@ -1,0 +1,56 @@
+"""`gridflow bench`: each benchmark prints figures that add up, in ranges a real run can produce.
+
+The ranges for times are wide on purpose (the suite shares a small machine); they catch a figure
+in the wrong unit, a zero or a count that does not match what the benchmark made.
+"""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from models import Case
+
+
+def figures_of(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_bench_lifecycle_times_each_case_through_the_main_path_and_cleans_up(run_gridflow, db_engine, sessions):
+    figures = figures_of(run_gridflow("bench", "lifecycle", "--cases", "3"))
+    assert figures["cases"] == 3 and figures["database"] == db_engine.dialect.name
+    # A case is reported and carried through eight tasks, each a committed transaction.
+    assert 2 < figures["median_ms_per_case"] <= figures["p95_ms_per_case"] < 20_000
+    # Three cases one after another: the rate is about one over the time per case.
+    assert 0.2 < figures["cases_per_second"] * figures["median_ms_per_case"] / 1000 < 2
+    # A closed case's compressed state is a few KB (the process definition is not in it), its
+    # audit trail some hundred bytes.
+    assert 1_000 < figures["state_bytes_per_closed_case"] < 20_000
+    assert 100 < figures["audit_bytes_per_closed_case"] < 10_000
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0  # without --keep
+
+
+def test_bench_timers_fires_every_timer_that_was_made_due(run_gridflow, db_engine):
+    figures = figures_of(run_gridflow("bench", "timers", "--due", "4"))
+    assert figures["due_cases"] == figures["cases_fired"] == 4
+    assert figures["database"] == db_engine.dialect.name and figures["workers"] == 1
+    # Each case sits at handling past its whole time limit: the warning, the overdue and the
+    # first escalation timer fire; the case is marked overdue and escalated (the warning is moot).
+    assert figures["timers_fired"] == 3 * 4 and figures["effects_recorded"] == 2 * 4
+    assert 0 < figures["seconds"] < 120
+    assert abs(figures["timers_per_second"] - 3 * figures["cases_per_second"]) <= 0.2
+
+
+def test_bench_web_generates_then_reuses_and_times_engine_and_pages(run_gridflow, db_engine):
+    figures = figures_of(run_gridflow("bench", "web", "--cases", "300", "--requests", "3"))
+    assert figures["cases"] == 300 and figures["database"] == db_engine.dialect.name
+    timed = {"inbox_clerk_engine_ms", "inbox_handler_engine_ms", "board_engine_ms",
+             "inbox_clerk_ms", "inbox_handler_ms", "board_ms"}
+    assert timed <= figures.keys()
+    for key in timed:
+        assert 0.1 < figures[key] < 10_000, (key, figures[key])
+    second = run_gridflow("bench", "web", "--cases", "200", "--requests", "3")
+    assert "generating" not in second.output
+    assert figures_of(second)["cases"] == 300
