@@ -1,4 +1,4 @@
-"""Build the runtime a web app, worker or command uses: the engine with its outbound listeners."""
+"""Build what a web app, worker or command runs on: the database and the engine with its outbound listeners."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,6 +6,9 @@ from typing import Callable
 
 from engine import outbound
 from engine.runtime import Runtime
+from models import open_database
+
+__all__ = ["make_runtime", "open_database"]
 
 
 def make_runtime(settings: dict, clock: Callable[[], datetime] | None = None) -> Runtime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
-from models import open_database
+from engine.assembly import open_database
 
 
 def init_app(app: Flask) -> None:
