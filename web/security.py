@@ -111,7 +111,10 @@ def refuse_control_characters():
         return None
     name = name[:MAX_ECHO]
     message = "Text may not contain control characters (NUL and the like; tab and line breaks are fine)."
-    if request.path.startswith("/api/") or request.path.startswith("/open311/"):
+    if request.path.startswith("/open311/"):  # Open311 answers input errors as 400 in its own shape
+        from web.public.open311 import errors
+        return errors(400, [f"{name}: {message}"])
+    if request.path.startswith("/api/"):
         from web.api.core import problem
         return problem(422, "invalid_input", f"{name}: {message}", {name: [message]})
     body = render_template("error.html", status=422, title=_("Invalid input"),

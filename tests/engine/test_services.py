@@ -56,7 +56,7 @@ def test_claim_unclaim_and_assign_with_versions_and_audit(driver):
     assert task.assignee_id == other.id
     # Assigned to someone else, the task is gone from the first clerk's inbox and they cannot complete it.
     assert inbox_service.inbox(driver.session, clerk) == []
-    with pytest.raises(Forbidden):
+    with pytest.raises(Conflict, match="held by"):
         driver.do(case, "accept", "clerk_dhm", decision="file")
     task_service.unclaim(driver.session, driver.rt, other, task.id)
     driver.session.commit()
