@@ -41,7 +41,7 @@ run: setup
 	@if [ ! -f instance/gridflow.db ] && [ -z "$$GRIDFLOW_DATABASE_URL" ]; then $(BIN)/gridflow init --demo; fi
 	@$(BIN)/gridflow db upgrade
 	@$(BIN)/gridflow processes deploy
-	$(BIN)/gridflow serve
+	GRIDFLOW_DEMO=$${GRIDFLOW_DEMO:-true} $(BIN)/gridflow serve
 
 ## Chromium (Debian's) and CJK fonts for the browser tests, installed when missing and possible
 browser:

@@ -78,23 +78,35 @@ def init(ctx: Context, demo: bool, force: bool):
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default: HOST setting).")
 @click.option("--port", default=None, type=int, help="Port (default: PORT setting).")
-@click.option("--no-sweep", is_flag=True, help="Do not fire timers in this process (run `gridflow worker`).")
+@click.option("--no-sweep", is_flag=True, help="Start no sweep worker beside the web workers (run `gridflow worker`).")
+@click.option("--dev", is_flag=True, help="Werkzeug's single-process development server (reloads nothing; local use only).")
 @click.pass_obj
-def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool):
-    """Serve the web app; the timer sweep runs in the same process unless --no-sweep."""
-    from werkzeug.serving import run_simple
-
-    from engine.scheduler import start_sweeper
-
+def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev: bool):
+    """Serve the web app with gunicorn; one sweep worker runs beside it unless --no-sweep."""
     from web import create_app
+    from web.security import InsecureConfiguration, check_secret_key
 
     if problem := migrate.status_message(ctx.engine):
         _fail(problem)
     _log_to_console()
-    app = create_app()
-    if not no_sweep:
-        start_sweeper(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
-    run_simple(host or ctx.settings["HOST"], port or ctx.settings["PORT"], app, threaded=True)
+    import logging
+    try:  # refuse before any worker forks, with the same message create_app would give
+        check_secret_key(ctx.settings, logging.getLogger("gridflow"))
+    except InsecureConfiguration as exc:
+        _fail(str(exc))
+    host, port = host or ctx.settings["HOST"], port or ctx.settings["PORT"]
+    if dev or sys.platform == "win32":  # gunicorn needs fork (Linux, macOS)
+        from werkzeug.serving import run_simple
+
+        from engine.scheduler import start_sweeper
+        app = create_app()
+        if not no_sweep:
+            start_sweeper(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
+        run_simple(host, port, app, threaded=True)
+        return
+    from cli.server import GridflowServer
+    ctx.engine.dispose()  # no pooled connection may cross the fork into the workers
+    GridflowServer(ctx.settings, f"{host}:{port}", sweep=not no_sweep).run()
 
 
 @main.command()
@@ -113,8 +125,15 @@ def worker(ctx: Context, once: bool):
         for incident in result.incidents:
             click.echo(f"  incident: {incident}", err=True)
         return
-    click.echo(f"sweeping every {ctx.settings['SWEEP_INTERVAL']} s; Ctrl+C to stop")
-    start_sweeper(ctx.sessions, ctx.rt, blocking=True)
+    click.echo(f"sweeping every {ctx.settings['SWEEP_INTERVAL']} s; Ctrl+C or SIGTERM to stop")
+    import signal
+    # SIGTERM (from `serve`, systemd or docker) ends the loop like Ctrl+C: the sweep in progress
+    # finishes its current case's transaction before the process exits.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        start_sweeper(ctx.sessions, ctx.rt, blocking=True)
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("sweep worker stopped")
 
 
 def _log_to_console():

@@ -9,13 +9,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config.toml"
 
 
+# GRIDFLOW_* variables that choose the settings file or the test database rather than a setting.
+_NOT_SETTINGS = {"CONFIG", "TEST_DATABASE_URL"}
+
+
 class SettingsError(ValueError):
     """A setting is missing or has a value of the wrong shape."""
 
 
 def _from_env(key: str, raw: str, default):
-    if isinstance(default, str) or default is None:
+    if isinstance(default, str):
         return raw
+    if default is None:  # a key config.toml does not list (any Flask setting): TOML if it reads as one
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            return raw
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError as exc:
@@ -29,10 +38,12 @@ def load_settings(overrides: dict | None = None, *, path: Path | str | None = No
     with open(config_path, "rb") as fh:
         settings = {k: v for k, v in tomllib.load(fh).items() if k.isupper()}
     environ = os.environ if environ is None else environ
-    for key, default in list(settings.items()):
-        raw = environ.get(f"GRIDFLOW_{key}")
-        if raw is not None:
-            settings[key] = _from_env(key, raw, default)
+    # Every GRIDFLOW_<KEY> counts, not only the keys config.toml lists: Flask's own settings
+    # (SESSION_COOKIE_SECURE, say) are set this way too.
+    for name, raw in environ.items():
+        key = name[len("GRIDFLOW_"):]
+        if name.startswith("GRIDFLOW_") and key.isupper() and key not in _NOT_SETTINGS:
+            settings[key] = _from_env(key, raw, settings.get(key))
     settings.update(overrides or {})
     base = config_path.resolve().parent
     settings["PROCESSES_DIR"] = str((base / settings["PROCESSES_DIR"]).resolve())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 import pytest
 import time_machine
@@ -18,6 +19,9 @@ from models import create_schema, drop_schema, make_engine, make_session_factory
 from tests.timekeeping import WEDNESDAY_10
 
 PG_URL = os.environ.get("GRIDFLOW_TEST_DATABASE_URL")
+# Apps refuse the published SECRET_KEY outside demo mode; every app a test builds (and every
+# `gridflow` subprocess it starts) signs with this one instead.
+os.environ.setdefault("GRIDFLOW_SECRET_KEY", "test-" + secrets.token_urlsafe(32))
 
 
 @pytest.fixture

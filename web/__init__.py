@@ -12,6 +12,8 @@ from engine.process.labels import ProcessLabels
 from engine.assembly import make_runtime
 from engine.settings import load_settings
 
+from web import security
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
@@ -23,8 +25,10 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(config.get("SESSION_MAX_HOURS", 12)))
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask defines SESSION_COOKIE_SAMESITE as None, so a setdefault would never apply.
+    app.config["SESSION_COOKIE_SAMESITE"] = config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
+    security.check_secret_key(config, app.logger)
     # A request body larger than this is refused before it is read (photos are the largest).
     max_photo = int(config.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
     app.config["MAX_CONTENT_LENGTH"] = max_photo * 10 + 1024 * 1024
@@ -38,6 +42,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
 
     from web import db
     db.init_app(app)
+    security.init_app(app)
 
     from web.api import core as api
     from web import auth

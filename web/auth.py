@@ -12,9 +12,11 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 from flask_babel import gettext as _
 
-from engine.access.accounts import sign_in, user_by_id
+from engine.access.accounts import end_sessions, sign_in, user_by_id
+from engine.public.ratelimit import hit, parse_limit
 
 from web.db import get_session, runtime
+from web.ratelimit import client_address
 
 bp = Blueprint("auth", __name__)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -53,8 +55,9 @@ def load_user():
         g.session_expired = True
         return None
     user = user_by_id(get_session(), uid)
-    if user is None:
+    if user is None or session.get("epoch", 0) != user.session_epoch:  # deactivated or signed out
         session.clear()
+        g.session_expired = user is not None
         return None
     g.user = user
     if now - seen > timedelta(seconds=30):  # keep the cookie from changing on every poll
@@ -122,12 +125,23 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:64]
         password = request.form.get("password", "")
-        user = sign_in(get_session(), username, password[:256])
+        retry_after = _login_throttled(username)
+        if retry_after:
+            error = _("Too many sign-in attempts. Wait %(minutes)d minute(s) and try again.",
+                      minutes=max(1, (retry_after + 59) // 60))
+            response = current_app.make_response((render_template(
+                "login.html", error=error, username=username, next=request.values.get("next", "")), 429))
+            response.headers["Retry-After"] = str(retry_after)
+            return response
+        db = get_session()
+        user = sign_in(db, username, password[:256])
         if user is not None:
+            db.commit()  # a rehashed password
             lang = session.get("lang")
             session.clear()
             now = runtime().clock().isoformat()
-            session.update(uid=user.id, auth_at=now, seen=now, csrf=secrets.token_urlsafe(32))
+            session.update(uid=user.id, epoch=user.session_epoch, auth_at=now, seen=now,
+                           csrf=secrets.token_urlsafe(32))
             if lang:
                 session["lang"] = lang
             session.permanent = True
@@ -137,8 +151,27 @@ def login():
                            next=request.values.get("next", "")), (401 if error else 200)
 
 
+def _login_throttled(username: str) -> int:
+    """Count a sign-in attempt per account and per address; seconds to wait when over either limit."""
+    now = runtime().clock()
+    sessions = current_app.extensions["gridflow.sessions"]
+    wait = 0
+    for setting, key in (("RATE_LIMIT_LOGIN_ACCOUNT", f"login-account:{username.lower()}"),
+                         ("RATE_LIMIT_LOGIN_ADDRESS", f"login-address:{client_address()}")):
+        limit = parse_limit(current_app.config.get(setting))
+        if limit is not None:
+            verdict = hit(sessions, limit, key, now)
+            if not verdict.allowed:
+                wait = max(wait, verdict.retry_after)
+    return wait
+
+
 @bp.post("/logout")
 def logout():
+    """Sign out: the user's session epoch moves on, so no saved copy of the cookie works again."""
+    if g.user is not None:
+        end_sessions(get_session(), g.user)
+        get_session().commit()
     lang = session.get("lang")
     session.clear()
     if lang:

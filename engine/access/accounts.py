@@ -25,6 +25,12 @@ def hash_password(password: str) -> str:
     return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def needs_rehash(stored: str) -> bool:
+    """Whether a stored hash uses another scheme or weaker parameters than hash_password does now."""
+    parts = stored.split("$")
+    return len(parts) != 6 or parts[0] != "scrypt" or parts[1:4] != [str(_N), str(_R), str(_P)]
+
+
 def check_password(stored: str, password: str) -> bool:
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
@@ -139,10 +145,23 @@ _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAA
 
 
 def sign_in(session: Session, username: str, password: str) -> User | None:
-    """Return the active user with this name and password, else None (whichever part was wrong)."""
+    """Return the active user with this name and password, else None (whichever part was wrong).
+
+    A password stored under outdated parameters is hashed again with the current ones.
+    """
     user = session.scalars(select(User).where(User.username == username)).first() if username else None
     ok = check_password(user.password_hash if user else _DUMMY_HASH, password)
-    return user if ok and user is not None and user.active else None
+    if not (ok and user is not None and user.active):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Invalidate every page session of ``user``: cookies issued before no longer sign them in."""
+    session.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1))
 
 
 def user_by_id(session: Session, user_id: int) -> User | None:

@@ -20,7 +20,7 @@ from engine.runtime import Runtime
 # Content types we accept, by what Pillow finds in the bytes.
 IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 THUMBNAIL_SIZE = (320, 320)
-MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding them
+MAX_PIXELS = 25_000_000  # when ATTACHMENT_MAX_PIXELS is not set
 
 
 @dataclass
@@ -59,7 +59,8 @@ def add_attachment(session: Session, rt: Runtime, user: User, case: Case, filena
     count = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case.id))
     if count >= per_case:
         raise InputError({field: [f"A case holds at most {per_case} attachments."]})
-    kind, thumbnail = _inspect_image(data, field)
+    max_pixels = int(rt.settings.get("ATTACHMENT_MAX_PIXELS") or MAX_PIXELS)
+    kind, thumbnail = _inspect_image(data, field, max_pixels)
     content_type, ext = IMAGE_TYPES[kind]
     rel = Path(digest[:2]) / f"{digest}{ext}"
     thumb_rel = Path("thumbs") / digest[:2] / f"{digest}.jpg"
@@ -106,16 +107,22 @@ def _clean_name(filename: str | None) -> str:
     return (name or "photo")[:200]
 
 
-def _inspect_image(data: bytes, field: str) -> tuple[str, bytes]:
-    """Return the image format and a JPEG thumbnail, or raise InputError naming ``field``."""
+def _inspect_image(data: bytes, field: str, max_pixels: int = MAX_PIXELS) -> tuple[str, bytes]:
+    """Return the image format and a JPEG thumbnail, or raise InputError naming ``field``.
+
+    Image.open reads only the header, so the size is checked before any pixel is decoded.
+    """
     allowed = ", ".join(t for t, _ in IMAGE_TYPES.values())
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
             if kind not in IMAGE_TYPES:
                 raise InputError({field: [f"Only photos can be attached ({allowed}); this file is {kind or 'unknown'}."]})
-            if image.width * image.height > MAX_PIXELS:
-                raise InputError({field: [f"The photo is too large ({image.width}×{image.height} pixels)."]})
+            if image.width * image.height > max_pixels:
+                raise InputError({field: [f"The photo is too large ({image.width}×{image.height} pixels; "
+                                          f"at most {max_pixels / 1e6:g} million)."]})
+            if kind == "JPEG":  # decode at a fraction of the size: the thumbnail is all we keep
+                image.draft("RGB", THUMBNAIL_SIZE)
             image.load()
             thumb = image.convert("RGB")
             thumb.thumbnail(THUMBNAIL_SIZE)

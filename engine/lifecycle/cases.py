@@ -158,7 +158,7 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     if not may_take(actor, task.role, task.scope_key):
         raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
     if task.assignee_id is not None and task.assignee_id != actor.id:
-        raise Forbidden(f"task {task_id} is assigned to {task.assignee.name}")
+        raise Conflict(f"task {task_id} is held by {task.assignee.name}; it must be released or reassigned first")
     if task.not_by and task.not_by == actor.username:
         raise Forbidden(f"task {task_id} must be done by someone other than {actor.name} (separation of duties)")
     bundle = rt.bundle(session, case.process_version_id)

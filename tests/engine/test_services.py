@@ -56,7 +56,7 @@ def test_claim_unclaim_and_assign_with_versions_and_audit(driver):
     assert task.assignee_id == other.id
     # Assigned to someone else, the task is gone from the first clerk's inbox and they cannot complete it.
     assert inbox_service.inbox(driver.session, clerk) == []
-    with pytest.raises(Forbidden):
+    with pytest.raises(Conflict, match="held by"):
         driver.do(case, "accept", "clerk_dhm", decision="file")
     task_service.unclaim(driver.session, driver.rt, other, task.id)
     driver.session.commit()
@@ -242,3 +242,17 @@ def test_a_stale_expected_version_is_a_precondition_failure_and_changes_nothing(
     task_service.claim(driver.session, driver.rt, clerk, task.id, expected_version=1,
                        expected_case_version=case.version)
     assert task.version == 2
+
+
+def test_a_photo_with_too_many_pixels_is_refused_before_it_is_decoded(driver, tmp_path, monkeypatch):
+    driver.rt.settings["ATTACHMENTS_DIR"] = str(tmp_path / "files")
+    driver.rt.settings["ATTACHMENT_MAX_PIXELS"] = 7000 * 7000 - 1
+    case = driver.report()
+    bomb = png(7000, 7000, (255, 255, 255))  # ~150 KB compressed, ~150 MB decoded
+    assert len(bomb) < 1_000_000
+    decoded = []
+    from PIL import ImageFile
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size))
+    with pytest.raises(InputError) as err:
+        attachments.add_attachment(driver.session, driver.rt, driver.user("grid_dhm_01"), case, "big.png", bomb)
+    assert "7000×7000" in err.value.errors["photo"][0] and decoded == []

@@ -176,7 +176,7 @@ def test_odd_requests_get_problems_not_500s(client, token):
     deep = "[" * 5000 + "]" * 5000
     response = client.post("/api/v1/cases", data=deep, headers={**clerk, "Content-Type": "application/json"})
     assert response.status_code == 400
-    assert client.get("/api/v1/cases/GF%00", headers=clerk).status_code == 404
+    assert client.get("/api/v1/cases/GF%00", headers=clerk).status_code == 422  # NUL: refused centrally
     missing = client.get("/api/v1/nowhere", headers=clerk)
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
     wrong = client.delete("/api/v1/cases", headers=clerk)

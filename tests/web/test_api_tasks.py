@@ -139,3 +139,17 @@ def test_task_requests_with_bad_ids_or_bodies_are_problems(client, token):
     assert wrong_type.status_code == 422 and field_errors(wrong_type) == {"assignee"}
     allowed = client.put(f"/api/v1/tasks/{task['id']}/claim", headers=clerk)
     assert allowed.status_code == 405 and "POST" in allowed.headers["Allow"]
+
+
+def test_completing_a_task_someone_else_holds_is_a_409_conflict(client, token):
+    clerk, district = token("clerk_dhm"), token("clerk_district")
+    report(client, clerk)
+    task = first_task(client, clerk)
+    url = f"/api/v1/tasks/{task['id']}"
+    assert client.post(f"{url}/claim", headers=clerk).status_code == 200
+    response = client.post(f"{url}/complete", json={"decision": "accept"}, headers=district)
+    assert response.status_code == 409 and "held by" in response.get_json()["detail"]
+    spec = client.get("/api/v1/openapi.json").get_json()
+    body = spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["additionalProperties"] is False
+    assert "409" in spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]

@@ -23,16 +23,27 @@ from web.errors import MalformedBody, http_status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PROBLEM = "application/problem+json"
+# A problem never echoes a body back: this many field errors at most, each message and field
+# name cut to this many characters.
+MAX_ERRORS, MAX_ERROR_TEXT = 50, 300
+
+
+def _cut(text) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_ERROR_TEXT else text[:MAX_ERROR_TEXT] + "…"
 
 
 # -- errors: application/problem+json everywhere ----------------------------------------------------
 def problem(status: int, title: str, detail: str, errors: dict[str, list[str]] | None = None,
             element: str | None = None):
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body = {"type": "about:blank", "title": title, "status": status, "detail": _cut(detail)}
     if element:
         body["element"] = element
     if errors is not None:
-        body["errors"] = [{"field": field, "message": msg} for field, msgs in errors.items() for msg in msgs]
+        listed = [{"field": _cut(field), "message": _cut(msg)} for field, msgs in errors.items() for msg in msgs]
+        body["errors"] = listed[:MAX_ERRORS]
+        if len(listed) > MAX_ERRORS:
+            body["errors_omitted"] = len(listed) - MAX_ERRORS
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM

@@ -20,8 +20,9 @@ from web.api.schemas.tasks import (AssignArgs, InboxArgs, InboxCountsSchema, Inb
                                    TaskDetailSchema, TaskSchema, TeamArgs, task_etag)
 from web.db import get_session, runtime
 
-FORM_BODY = {"type": "object", "additionalProperties": True,
-             "description": "The task's form fields by id, as GET /tasks/{task_id} lists them; "
+FORM_BODY = {"type": "object", "additionalProperties": False,
+             "description": "The task's form fields by id, as GET /tasks/{task_id} lists them (any other "
+                            "field is refused); "
                             "every field is checked and all errors come back at once."}
 
 
