@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import CaseEvent, Membership, Task, User
 
-from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed
+from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed
 from engine.process.forms import prefill
 from engine.access.org import may_see_case, may_take
 from engine.runtime import Runtime
@@ -100,9 +100,9 @@ def assign(session: Session, rt: Runtime, user: User, task_id: int, username: st
         raise Forbidden("only a shift leader over this case may assign its tasks")
     target = session.scalars(select(User).where(User.username == str(username or ""))).first()
     if target is None or not target.active:
-        raise InputError({"assignee": ["No active user has this username."]})
+        raise InputError({"assignee": [Message("No active user has this username.")]})
     if not may_take(target, task.role, task.scope_key):
-        raise InputError({"assignee": [f"{target.name} does not hold role {task.role} for this task's unit."]})
+        raise InputError({"assignee": [Message("{who} does not hold role {role} for this task's unit.", who=target.name, role=task.role)]})
     if task.assignee_id != target.id:
         _set_assignee(session, rt, task, user, target, "assigned")
     return task
