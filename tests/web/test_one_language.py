@@ -91,15 +91,15 @@ def rated_case(app, client, token, demo_db, clock):
     sweep(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
     with demo_db() as s:
         # Notice texts are stored as the process wrote them (processes/); the badge is the page's.
-        names = list(s.scalars(select(User.name))) + list(s.scalars(select(Notification.message)))
+        stored = list(s.scalars(select(User.name))) + list(s.scalars(select(Notification.message)))
         task = s.scalar(select(Task.id).join(Case).where(Case.code == second, Task.bpmn_id == "accept"))
-    return code, task, names
+    return code, task, stored
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_word_of_a_page_is_in_its_language(app, rated_case, lang):
-    code, accept_task, people = rated_case
-    typed = [*REPORT.values(), SUPPLEMENT, COMMENT, "请补充门牌号", "已清运", "堆放垃圾", *people, code]
+    code, accept_task, stored = rated_case
+    typed = [*REPORT.values(), SUPPLEMENT, COMMENT, "请补充门牌号", "已清运", "堆放垃圾", *stored, code]
     home = app.test_client()
     home.post("/lang", data={"csrf_token": csrf_of(home.get("/login")), "lang": lang, "next": "/"})
     pages = {"/": home.get("/")}
