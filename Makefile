@@ -30,7 +30,7 @@ translations: $(STAMP)
 ## After changing page texts: collect them and merge them into the catalogues, then translate
 ## the new entries in web/translations/zh/LC_MESSAGES/messages.po.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k l_ -o web/translations/messages.pot web
+	$(BIN)/pybabel extract -F babel.cfg -k l_ -k Message -o web/translations/messages.pot web engine
 	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations
 
 setup: $(STAMP) $(VENDOR_STAMP) translations

@@ -2,6 +2,33 @@
 each is answered (web/errors.py maps them to HTTP statuses)."""
 from __future__ import annotations
 
+from typing import Any
+
+
+class Message(str):
+    """An English error text that keeps its template and parameters, so a page can show it in
+    the user's language while the API sends the English. Parameters named ``field`` hold a form
+    field's id and ``choice`` a choice id of that field (pages show their labels instead)."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any):
+        text = super().__new__(cls, template.format(**params) if params else template)
+        text.template, text.params = template, params
+        return text
+
+    def format(self, *args: Any, **params: Any) -> "Message":
+        # marshmallow fills its validators' and fields' texts in with str.format: keep the template.
+        return Message(self.template, **{**self.params, **params})
+
+    def __reduce__(self):
+        return (_message, (self.template, self.params))
+
+
+def _message(template: str, params: dict[str, Any]) -> Message:
+    return Message(template, **params)
+
 
 class EngineError(Exception):
     """A request the engine refused; ``code`` is a short stable name clients may match on."""

@@ -49,7 +49,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     from web.pages import home
     from web.public import open311
     from web import pages
-    from web import present
+    from web import present, wording
     from web.public import i18n as public_i18n
     from web.public import track
     app.register_blueprint(api.bp)
@@ -59,25 +59,27 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.register_blueprint(open311.bp)
     app.register_blueprint(track.bp)
     app.jinja_env.globals.update(present.template_helpers(), csrf_token=auth.csrf_token)
+    app.jinja_env.globals.update(wording.template_helpers())
+    app.jinja_env.filters["translated"] = wording.translated
     app.jinja_env.add_extension("jinja2.ext.do")
     public_i18n.init_app(app)
     return app
 
 
 def _select_locale() -> str:
-    """The language the user switched to, else their profile's, else the city's default."""
+    """The signed-in user's language, else the one switched to in this browser, else the city's default."""
     from flask import current_app, g
 
     from web.public.i18n import PUBLIC_BLUEPRINTS, current_lang
     if request.blueprint in PUBLIC_BLUEPRINTS:  # residents: ?lang=, else their browser's language
         return current_lang()
     languages = current_app.config.get("LANGUAGES", ["zh", "en"])
+    user = g.get("user")
+    if user is not None and user.locale in languages:  # remembered on the user, on every device
+        return user.locale
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
-    user = g.get("user")
-    if user is not None and user.locale in languages:
-        return user.locale
     if current_app.config.get("LOCALE_FROM_BROWSER", False):
         best = request.accept_languages.best_match(languages)
         if best:

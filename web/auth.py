@@ -12,7 +12,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 from flask_babel import gettext as _
 
-from engine.access.accounts import end_sessions, sign_in, user_by_id
+from engine.access.accounts import end_sessions, set_locale, sign_in, user_by_id
 from engine.public.ratelimit import hit, parse_limit
 
 from web.db import get_session, runtime
@@ -184,5 +184,8 @@ def logout():
 def set_language():
     lang = request.form.get("lang", "")
     if lang in current_app.config.get("LANGUAGES", ["zh", "en"]):
-        session["lang"] = lang
+        session["lang"] = lang  # the language of the sign-in page, and before the profile is read
+        if g.get("user") is not None:
+            set_locale(get_session(), g.user, lang)
+            get_session().commit()
     return redirect(safe_next(request.form.get("next")))

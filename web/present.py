@@ -37,6 +37,10 @@ STATUSES = {"open": l_("Open"), "closed": l_("Closed"), "cancelled": l_("Cancell
 ROLES = {"grid_worker": l_("Grid worker"), "acceptance_clerk": l_("Acceptance clerk"),
          "shift_leader": l_("Shift leader"), "dispatcher": l_("Dispatcher"),
          "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"), "admin": l_("Administrator")}
+LEVELS = {"community": l_("community"), "street": l_("street"), "district": l_("district")}
+# A deadline moved by something other than a task (a task's own name is shown otherwise).
+REASONS = {"message": l_("a message from the reporter"), "timer": l_("a deadline timer"),
+           "reported": l_("the report"), "migrated": l_("a process migration")}
 
 
 def lang() -> str:
@@ -134,7 +138,7 @@ def event_sentence(event, node=None) -> str:
         old, new = _parse(data.get("old")), _parse(data.get("new"))
         return _("deadline of %(stage)s moved from %(old)s to %(new)s (%(reason)s)",
                  stage=stage_name(data.get("sla")), old=local_time(old), new=local_time(new),
-                 reason=label(data.get("reason", "")))
+                 reason=str(REASONS.get(data.get("reason"), label(data.get("reason", "")))))
     if kind == "closed":
         return _("the case was closed")
     if kind == "reopened":

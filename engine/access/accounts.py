@@ -168,3 +168,9 @@ def user_by_id(session: Session, user_id: int) -> User | None:
     """Return the signed-in user of a session cookie, or None when they no longer exist or are deactivated."""
     user = session.get(User, user_id)
     return user if user is not None and user.active else None
+
+
+def set_locale(session: Session, user: User, lang: str) -> None:
+    """Remember the language ``user`` chose for the pages (the caller checked it is offered)."""
+    user.locale = lang
+    session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Attachment, Case, CaseEvent, Task, User
 
-from engine.errors import InputError, NotFound
+from engine.errors import InputError, Message, NotFound
 from engine.runtime import Runtime
 
 # Content types we accept, by what Pillow finds in the bytes.
@@ -45,9 +45,10 @@ def add_attachment(session: Session, rt: Runtime, user: User, case: Case, filena
     per_case = int(rt.settings.get("ATTACHMENTS_PER_CASE", 50))
     name = _clean_name(filename)
     if not data:
-        raise InputError({field: ["The file is empty."]})
+        raise InputError({field: [Message("The file is empty.")]})
     if len(data) > limit:
-        raise InputError({field: [f"The file is {len(data) / 1048576:.1f} MB; the limit is {limit / 1048576:.0f} MB."]})
+        raise InputError({field: [Message("The file is {size:.1f} MB; the limit is {limit:.0f} MB.", size=len(data) / 1048576,
+                                                limit=limit / 1048576)]})
     digest = hashlib.sha256(data).hexdigest()
     # The same photo sent again for the same task (a form re-submitted after an error) is the
     # one already stored, not a second attachment.
@@ -58,7 +59,7 @@ def add_attachment(session: Session, rt: Runtime, user: User, case: Case, filena
         return same
     count = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.case_id == case.id))
     if count >= per_case:
-        raise InputError({field: [f"A case holds at most {per_case} attachments."]})
+        raise InputError({field: [Message("A case holds at most {n} attachments.", n=per_case)]})
     max_pixels = int(rt.settings.get("ATTACHMENT_MAX_PIXELS") or MAX_PIXELS)
     kind, thumbnail = _inspect_image(data, field, max_pixels)
     content_type, ext = IMAGE_TYPES[kind]
@@ -117,10 +118,11 @@ def _inspect_image(data: bytes, field: str, max_pixels: int = MAX_PIXELS) -> tup
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
             if kind not in IMAGE_TYPES:
-                raise InputError({field: [f"Only photos can be attached ({allowed}); this file is {kind or 'unknown'}."]})
+                raise InputError({field: [Message("Only photos can be attached ({allowed}); this file is {kind}.", allowed=allowed,
+                                                    kind=kind or "unknown")]})
             if image.width * image.height > max_pixels:
-                raise InputError({field: [f"The photo is too large ({image.width}×{image.height} pixels; "
-                                          f"at most {max_pixels / 1e6:g} million)."]})
+                raise InputError({field: [Message("The photo is too large ({width}×{height} pixels; at most {limit:g} million).",
+                                                  width=image.width, height=image.height, limit=max_pixels / 1e6)]})
             if kind == "JPEG":  # decode at a fraction of the size: the thumbnail is all we keep
                 image.draft("RGB", THUMBNAIL_SIZE)
             image.load()
@@ -132,7 +134,7 @@ def _inspect_image(data: bytes, field: str, max_pixels: int = MAX_PIXELS) -> tup
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-        raise InputError({field: [f"Not a readable photo; attach a {allowed} file."]}) from None
+        raise InputError({field: [Message("Not a readable photo; attach a {allowed} file.", allowed=allowed)]}) from None
 
 
 def _write_once(path: Path, data: bytes) -> None:

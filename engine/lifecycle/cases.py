@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
-from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed, ProcessFailure, StepFailed
+from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed, ProcessFailure, StepFailed
 from engine.process.forms import required_if, validate_submission
 from engine.access.links import issue_tracking_secret
 from engine.access.org import may_see_case, may_take
@@ -53,23 +53,23 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     errors: dict[str, list[str]] = {}
     category = session.scalars(_CATEGORY_BY_CODE, {"code": report.get("category_code")}).first()
     if category is None or not category.active:
-        errors["category_code"] = ["Unknown category code."]
+        errors["category_code"] = [Message("Unknown category code.")]
     grid, ancestors = _grid_with_ancestors(session, report.get("grid_code"))
     if grid is None:
-        errors["grid_code"] = ["Unknown grid code."]
+        errors["grid_code"] = [Message("Unknown grid code.")]
     source = report.get("source", "patrol")
     if source not in SOURCES:
-        errors["source"] = [f"Must be one of: {', '.join(SOURCES)}."]
+        errors["source"] = [Message("Must be one of: {choices}.", choices=", ".join(SOURCES))]
     urgency = report.get("urgency", "normal")
     if urgency not in URGENCIES:
-        errors["urgency"] = [f"Must be one of: {', '.join(URGENCIES)}."]
+        errors["urgency"] = [Message("Must be one of: {choices}.", choices=", ".join(URGENCIES))]
     policy = rt.policy
     self_handled = bool(report.get("self_handled"))
     if self_handled and source not in policy.self_handling_channels:
-        errors["self_handled"] = [f"Only a report from {', '.join(policy.self_handling_channels)} "
-                                  "can be self-handled."]
+        errors["self_handled"] = [Message("Only a report from {channels} can be self-handled.",
+                                          channels=", ".join(policy.self_handling_channels))]
     if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)):
-        errors["address"] = ["Give an address or coordinates (lat and lng)."]
+        errors["address"] = [Message("Give an address or coordinates (lat and lng).")]
     if errors:
         raise InputError(errors)
     _check_reporter(policy, actor, grid, source, self_handled)
@@ -107,14 +107,15 @@ def _check_reporter(policy: Policy, actor: User | None, grid: OrgUnit, source: s
     """Apply policy.toml [report]: who may record a report from this channel and self-handle it."""
     holds = lambda roles: actor is not None and any(may_take(actor, role, grid.path) for role in roles)
     if actor is not None and not holds(reporter_roles(policy)):
-        raise Forbidden("you may not report cases in this grid")
+        raise Forbidden(Message("you may not report cases in this grid"))
     if self_handled and not holds(policy.self_handling_roles):
-        raise Forbidden(f"only a holder of {', '.join(policy.self_handling_roles)} over the grid can report "
-                        "a self-handled case")
+        raise Forbidden(Message("only a holder of {roles} over the grid can report a self-handled case",
+                                roles=", ".join(policy.self_handling_roles)))
     allowed = policy.channels.get(source, ())
     if actor is not None and not holds(allowed):
         who = ", ".join(allowed) or "nobody with an account"
-        raise InputError({"source": [f"Reports from channel {source} are recorded by: {who}."]})
+        raise InputError({"source": [Message("Reports from channel {choice} are recorded by: {who}.",
+                                             choice=source, who=who, field="source")]})
 
 
 def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUnit], source: str,
@@ -149,18 +150,23 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
         raise NotFound(f"task {task_id} does not exist")
     case = task.case
     if expected_version is not None and case.version != expected_version:
-        raise PreconditionFailed(f"case {case.code} changed (version {case.version}, you saw {expected_version})")
+        raise PreconditionFailed(Message("case {code} changed (version {version}, you saw {seen})",
+                                         code=case.code, version=case.version, seen=expected_version))
     if expected_task_version is not None and task.version != expected_task_version:
-        raise PreconditionFailed(f"task {task_id} changed (version {task.version}, you saw {expected_task_version})")
+        raise PreconditionFailed(Message("task {task} changed (version {version}, you saw {seen})",
+                                         task=task_id, version=task.version, seen=expected_task_version))
     if task.status != "open":
-        who = task.completed_by.name if task.completed_by else "someone else"
-        raise Conflict(f"task {task_id} was already completed by {who}")
+        if task.completed_by:
+            raise Conflict(Message("task {task} was already completed by {who}", task=task_id, who=task.completed_by.name))
+        raise Conflict(Message("task {task} was already completed by someone else", task=task_id))
     if not may_take(actor, task.role, task.scope_key):
-        raise Forbidden(f"task {task_id} is for role {task.role} in another scope")
+        raise Forbidden(Message("task {task} is for role {role} in another scope", task=task_id, role=task.role))
     if task.assignee_id is not None and task.assignee_id != actor.id:
-        raise Conflict(f"task {task_id} is held by {task.assignee.name}; it must be released or reassigned first")
+        raise Conflict(Message("task {task} is held by {who}; it must be released or reassigned first",
+                               task=task_id, who=task.assignee.name))
     if task.not_by and task.not_by == actor.username:
-        raise Forbidden(f"task {task_id} must be done by someone other than {actor.name} (separation of duties)")
+        raise Forbidden(Message("task {task} must be done by someone other than {who} (separation of duties)",
+                                task=task_id, who=actor.name))
     bundle = rt.bundle(session, case.process_version_id)
     node = bundle.node(task.bpmn_id)
     try:
@@ -284,7 +290,7 @@ def _check_references(session: Session, actor: User, case: Case, node, data: dic
         value = data.get(f.id)
         if value and "department" in dict(f.constraints) and f.id not in errors:
             if session.scalar(select(Department.id).where(Department.code == value)) is None:
-                errors[f.id] = ["No department has this code."]
+                errors[f.id] = [Message("No department has this code.")]
     field = node.properties.get("duplicateOf")
     spec = next((f for f in node.fields if f.id == field), None)
     if not field or not data.get(field) or field in errors:
@@ -297,7 +303,7 @@ def _check_references(session: Session, actor: User, case: Case, node, data: dic
     original = session.scalars(select(Case).where(Case.code == data[field])).first() \
         if _CODE.match(str(data[field])) else None
     if original is None or original.id == case.id or not may_see_case(actor, original.scope_path):
-        errors[field] = ["No other case you can see has this code."]
+        errors[field] = [Message("No other case you can see has this code.")]
         return None
     return original.id
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from models import Case, CaseEvent, Comment, Task, User
 
-from engine.errors import InputError
+from engine.errors import InputError, Message
 from engine.runtime import Runtime
 
 MAX_COMMENT = 2000
@@ -16,15 +16,15 @@ def add_comment(session: Session, rt: Runtime, user: User, case: Case, body, tas
     """Add a comment to a case the caller has already found visible to ``user``."""
     text = body.strip() if isinstance(body, str) else ""
     if not text:
-        raise InputError({"body": ["Write something; a comment must not be blank."]})
+        raise InputError({"body": [Message("Write something; a comment must not be blank.")]})
     if len(text) > MAX_COMMENT:
-        raise InputError({"body": [f"At most {MAX_COMMENT} characters (this one has {len(text)})."]})
+        raise InputError({"body": [Message("At most {max} characters (this one has {count}).", max=MAX_COMMENT, count=len(text))]})
     if "\x00" in text:
-        raise InputError({"body": ["Must not contain NUL characters."]})
+        raise InputError({"body": [Message("Must not contain NUL characters.")]})
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InputError({"body": ["Must be valid Unicode text."]}) from None
+        raise InputError({"body": [Message("Must be valid Unicode text.")]}) from None
     now = rt.clock()
     comment = Comment(case_id=case.id, task_id=task.id if task else None, author_id=user.id, body=text, created_at=now)
     session.add(comment)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models import CaseEvent, Membership, Task, User
 
-from engine.errors import Conflict, Forbidden, InputError, NotFound, PreconditionFailed
+from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed
 from engine.process.forms import Fact, prefill, shown_facts
 from engine.access.org import may_see_case, may_take
 from engine.runtime import Runtime
@@ -110,12 +110,12 @@ def assign(session: Session, rt: Runtime, user: User, task_id: int, username: st
         raise Forbidden(f"only a holder of {', '.join(rt.policy.assign_roles)} over this case may assign its tasks")
     target = session.scalars(select(User).where(User.username == str(username or ""))).first()
     if target is None or not target.active:
-        raise InputError({"assignee": ["No active user has this username."]})
+        raise InputError({"assignee": [Message("No active user has this username.")]})
     if not may_take(target, task.role, task.scope_key):
-        raise InputError({"assignee": [f"{target.name} does not hold role {task.role} for this task's unit."]})
+        raise InputError({"assignee": [Message("{who} does not hold role {role} for this task's unit.", who=target.name, role=task.role)]})
     if excluded(target, task):
-        raise InputError({"assignee": [f"{target.name} reported this case and may not take this task "
-                                       "(separation of duties)."]})
+        raise InputError({"assignee": [Message("{who} reported this case and may not take this task "
+                                               "(separation of duties).", who=target.name)]})
     if task.assignee_id != target.id:
         _set_assignee(session, rt, task, user, target, "assigned")
     return task

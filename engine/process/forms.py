@@ -7,7 +7,21 @@ from typing import Any
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from engine.errors import Message
 from engine.spiff import FormField
+
+# marshmallow's own texts, as Messages so the pages can translate them.
+FIELD_MESSAGES = {
+    "required": Message("Missing data for required field."),
+    "null": Message("Field may not be null."),
+    "validator_failed": Message("Invalid value."),
+    "invalid_utf8": Message("Must be valid Unicode text (no lone surrogates)."),
+    "too_large": Message("Number too large."),
+    "format": Message("Not a valid date."),
+}
+INVALID = {"long": Message("Not a valid integer."), "boolean": Message("Not a valid boolean."),
+           "date": Message("Not a valid date."), "string": Message("Not a valid string."),
+           "enum": Message("Not a valid string.")}
 
 class SafeString(fields.String):
     """A string that databases and JSON encoders can store: no NUL, no lone surrogates."""
@@ -15,11 +29,11 @@ class SafeString(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
-            raise ValidationError("Must not contain NUL characters.")
+            raise ValidationError(Message("Must not contain NUL characters."))
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValidationError("Must be valid Unicode text (no lone surrogates).") from None
+            raise ValidationError(Message("Must be valid Unicode text (no lone surrogates).")) from None
         return text
 
 
@@ -28,16 +42,16 @@ class WholeNumber(fields.Integer):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, float) and not value.is_integer():
-            raise ValidationError("Must be a whole number.")
+            raise ValidationError(Message("Must be a whole number."))
         number = super()._deserialize(value, attr, data, **kwargs)
         if abs(number) > 2 ** 53:
-            raise ValidationError("Number too large.")
+            raise ValidationError(Message("Number too large."))
         return number
 
 
 def not_blank(value: str) -> None:
     if not value.strip():
-        raise ValidationError("Must not be blank.")
+        raise ValidationError(Message("Must not be blank."))
 
 
 _TYPES = {
@@ -63,6 +77,11 @@ def _number(config, field_id, name):
     return int(value) if value.is_integer() else value
 
 
+def _bounds(low, high, at_least: Message, at_most: Message, between: Message) -> Message:
+    """The text of a length or range check, naming only the bounds the form sets."""
+    return between if low is not None and high is not None else at_least if low is not None else at_most
+
+
 def required_if(config: str | None, field_id: str) -> tuple[str, str]:
     """Split a required_if config 'field=value' into (field, value)."""
     if not config or "=" not in config:
@@ -81,21 +100,26 @@ def _field(spec: FormField):
     validators = []
     if spec.type == "enum":
         choices = [o[0] for o in spec.options]
-        validators.append(validate.OneOf(choices, error="Must be one of: {choices}."))
+        validators.append(validate.OneOf(choices, error=Message("Must be one of: {choices}.")))
     if "minlength" in constraints or "maxlength" in constraints:
-        validators.append(validate.Length(
-            min=_number(constraints.get("minlength"), spec.id, "minlength") if "minlength" in constraints else None,
-            max=_number(constraints.get("maxlength"), spec.id, "maxlength") if "maxlength" in constraints else None))
+        low = _number(constraints.get("minlength"), spec.id, "minlength") if "minlength" in constraints else None
+        high = _number(constraints.get("maxlength"), spec.id, "maxlength") if "maxlength" in constraints else None
+        validators.append(validate.Length(min=low, max=high, error=_bounds(
+            low, high, Message("At least {min} characters."), Message("At most {max} characters."),
+            Message("Between {min} and {max} characters."))))
     if "min" in constraints or "max" in constraints:
-        validators.append(validate.Range(
-            min=_number(constraints.get("min"), spec.id, "min") if "min" in constraints else None,
-            max=_number(constraints.get("max"), spec.id, "max") if "max" in constraints else None))
+        low = _number(constraints.get("min"), spec.id, "min") if "min" in constraints else None
+        high = _number(constraints.get("max"), spec.id, "max") if "max" in constraints else None
+        validators.append(validate.Range(min=low, max=high, error=_bounds(
+            low, high, Message("Must be at least {min}."), Message("Must be at most {max}."),
+            Message("Must be between {min} and {max}."))))
     required = "required" in constraints
     if required and spec.type in ("string", "enum"):
         validators.append(not_blank)
     if "required_if" in constraints:
         required_if(constraints["required_if"], spec.id)
-    kwargs: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators}
+    kwargs: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators,
+                              "error_messages": {**FIELD_MESSAGES, "invalid": INVALID[spec.type]}}
     if spec.type == "long":
         kwargs["strict"] = False
     return _TYPES[spec.type](**kwargs)
@@ -114,19 +138,20 @@ def form_schema(form: tuple[FormField, ...]) -> Schema:
         for field_id, other, value in conditions:
             given = original_data.get(field_id)
             if str(original_data.get(other)) == value and (given is None or str(given).strip() == ""):
-                errors[field_id] = [f"Required when {other} is '{value}'."]
+                errors[field_id] = [Message("Required when {field} is '{choice}'.", field=other, choice=value)]
         if errors:
             raise ValidationError(errors)
 
     attrs["check_conditions"] = validates_schema(pass_original=True, skip_on_field_errors=False)(_check_conditions)
     attrs["Meta"] = type("Meta", (), {"unknown": RAISE})
+    attrs["error_messages"] = {"unknown": Message("Unknown field."), "type": Message("Invalid input type.")}
     return type("TaskForm", (Schema,), attrs)()
 
 
 def validate_submission(form: tuple[FormField, ...], payload: Any) -> dict[str, Any]:
     """Validate a submission; return every form field (None where not given) or raise ValidationError."""
     if not isinstance(payload, dict):
-        raise ValidationError({"_schema": ["Form data must be an object."]})
+        raise ValidationError({"_schema": [Message("Form data must be an object.")]})
     data = form_schema(form).load(payload)
     out = {f.id: None for f in form}
     out.update(data)

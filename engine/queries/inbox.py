@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from models import Case, Category, OrgUnit, SavedFilter, Task, User
 
 from engine.lifecycle.cases import SOURCES
-from engine.errors import InputError, NotFound
+from engine.errors import InputError, Message, NotFound
 
 FLAGS = ("overdue", "at_risk")
 ASSIGNED = ("me", "unassigned")
@@ -42,17 +42,17 @@ class InboxFilter:
         values: dict = {}
         errors: dict[str, list[str]] = {}
         checks = {
-            "stage": (lambda v: STAGE_CODE.match(v), "Must be a stage code such as accept or handle."),
-            "category": (lambda v: CATEGORY_CODE.match(v), "Must be a 大类 code such as E01 or a 小类 code such as E0102."),
-            "org": (lambda v: ORG_CODE.match(v), "Must be the code of a street, community or grid."),
-            "flag": (lambda v: v in FLAGS, f"Must be one of: {', '.join(FLAGS)}."),
-            "source": (lambda v: v in SOURCES, f"Must be one of: {', '.join(SOURCES)}."),
-            "assigned": (lambda v: v in ASSIGNED, f"Must be one of: {', '.join(ASSIGNED)}."),
+            "stage": (lambda v: STAGE_CODE.match(v), Message("Must be a stage code such as accept or handle.")),
+            "category": (lambda v: CATEGORY_CODE.match(v), Message("Must be a 大类 code such as E01 or a 小类 code such as E0102.")),
+            "org": (lambda v: ORG_CODE.match(v), Message("Must be the code of a street, community or grid.")),
+            "flag": (lambda v: v in FLAGS, Message("Must be one of: {choices}.", choices=", ".join(FLAGS))),
+            "source": (lambda v: v in SOURCES, Message("Must be one of: {choices}.", choices=", ".join(SOURCES))),
+            "assigned": (lambda v: v in ASSIGNED, Message("Must be one of: {choices}.", choices=", ".join(ASSIGNED))),
         }
         read_args(args, checks, values, errors)
         team = str(args.get("team", "")).lower()
         if team not in ("", "0", "1", "true", "false"):
-            errors["team"] = ["Must be 1 or 0."]
+            errors["team"] = [Message("Must be 1 or 0.")]
         values["team"] = team in ("1", "true")
         if errors:
             raise InputError(errors, "The inbox filter is invalid.")
@@ -130,7 +130,7 @@ def _filter_clauses(session: Session, user: User, f: InboxFilter, now: datetime 
     if f.org:
         path = session.scalar(select(OrgUnit.path).where(OrgUnit.code == f.org))
         if path is None:
-            raise InputError({"org": ["No street, community or grid has this code."]}, "The inbox filter is invalid.")
+            raise InputError({"org": [Message("No street, community or grid has this code.")]}, "The inbox filter is invalid.")
         clauses.append(Case.scope_path.startswith(path, autoescape=True))
     if f.source:
         clauses.append(Case.source == f.source)
@@ -226,17 +226,17 @@ def save_filter(session: Session, user: User, name, f: InboxFilter, *, now: date
     """Save (or overwrite) a named filter of the user's inbox."""
     label = name.strip() if isinstance(name, str) else ""
     if not label or len(label) > 60 or "\x00" in label:
-        raise InputError({"name": ["Give the filter a name of 1 to 60 characters."]})
+        raise InputError({"name": [Message("Give the filter a name of 1 to 60 characters.")]})
     query = urlencode(f.args())
     if not query:
-        raise InputError({"name": ["Choose at least one filter before saving it."]})
+        raise InputError({"name": [Message("Choose at least one filter before saving it.")]})
     existing = session.scalars(select(SavedFilter).where(SavedFilter.user_id == user.id,
                                                          SavedFilter.name == label)).first()
     if existing is not None:
         existing.query = query
         return existing
     if session.scalar(select(func.count()).where(SavedFilter.user_id == user.id)) >= MAX_SAVED_FILTERS:
-        raise InputError({"name": [f"You can keep at most {MAX_SAVED_FILTERS} saved filters; delete one first."]})
+        raise InputError({"name": [Message("You can keep at most {n} saved filters; delete one first.", n=MAX_SAVED_FILTERS)]})
     saved = SavedFilter(user_id=user.id, name=label, query=query, created_at=now)
     session.add(saved)
     return saved

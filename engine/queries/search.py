@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from models import Case, Category, Department, OrgUnit, Task, User
 
 from engine.lifecycle.cases import SOURCES
-from engine.errors import InputError
+from engine.errors import InputError, Message
 from engine.queries.inbox import CATEGORY_CODE, FLAGS, MAX_PAGE, ORG_CODE, STAGE_CODE, read_args
 from engine.access.org import DEPT_CODE
 
@@ -37,14 +37,14 @@ class CaseFilter:
         values: dict = {}
         errors: dict[str, list[str]] = {}
         checks = {
-            "q": (lambda v: len(v) <= 100 and "\x00" not in v, "At most 100 characters."),
-            "status": (lambda v: v in STATUSES, f"Must be one of: {', '.join(STATUSES)}."),
-            "stage": (lambda v: STAGE_CODE.match(v), "Must be a stage code such as accept or handle."),
-            "category": (lambda v: CATEGORY_CODE.match(v), "Must be a 大类 code such as E01 or a 小类 code such as E0102."),
-            "org": (lambda v: ORG_CODE.match(v), "Must be the code of a district, street, community or grid."),
-            "department": (lambda v: DEPT_CODE.match(v), "Must be a department code such as HW."),
-            "source": (lambda v: v in SOURCES, f"Must be one of: {', '.join(SOURCES)}."),
-            "flag": (lambda v: v in FLAGS, f"Must be one of: {', '.join(FLAGS)}."),
+            "q": (lambda v: len(v) <= 100 and "\x00" not in v, Message("At most 100 characters.")),
+            "status": (lambda v: v in STATUSES, Message("Must be one of: {choices}.", choices=", ".join(STATUSES))),
+            "stage": (lambda v: STAGE_CODE.match(v), Message("Must be a stage code such as accept or handle.")),
+            "category": (lambda v: CATEGORY_CODE.match(v), Message("Must be a 大类 code such as E01 or a 小类 code such as E0102.")),
+            "org": (lambda v: ORG_CODE.match(v), Message("Must be the code of a district, street, community or grid.")),
+            "department": (lambda v: DEPT_CODE.match(v), Message("Must be a department code such as HW.")),
+            "source": (lambda v: v in SOURCES, Message("Must be one of: {choices}.", choices=", ".join(SOURCES))),
+            "flag": (lambda v: v in FLAGS, Message("Must be one of: {choices}.", choices=", ".join(FLAGS))),
         }
         read_args(args, checks, values, errors)
         for name in ("created_from", "created_to"):
@@ -53,10 +53,10 @@ class CaseFilter:
                 try:
                     values[name] = date.fromisoformat(str(raw))
                 except ValueError:
-                    errors[name] = ["Must be a date like 2026-11-26."]
+                    errors[name] = [Message("Must be a date like 2026-11-26.")]
                     continue
                 if not FIRST_DAY <= values[name] <= LAST_DAY:  # beyond these, time zones overflow
-                    errors[name] = [f"Must be between {FIRST_DAY} and {LAST_DAY}."]
+                    errors[name] = [Message("Must be between {first} and {last}.", first=FIRST_DAY, last=LAST_DAY)]
         if errors:
             raise InputError(errors, "The case filter is invalid.")
         return cls(**values)
@@ -102,7 +102,7 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
     if f.org:
         path = session.scalar(select(OrgUnit.path).where(OrgUnit.code == f.org))
         if path is None:
-            raise InputError({"org": ["No org unit has this code."]}, "The case filter is invalid.")
+            raise InputError({"org": [Message("No org unit has this code.")]}, "The case filter is invalid.")
         query = query.where(Case.scope_path.startswith(path, autoescape=True))
     if f.department:
         query = query.where(Case.department_code == f.department)

@@ -1,5 +1,6 @@
-"""Every text of the pages has its Chinese translation, placeholders survive translation, and a
-signed-in user sees every page in the language they chose, process texts included."""
+"""Every text of the pages, and every error text of the engine the pages may show, has its Chinese
+translation, placeholders survive translation, and a signed-in user sees every page in the language
+they chose, process texts included."""
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ from babel.messages.pofile import read_po
 from tests.web.pages import sign_in, text
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+ENGINE = WEB.parent / "engine"
+# %(name)s in page texts; {name} or {name:.1f} in the engine's Message templates.
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)(?::[^}]*)?\}")
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef]")
 GRID = "110101001001001"
 
@@ -23,6 +26,8 @@ def test_every_page_text_is_translated_to_chinese():
     keywords = {"_": None, "gettext": None, "l_": None, "lazy_gettext": None}
     found = {msg for _f, _l, msg, _c, _x in extract_from_dir(str(WEB), methods, keywords=keywords,
                                                                  options_map={"templates/**.html": {"extensions": "jinja2.ext.do"}})}
+    found |= {msg for _f, _l, msg, _c, _x in extract_from_dir(str(ENGINE), [("**.py", "python")],
+                                                                  keywords={"Message": None})}
     with open(WEB / "translations" / "zh" / "LC_MESSAGES" / "messages.po", "rb") as fh:
         catalog = read_po(fh)
     translated = {m.id: m.string for m in catalog if m.id and m.string and all(m.string) and not m.fuzzy}

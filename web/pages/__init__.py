@@ -19,6 +19,7 @@ from engine.queries import choices
 from web.api import core as api
 from web.auth import safe_next
 from web.db import runtime
+from web.wording import translated
 
 bp = Blueprint("pages", __name__)
 PAGE_SIZE = 50
@@ -90,7 +91,8 @@ def back(default: str) -> str:
 
 def error_text(exc: InputError, *fields: str) -> str:
     """The messages of ``fields`` (all of them when none are named), for a flash message."""
-    return "; ".join(m for name, msgs in exc.errors.items() if not fields or name in fields for m in msgs)
+    return "; ".join(translated(m) for name, msgs in exc.errors.items() if not fields or name in fields
+                     for m in msgs)
 
 
 def filtered(parse, empty, run):

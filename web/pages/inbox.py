@@ -13,6 +13,7 @@ from web.auth import login_required
 from web.db import get_session, runtime
 from web.pages import PAGE_SIZE, back, bp, error_text, filter_options, filtered, form_int, int_arg, now
 from web.present import countdown
+from web.wording import translated
 
 
 @bp.get("/start")
@@ -144,5 +145,5 @@ def _assignment(task_id: int, action, done: str):
         flash(done, "success")
     except (Conflict, InputError) as exc:
         session.rollback()
-        flash(exc.message if isinstance(exc, Conflict) else error_text(exc), "error")
+        flash(translated(exc.message) if isinstance(exc, Conflict) else error_text(exc), "error")
     return redirect(back(url_for("pages.task", task_id=task_id)))

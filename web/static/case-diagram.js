@@ -30,5 +30,5 @@
       }
       box.dataset.ready = "true";
     })
-    .catch(function (err) { box.textContent = "The diagram could not be shown: " + err.message; box.dataset.ready = "error"; });
+    .catch(function (err) { box.textContent = (box.dataset.error || "The diagram could not be shown:") + " " + err.message; box.dataset.ready = "error"; });
 })();
