@@ -1,4 +1,4 @@
-"""The `gridflow` command: init, db, serve, processes, users, bench."""
+"""The `gridflow` command: init, db, city, serve, processes, users, bench."""
 from __future__ import annotations
 
 import gc
@@ -18,6 +18,7 @@ from engine.spiff import ProcessError
 from models import drop_schema, migrate
 
 from web.db import open_database
+from cli.city import city
 from cli.db import db
 
 
@@ -380,6 +381,7 @@ def bench_web(ctx: Context, n: int, repeat: int):
 
 
 main.add_command(db)
+main.add_command(city)
 
 if __name__ == "__main__":
     main()
