@@ -184,7 +184,7 @@ def test_grid_boundaries_are_stored_with_their_bounding_box_and_centre(demo_db):
 def test_the_cli_dry_run_prints_the_diff_and_a_real_import_prints_passwords(database_url, monkeypatch, city_dir):
     monkeypatch.setenv("GRIDFLOW_DATABASE_URL", database_url)
     runner = CliRunner()
-    assert runner.invoke(main, ["init"]).exit_code == 0
+    assert runner.invoke(main, ["init", "--force"]).exit_code == 0  # PostgreSQL keeps earlier tests' tables
     dry = runner.invoke(main, ["city", "import", str(city_dir), "--dry-run"])
     assert dry.exit_code == 0 and "add department CG 区城管执法局" in dry.output
     assert "nothing was written" in dry.output
