@@ -1,4 +1,4 @@
-"""The `gridflow` command: init, db, serve, worker, processes, cases, users, open311, demo, bench.
+"""The `gridflow` command: init, db, city, serve, worker, processes, cases, users, open311, demo, bench.
 
 Only `serve` and `bench web` import the web layer (inside the command), so a worker host and
 the administrative commands run without Flask; tests/cli/test_without_flask.py checks that.
@@ -21,6 +21,7 @@ from engine.settings import load_settings
 from engine.spiff import ProcessError
 from models import drop_schema, migrate, open_database
 
+from cli.city import city
 from cli.db import db
 
 
@@ -405,6 +406,7 @@ def bench_web(ctx: Context, n: int, repeat: int):
 
 
 main.add_command(db)
+main.add_command(city)
 
 if __name__ == "__main__":
     main()

@@ -30,6 +30,11 @@ class OrgUnit(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
     bbox: Mapped[list | None] = mapped_column()
+    # The boundary as a GeoJSON geometry (WGS-84) when the city's files give one; bbox and
+    # lat/lng are derived from it so that point placement by bounding box keeps working.
+    geometry: Mapped[dict | None] = mapped_column()
+    # A unit the city's files no longer list is deactivated, never deleted: cases point at it.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
 
@@ -44,6 +49,7 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100), default="")
     level: Mapped[str] = mapped_column(String(16), default="district")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property
     def scope_key(self) -> str:
