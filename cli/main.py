@@ -2,6 +2,8 @@
 
 Only `serve` and `bench web` import the web layer (inside the command), so a worker host and
 the administrative commands run without Flask; tests/cli/test_without_flask.py checks that.
+A little over 400 lines: click declarations, one short function per command; `db` and `city`
+live in their own modules.
 """
 from __future__ import annotations
 

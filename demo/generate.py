@@ -1,6 +1,9 @@
 """`gridflow demo generate`: bulk-insert realistic cases in every stage into the demo database.
 
-Cases are copies of real template cases (engine/generate_templates.py) with their own code,
+About 400 lines because it is one bulk writer that must keep each case's state, tasks, events
+and timers consistent; its templates are in demo/templates.py.
+
+Cases are copies of real template cases (demo/templates.py) with their own code,
 place, category, source, urgency, department and times over the past ~90 days (working
 hours). Each generated case is consistent with itself: its instance state holds its own
 values, its open tasks carry the role and scope the process gives them, its due times and

@@ -5,6 +5,9 @@ package only. The facade speaks in plain values (dicts, dataclasses, bytes); cal
 see Spiff objects other than the opaque workflow and bundle handles they pass back in.
 Importing it applies gridflow's changes to the library (patches.py), which first checks
 that the installed version is one they were written for.
+
+A little over 400 lines on purpose: WorkflowEngine is the whole surface the rest of the
+engine sees, and splitting its methods across modules would hide that surface.
 """
 from __future__ import annotations
 
