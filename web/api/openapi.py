@@ -83,6 +83,8 @@ def _operation(op: Operation, endpoint: str, path_args: list[str]) -> dict:
         out["security"] = []
     out["responses"] = {str(op.status): _success(op)}
     codes = op.error_codes() + ([404] if path_args and 404 not in op.error_codes() else [])
+    # Any request may carry control characters in its path or query, which are refused with 422.
+    codes = sorted(set(codes) | {422})
     for code in sorted(codes):
         response = {"description": STATUS_TEXT.get(code, "Error"),
                     "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}

@@ -3,6 +3,17 @@
   "use strict";
   function ready(fn) { if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn); }
 
+  // Periodic refreshes (inbox, board) skip a hidden tab, and the inbox skips them once "show
+  // more" has loaded more rows than one page (a refresh would drop them). Done here rather than
+  // as hx-trigger filters, which htmx evaluates as code and the Content-Security-Policy forbids.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt || !elt.hasAttribute || !elt.hasAttribute("data-refresh-max-rows")) return;
+    var max = parseInt(elt.getAttribute("data-refresh-max-rows"), 10);
+    var rows = document.querySelectorAll("#inbox-rows tr.task").length;
+    if (document.hidden || (!isNaN(max) && rows > max)) evt.preventDefault();
+  });
+
   // Category search on the intake page: hide 小类 that do not match, open the 大类 that do.
   function categorySearch() {
     document.querySelectorAll("[data-filter-list]").forEach(function (input) {

@@ -69,6 +69,8 @@ class ProblemSchema(Schema):
     status = fields.Integer(required=True)
     detail = fields.String(required=True)
     errors = fields.List(fields.Nested(FieldErrorSchema))
+    errors_omitted = fields.Integer(metadata={"description": "How many further field errors were left out "
+                                                             "(the list is capped)."})
     element = fields.String(metadata={"description": "With step_failed: the process element that failed; "
                                                      "the case has an incident and nothing was kept."})
 
