@@ -143,7 +143,6 @@ class Board:
     overdue: int
     at_risk: int
     supervise_tasks: list[Task] = field(default_factory=list)
-    estimated: int = 0  # open cases whose deadlines were computed without holiday data
     incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
 
 
@@ -177,12 +176,10 @@ def supervision_board(session: Session, user: User, *, now: datetime, board_role
         select(Task).join(Task.case).where(Task.status == "open", Task.stage == "supervise", in_scope)
         .options(joinedload(Task.case).joinedload(Case.category)).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
         .limit(100)))
-    estimated = session.scalar(select(func.count(Case.id)).where(
-        Case.status == "open", Case.calendar_estimated.is_(True), in_scope)) or 0
     incidents = list(session.scalars(select(Case).where(Case.incident.is_not(None), in_scope)
                                      .order_by(Case.updated_at).limit(100)))
     return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
-                 supervise, estimated, incidents)
+                 supervise, incidents)
 
 
 def _by_street(session: Session, rows) -> list[BoardRow]:

@@ -249,13 +249,7 @@ class WorkflowEngine:
         """Merge ``data`` into a READY user task, complete it and run the engine to the next wait."""
         task = self._ready_task(workflow, spiff_id)
         task.data.update(data)
-        effects: list[Effect] = []
-        try:
-            task.run()
-            engine_steps(workflow, _collector(effects))
-        except (SpiffWorkflowException, ExpressionError) as exc:
-            raise _step_error(exc) from None
-        return effects
+        return self._advance(workflow, first=task.run)
 
     def send_message(self, workflow, name: str, payload: dict[str, Any]) -> list[Effect]:
         """Deliver a message to this workflow; raise ProcessError if nothing waits for it."""
@@ -365,10 +359,12 @@ class WorkflowEngine:
             raise ProcessError(f"task {spiff_id} is not waiting for input")
         return task
 
-    def _advance(self, workflow) -> list[Effect]:
+    def _advance(self, workflow, first: Callable[[], Any] | None = None) -> list[Effect]:
+        """Run ``first`` (a task's completion; else a refresh of the timers), then the engine to the
+        next wait; return the effects that ran."""
         effects: list[Effect] = []
         try:
-            workflow.refresh_timers()
+            (first or workflow.refresh_timers)()
             engine_steps(workflow, _collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
