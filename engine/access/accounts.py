@@ -72,22 +72,18 @@ def _new_token(session: Session, rt: Runtime, user: User, name: str) -> tuple[Ap
 MAX_TOKEN_NAME = 100
 
 
-def is_admin(user: User) -> bool:
-    return any(m.role == "admin" for m in user.memberships)
-
-
-def _owner_for(session: Session, actor: User, username: str | None) -> User:
-    """The user whose tokens ``actor`` means: themself, or (admins only) the named user."""
+def _owner_for(session: Session, rt: Runtime, actor: User, username: str | None) -> User:
+    """The user whose tokens ``actor`` means: themself, or (policy.toml [administer] only) the named user."""
     if username is None or username == actor.username:
         return actor
-    if not is_admin(actor):
+    if not rt.policy.administers(actor):
         raise Forbidden("only an admin may manage another user's tokens")
     return _user_named(session, username)
 
 
-def list_tokens(session: Session, actor: User, username: str | None = None) -> list[ApiToken]:
+def list_tokens(session: Session, rt: Runtime, actor: User, username: str | None = None) -> list[ApiToken]:
     """Tokens of the actor (or, for an admin, of ``username``), newest first, revoked ones too."""
-    owner = _owner_for(session, actor, username)
+    owner = _owner_for(session, rt, actor, username)
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id)
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 
@@ -102,7 +98,7 @@ def create_token(session: Session, rt: Runtime, actor: User, name: str = "",
     label = (name or "").strip()
     if len(label) > MAX_TOKEN_NAME:
         raise InputError({"name": [f"At most {MAX_TOKEN_NAME} characters."]})
-    owner = _owner_for(session, actor, username)
+    owner = _owner_for(session, rt, actor, username)
     if not owner.active:
         raise InputError({"user": ["This user is deactivated."]})
     return _new_token(session, rt, owner, label)
@@ -111,7 +107,7 @@ def create_token(session: Session, rt: Runtime, actor: User, name: str = "",
 def revoke_token(session: Session, rt: Runtime, actor: User, token_id: int) -> ApiToken:
     """Revoke one token of the actor's (an admin: anyone's); revoking twice keeps the first time."""
     row = session.get(ApiToken, token_id) if 0 < token_id < 2 ** 63 else None
-    if row is None or (row.user_id != actor.id and not is_admin(actor)):
+    if row is None or (row.user_id != actor.id and not rt.policy.administers(actor)):
         raise NotFound(f"token {token_id} does not exist")
     if row.revoked_at is None:
         row.revoked_at = rt.clock()

@@ -59,6 +59,8 @@ class Policy:
     assign_roles: tuple[str, ...]
     team_view_roles: tuple[str, ...]
     board_roles: tuple[str, ...]
+    admin_roles: tuple[str, ...]
+    board_start_roles: tuple[str, ...]
     channels: dict[str, tuple[str, ...]]
     self_handling_channels: tuple[str, ...]
     self_handling_roles: tuple[str, ...]
@@ -68,6 +70,15 @@ class Policy:
         """Return the role code a lane stands for, or None when the lane is unknown."""
         lane = (lane or "").strip()
         return lane if lane in self.roles else self.lanes.get(lane)
+
+    def administers(self, user) -> bool:
+        """Whether ``user`` holds a role of [administer] anywhere."""
+        return any(m.role in self.admin_roles for m in user.memberships)
+
+    def starts_on_board(self, user) -> bool:
+        """Whether every role ``user`` holds is one of [start].board (and they hold one)."""
+        roles = {m.role for m in user.memberships}
+        return bool(roles) and roles <= set(self.board_start_roles)
 
     def stage_name(self, code: str | None, lang: str) -> str:
         stage = self.stages.get(code or "")
@@ -142,6 +153,8 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         stages=stages, expected_completion=expected, notices=notices, default_locale=locale,
         roles=roles, lanes=lanes, assign_roles=roles_doc.roles("assign.roles", roles),
         team_view_roles=roles_doc.roles("team_view.roles", roles), board_roles=roles_doc.roles("board.roles", roles),
+        admin_roles=roles_doc.roles("administer.roles", roles),
+        board_start_roles=roles_doc.roles("start.board", roles),
         channels=channels, self_handling_channels=self_channels,
         self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels)
 

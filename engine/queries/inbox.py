@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from models import Case, Category, OrgUnit, SavedFilter, Task, User
 
 from engine.lifecycle.cases import SOURCES
+from engine.queries.choices import FilterOptions, filter_options
 from engine.errors import InputError, Message, NotFound
 
 FLAGS = ("overdue", "at_risk")
@@ -251,3 +252,48 @@ def delete_filter(session: Session, user: User, filter_id: int) -> None:
 
 def saved_filter_args(saved: SavedFilter) -> dict[str, str]:
     return dict(parse_qsl(saved.query))
+
+
+# -- the inbox page's whole view -----------------------------------------------------------------
+@dataclass
+class InboxView:
+    """What the inbox page shows: a page of tasks and, unless only rows are asked for, the
+    quick-filter counts, the saved filters with their counts and the filter form's choices."""
+    filter: InboxFilter
+    page: InboxPage
+    counts: dict | None = None
+    saved: list[tuple[SavedFilter, int]] | None = None
+    team_available: bool = False      # the user has the team view (policy.toml [team_view])
+    calendar_years: list[int] | None = None  # years without official holidays, for [administer]
+    options: FilterOptions | None = None
+
+
+def inbox_view(session: Session, rt, user: User, f: InboxFilter, *, now: datetime, limit: int,
+               offset: int, part: str = "page", cache: dict | None = None) -> InboxView:
+    """The inbox for ``user``: ``part`` is "rows" (the next rows only), "body" (the list and its
+    counts, for the periodic refresh) or "page" (everything the page shows)."""
+    policy = rt.policy
+    team_roles = policy.team_view_roles
+    team_available = bool(team_scopes(user, team_roles))
+    if f.team and not team_available:
+        f = InboxFilter(**{**f.__dict__, "team": False})
+    view = InboxView(f, inbox_page(session, user, f, now=now, limit=limit, offset=offset,
+                                   team_roles=team_roles), team_available=team_available)
+    if part == "rows":
+        return view
+    view.counts = inbox_counts(session, user, now=now, team=f.team, team_roles=team_roles)
+    if part == "body":
+        return view
+    view.saved = [(s, count_matching(session, user, _saved_filter(s), now=now, team_roles=team_roles))
+                  for s in saved_filters(session, user)]
+    view.calendar_years = rt.calendar_missing_years() if policy.administers(user) else []
+    view.options = filter_options(session, user, cache)
+    return view
+
+
+def _saved_filter(saved: SavedFilter) -> InboxFilter:
+    """A saved filter as a filter; one that no longer parses (a rule changed) counts as none."""
+    try:
+        return InboxFilter.parse(saved_filter_args(saved))
+    except InputError:
+        return InboxFilter()

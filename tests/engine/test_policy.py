@@ -9,6 +9,7 @@ import pytest
 from demo.loader import load_demo_city
 from engine.assembly import make_runtime
 from engine.errors import Forbidden, InputError
+from engine.access import accounts
 from engine.lifecycle import tasks as task_service
 from engine.outbound import notifications
 from engine.process import deploy as process_service
@@ -140,3 +141,20 @@ def test_the_ladder_a_running_case_follows_is_the_one_deployed_with_it(driver, s
     assert notified(driver, case, "overdue") == clerks | {"super_dhm", "leader_dhm"}   # its own version's ladder
     assert notified(driver, newer, "overdue") == clerks | {"super_dhm"}                # the new version's
     assert set(POLICY_FILES) <= set(driver.session.get(ProcessVersion, newer.process_version_id).source_files)
+
+
+def test_a_city_whose_supervisors_administer_and_whose_shift_leaders_start_on_the_board(
+        tmp_path, sessions, settings, clock):
+    driver = _city(tmp_path, sessions, settings, {"policy.toml": [
+        ('[administer]\nroles = ["admin"]', '[administer]\nroles = ["supervisor"]'),
+        ('[start]\nboard = ["supervisor"]', '[start]\nboard = ["supervisor", "shift_leader"]')]})
+    policy = driver.rt.policy
+    supervisor, admin, leader, clerk = (driver.user(n) for n in ("super_dhm", "admin", "leader_dhm", "clerk_dhm"))
+    assert policy.starts_on_board(leader) and policy.starts_on_board(supervisor)
+    assert not policy.starts_on_board(clerk)
+    # Token management of other users follows [administer]: the supervisor may, the admin may not.
+    row, _secret = accounts.create_token(driver.session, driver.rt, supervisor, "for the clerk", "clerk_dhm")
+    assert row.user_id == clerk.id
+    with pytest.raises(Forbidden, match="another user's tokens"):
+        accounts.list_tokens(driver.session, driver.rt, admin, "clerk_dhm")
+    driver.close()

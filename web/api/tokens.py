@@ -14,7 +14,7 @@ from web.db import get_session, runtime
 @operation("List API tokens", tag="tokens", query=TokenArgs, response=TokenListSchema, errors=(403, 404),
            description="Your tokens, revoked ones included (never their secrets). An admin may name another `user`.")
 def list_tokens(args):
-    return {"items": accounts.list_tokens(get_session(), g.user, args.get("user"))}
+    return {"items": accounts.list_tokens(get_session(), runtime(), g.user, args.get("user"))}
 
 
 @bp.post("/tokens")

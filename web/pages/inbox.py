@@ -2,7 +2,7 @@
 assigning tasks from it."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, InputError
@@ -11,7 +11,7 @@ from engine.queries import inbox as inbox_service
 
 from web.auth import login_required
 from web.db import get_session, runtime
-from web.pages import PAGE_SIZE, back, bp, error_text, filter_options, filtered, form_int, int_arg, now
+from web.pages import PAGE_SIZE, back, bp, error_text, filtered, form_int, int_arg, now
 from web.present import countdown
 from web.wording import translated
 
@@ -19,58 +19,36 @@ from web.wording import translated
 @bp.get("/start")
 @login_required()
 def start():
-    roles = {m.role for m in g.user.memberships}
-    if roles <= {"supervisor"}:
+    if runtime().policy.starts_on_board(g.user):  # policy.toml [start]
         return redirect(url_for("pages.board"))
     return redirect(url_for("pages.inbox"))
-
-
-def _team_roles() -> tuple[str, ...]:
-    return runtime().policy.team_view_roles
 
 
 @bp.get("/inbox")
 @login_required()
 def inbox():
-    session = get_session()
     offset = int_arg("offset")
     moment = now()
-
-    def parse(args):
-        f = inbox_service.InboxFilter.parse(args)
-        if f.team and not inbox_service.team_scopes(g.user, _team_roles()):  # policy.toml [team_view]
-            f = inbox_service.InboxFilter(**{**f.__dict__, "team": False})
-        return f
-
-    f, page, errors = filtered(parse, inbox_service.InboxFilter(), lambda f: inbox_service.inbox_page(
-        session, g.user, f, now=moment, limit=PAGE_SIZE, offset=offset, team_roles=_team_roles()))
-    rows = [_task_row(task, moment) for task in page.items]
+    part = "rows" if request.args.get("rows") else "body" if request.args.get("partial") else "page"
+    cache = current_app.extensions.setdefault("gridflow.page_cache", {})
+    f, view, errors = filtered(inbox_service.InboxFilter.parse, inbox_service.InboxFilter(),
+                               lambda f: inbox_service.inbox_view(get_session(), runtime(), g.user, f, now=moment,
+                                                                  limit=PAGE_SIZE, offset=offset, part=part,
+                                                                  cache=cache))
+    f = view.filter
+    rows = [_task_row(task, moment) for task in view.page.items]
     args = f.args()
     next_url = (url_for("pages.inbox", **args, offset=offset + PAGE_SIZE, rows=1)
-                if offset + PAGE_SIZE < page.total else None)
-    if request.args.get("rows"):  # "more" button: only the next rows
+                if offset + PAGE_SIZE < view.page.total else None)
+    if part == "rows":  # "more" button: only the next rows
         return render_template("inbox/_rows.html", rows=rows, next_url=next_url)
-    context = dict(rows=rows, page=page, f=f, errors=errors, moment=moment, next_url=next_url,
-                   counts=inbox_service.inbox_counts(session, g.user, now=moment, team=f.team,
-                                                     team_roles=_team_roles()),
-                   refresh_url=url_for("pages.inbox", **args, partial=1))
-    if request.args.get("partial"):  # the periodic refresh: only the list and its counts
+    context = dict(rows=rows, page=view.page, f=f, errors=errors, moment=moment, next_url=next_url,
+                   counts=view.counts, refresh_url=url_for("pages.inbox", **args, partial=1))
+    if part == "body":  # the periodic refresh: only the list and its counts
         return render_template("inbox/_body.html", **context)
-    saved = [(s, inbox_service.count_matching(session, g.user, _parse_saved(s), now=moment,
-                                                 team_roles=_team_roles()))
-             for s in inbox_service.saved_filters(session, g.user)]
-    is_admin = any(m.role == "admin" for m in g.user.memberships)  # the one who can edit the calendar file
-    return render_template("inbox/inbox.html", **context, args=args, saved=saved,
-                           calendar_years=runtime().calendar_missing_years() if is_admin else [],
-                           is_leader=bool(inbox_service.team_scopes(g.user, _team_roles())),
-                           options=filter_options(session), quick=_quick_links(f))
-
-
-def _parse_saved(saved):
-    try:
-        return inbox_service.InboxFilter.parse(inbox_service.saved_filter_args(saved))
-    except InputError:
-        return inbox_service.InboxFilter()
+    return render_template("inbox/inbox.html", **context, args=args, saved=view.saved,
+                           calendar_years=view.calendar_years, is_leader=view.team_available,
+                           options=view.options, quick=_quick_links(f))
 
 
 def _task_row(task, moment) -> dict:
