@@ -91,7 +91,7 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev:
 
     if problem := migrate.status_message(ctx.engine):
         _fail(problem)
-    _log_to_console()
+    _log_to_console(ctx.settings)
     import logging
     try:  # refuse before any worker forks, with the same message create_app would give
         check_secret_key(ctx.settings, logging.getLogger("gridflow"))
@@ -107,7 +107,8 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev:
             start_sweeper(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
         run_simple(host, port, app, threaded=True)
         return
-    from cli.server import GridflowServer
+    from cli.server import GridflowServer, share_metrics
+    share_metrics(ctx.settings)
     ctx.engine.dispose()  # no pooled connection may cross the fork into the workers
     GridflowServer(ctx.settings, f"{host}:{port}", sweep=not no_sweep).run()
 
@@ -119,7 +120,7 @@ def worker(ctx: Context, once: bool):
     """Fire due timers on an interval (sweep only; run as many as you like)."""
     from engine.scheduler import drain, start_sweeper
 
-    _log_to_console()
+    _log_to_console(ctx.settings)
     ctx.rt.warn_about_calendar()
     if once:
         result = drain(ctx.sessions, ctx.rt)
@@ -139,14 +140,9 @@ def worker(ctx: Context, once: bool):
         click.echo("sweep worker stopped")
 
 
-def _log_to_console():
-    import logging
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every run of the once-a-second sweep at INFO, and SpiffWorkflow every
-    # task's change of state (~60 lines per swept case: writing them cost a worker more than
-    # firing the timers, and a full pipe stalls it); keep their warnings only.
-    for noisy in ("apscheduler", "spiff"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _log_to_console(settings):
+    from cli import logs
+    logs.configure(settings)
 
 
 @main.group()

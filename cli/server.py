@@ -3,10 +3,14 @@ process (`gridflow worker`); SIGTERM stops both cleanly."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+
+from cli.logs import gunicorn_logconfig
 
 # How `serve` starts the sweep: the same interpreter running this package's command.
 WORKER_COMMAND = [sys.executable, "-c", "from cli.main import main; main()", "worker"]
@@ -15,6 +19,20 @@ WORKER_COMMAND = [sys.executable, "-c", "from cli.main import main; main()", "wo
 def default_workers() -> int:
     """Web worker processes sized to the machine: 2 x cores + 1, at most 4 (SQLite writes serialise)."""
     return min(2 * (os.cpu_count() or 1) + 1, 4)
+
+
+def share_metrics(settings: dict) -> Path | None:
+    """Give the web workers and the sweep worker one folder for their metrics (emptied now: the
+    counts start again with the server). Must run before prometheus_client is imported here."""
+    if not settings.get("METRICS", True):
+        return None
+    if "prometheus_client" in sys.modules:  # too late: it has chosen its per-process store
+        raise RuntimeError("prometheus_client was imported before the metrics folder was set")
+    folder = Path(settings.get("METRICS_DIR") or Path(settings["INSTANCE_DIR"]) / "metrics")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
 
 
 class GridflowServer(BaseApplication):
@@ -44,7 +62,11 @@ class GridflowServer(BaseApplication):
             "proc_name": "gridflow",
             "on_starting": self._start_sweeper,
             "on_exit": self._stop_sweeper,
+            "child_exit": self._worker_exited,
         }
+        logconfig = gunicorn_logconfig(s)
+        if logconfig is not None:
+            options["logconfig_dict"] = logconfig
         for key, value in options.items():
             self.cfg.set(key, value)
 
@@ -56,6 +78,11 @@ class GridflowServer(BaseApplication):
         if self.sweep:
             self.sweeper = subprocess.Popen(WORKER_COMMAND)
             arbiter.log.info("sweep worker started (pid %s)", self.sweeper.pid)
+
+    @staticmethod
+    def _worker_exited(_arbiter, worker):
+        from engine.metrics import process_exited
+        process_exited(worker.pid)
 
     def _stop_sweeper(self, arbiter):
         if self.sweeper is None or self.sweeper.poll() is not None:

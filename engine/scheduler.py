@@ -7,6 +7,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import sessionmaker
 
+from engine import metrics
 from engine.runtime import Runtime
 from engine.lifecycle.sweep import SweepResult, sweep
 from engine.outbound.webhooks import deliver_due
@@ -26,6 +27,7 @@ def drain(sessions: sessionmaker, rt: Runtime) -> SweepResult:
         total.lateness += result.lateness
         if result.fired + result.conflicts + len(result.incidents) < batch:
             break
+    metrics.record_sweep(total.fired, len(total.incidents))
     if total.fired or total.incidents:
         log.info("sweep fired %d case(s), %d conflict(s), %d incident(s)",
                  total.fired, total.conflicts, len(total.incidents))

@@ -21,6 +21,9 @@ class Case(Base):
         Index("ix_case_board", "status", "scope_path", "due_at", "at_risk", "department_code"),
         # Inbox counts ask which of the user's tasks belong to at-risk cases (a few thousand ids).
         Index("ix_case_at_risk", "at_risk", "status", "id"),
+        # The few cases stopped by an incident, for the board and the metrics (never a full scan).
+        Index("ix_case_incident", "id", sqlite_where=text("incident IS NOT NULL"),
+              postgresql_where=text("incident IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

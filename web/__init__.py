@@ -42,6 +42,8 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
 
     from web import db
     db.init_app(app)
+    from web import metrics
+    metrics.init_app(app)  # first, so that its timing covers the requests security refuses
     security.init_app(app)
 
     from web.api import core as api

@@ -103,3 +103,44 @@ def test_serve_keeps_connections_alive_runs_the_sweep_and_stops_on_sigterm(demo_
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_serve_adds_up_every_workers_metrics_and_logs_json_lines(demo_sqlite, tmp_path):
+    import json
+    port = _free_port()
+    env = {**demo_sqlite, "GRIDFLOW_LOG_FORMAT": "json", "GRIDFLOW_METRICS_DIR": str(tmp_path / "metrics")}
+    server = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve",
+                               "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        def get(path):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", path)
+                response = conn.getresponse()
+                body = response.read().decode()
+                conn.close()
+                return response.status, body
+            except OSError:
+                return None
+        _until(time.monotonic() + 60, lambda: get("/login"), "the server to listen")
+        for _ in range(19):  # a new connection each: both web workers take some
+            assert get("/login")[0] == 200
+        counts = set()
+        for _ in range(6):  # whichever worker answers the scrape counts all 20
+            status, body = get("/metrics")
+            assert status == 200
+            line = next(l for l in body.splitlines() if l.startswith("gridflow_request_duration_seconds_count")
+                        and 'endpoint="/login"' in l and 'method="GET"' in l)
+            counts.add(float(line.rsplit(" ", 1)[1]))
+        assert counts == {20.0}
+        # One store for all: the web workers' and the sweep worker's counter files lie side by side.
+        writers = {p.stem.rsplit("_", 1)[1] for p in (tmp_path / "metrics").glob("counter_*.db")}
+        assert len(writers) >= 2, writers
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=20)
+    lines = [json.loads(l) for l in out.decode().splitlines() if l.startswith("{")]
+    access = [l for l in lines if l["logger"] == "gunicorn.access" and l.get("path") == "/login"]
+    assert len(access) == 20 and {a["status"] for a in access} == {200} and all(a["duration_ms"] >= 0 for a in access)
+    assert any(l["logger"] == "gunicorn.error" and "Booting worker" in l["message"] for l in lines)
