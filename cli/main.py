@@ -114,7 +114,7 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Fire what is due now and exit.")
+@click.option("--once", is_flag=True, help="Fire what is due now, apply the retention settings, and exit.")
 @click.pass_obj
 def worker(ctx: Context, once: bool):
     """Fire due timers on an interval (sweep only; run as many as you like)."""
@@ -128,6 +128,9 @@ def worker(ctx: Context, once: bool):
                    f"{len(result.incidents)} incident(s)")
         for incident in result.incidents:
             click.echo(f"  incident: {incident}", err=True)
+        from engine.outbound.retention import prune
+        pruned = prune(ctx.sessions, ctx.rt)
+        click.echo(f"pruned {pruned.notifications} notification(s) and {pruned.deliveries} webhook delivery(ies)")
         return
     click.echo(f"sweeping every {ctx.settings['SWEEP_INTERVAL']} s; Ctrl+C or SIGTERM to stop")
     import signal

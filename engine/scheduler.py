@@ -10,6 +10,7 @@ from sqlalchemy.orm import sessionmaker
 from engine import metrics
 from engine.runtime import Runtime
 from engine.lifecycle.sweep import SweepResult, sweep
+from engine.outbound.retention import prune
 from engine.outbound.webhooks import deliver_due
 
 log = logging.getLogger("gridflow.sweep")
@@ -44,5 +45,8 @@ def start_sweeper(sessions: sessionmaker, rt: Runtime, *, blocking: bool = False
         # A separate job: a slow receiver holds up only the next delivery, never the sweep.
         scheduler.add_job(deliver_due, "interval", args=[sessions, rt], id="webhooks",
                           seconds=float(rt.settings.get("SWEEP_INTERVAL", 1.0)), max_instances=1, coalesce=True)
+    # Retention (NOTIFICATION_RETENTION_DAYS, WEBHOOK_RETENTION_DAYS): hourly; one delete each.
+    scheduler.add_job(prune, "interval", args=[sessions, rt], id="retention", seconds=3600,
+                      max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

@@ -156,6 +156,9 @@ class Notification(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(String(500))
+    # What a repeated notice is about (an escalation's stage, level and task): a person is told
+    # of one topic once, however often the escalation's cycle repeats it. None: always written.
+    topic: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
 

@@ -25,6 +25,7 @@ class Notice:
     kind: str
     texts: dict[str, str]
     default_locale: str = "zh"
+    topic: str | None = None  # told once per person (see Notification.topic); None: every time
 
     def text_for(self, locale: str | None) -> str:
         return self.texts.get(locale or "") or self.texts.get(self.default_locale) or next(iter(self.texts.values()), "")
@@ -65,7 +66,11 @@ def apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, chan
                              "(warning, overdue, escalate, notify, closed or reopened)")
     kind = "escalated" if effect.kind == "escalate" else effect.kind
     texts = policy.notice(kind, {"case_code": case.code, "stage": stage, "level": props.get("level")})
-    return [Notice(frozenset(people), kind, texts, policy.default_locale)]
+    # An escalation repeats on its cycle while the task stays late: each level is news once per
+    # late task (a task opened again, after a reopening say, is news again).
+    topic = (f"escalated:{stage or ''}:{props.get('level')}:" + ",".join(str(t.id) for t in concerned)
+             if effect.kind == "escalate" else None)
+    return [Notice(frozenset(people), kind, texts, policy.default_locale, topic[:200] if topic else None)]
 
 
 def _level(policy: Policy, effect: Effect):

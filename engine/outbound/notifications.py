@@ -13,15 +13,20 @@ _INSERT = insert(Notification.__table__)
 
 def deliver(session: Session, step) -> None:
     """Write one in-app notification per person told of each of the step's notices, in that
-    person's language (their account's locale, else the notice's default)."""
+    person's language (their account's locale, else the notice's default). A notice with a
+    topic is written only to those not yet told of that topic on this case."""
     now, case_id = step.at, step.case.id
     ids = sorted({uid for notice in step.notices for uid in notice.user_ids})
     if not ids:
         return
     locales = dict(session.execute(select(User.id, User.locale).where(User.id.in_(ids))).all())
-    rows = [{"user_id": uid, "case_id": case_id, "kind": notice.kind,
+    topics = {n.topic for n in step.notices if n.topic and n.user_ids}
+    told = set(session.execute(select(Notification.topic, Notification.user_id).where(
+        Notification.case_id == case_id, Notification.topic.in_(topics))).all()) if topics else set()
+    rows = [{"user_id": uid, "case_id": case_id, "kind": notice.kind, "topic": notice.topic,
              "message": notice.text_for(locales.get(uid)), "created_at": now}
-            for notice in step.notices for uid in sorted(notice.user_ids)]
+            for notice in step.notices for uid in sorted(notice.user_ids)
+            if notice.topic is None or (notice.topic, uid) not in told]
     if rows:
         session.connection().execute(_INSERT, rows)
 

@@ -48,40 +48,58 @@ def queue(session: Session, step, *, rt: Runtime) -> None:
 
 
 def deliver_due(sessions: sessionmaker, rt: Runtime, limit: int = 100) -> int:
-    """Send the deliveries whose time has come; return how many were delivered."""
+    """Send the deliveries whose time has come; return how many were delivered.
+
+    No row is locked while a receiver is waited on: a short transaction claims the due rows
+    (counts the attempt and moves their next attempt past the time a post may take, so another
+    sweep process leaves them alone), the posts go out with no transaction open, and a second
+    short transaction records each outcome. A process killed in between leaves its claims to be
+    retried when they expire: a receiver may see a delivery twice (X-Gridflow-Delivery tells)."""
     hooks = {h["url"]: h for h in rt.settings.get("WEBHOOKS") or []}
     timeout = float(rt.settings.get("WEBHOOK_TIMEOUT_SECONDS", 5))
     retry = float(rt.settings.get("WEBHOOK_RETRY_SECONDS", 30))
     max_attempts = int(rt.settings.get("WEBHOOK_MAX_ATTEMPTS", 8))
-    delivered = 0
     with sessions() as session:
+        now = rt.clock()
         query = (select(WebhookDelivery).where(WebhookDelivery.status == "pending",
-                                              WebhookDelivery.next_attempt_at <= rt.clock())
+                                              WebhookDelivery.next_attempt_at <= now)
                  .order_by(WebhookDelivery.next_attempt_at).limit(limit))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
+        claimed = []
         for row in session.scalars(query).all():
-            hook = hooks.get(row.url)
             row.attempts += 1
-            error = "receiver no longer configured" if hook is None else _post(hook, row.payload, timeout)
+            row.next_attempt_at = now + timedelta(seconds=timeout * 2 + 60)  # the claim's expiry
+            claimed.append((row.id, row.url, row.payload, row.attempts))
+        session.commit()
+    outcomes = [(row_id, url, attempts,
+                 "receiver no longer configured" if url not in hooks else _post(hooks[url], payload, timeout, row_id))
+                for row_id, url, payload, attempts in claimed]
+    delivered = 0
+    with sessions() as session:
+        for row_id, url, attempts, error in outcomes:
+            row = session.get(WebhookDelivery, row_id)
+            if row is None:
+                continue
             if error is None:
                 row.status, row.delivered_at, row.last_error = "delivered", rt.clock(), None
                 delivered += 1
+                continue
+            row.last_error = error[:500]
+            if url not in hooks or attempts >= max_attempts:
+                row.status = "failed"
+                log.warning("webhook to %s gave up after %d attempt(s): %s", url, attempts, error)
             else:
-                row.last_error = error[:500]
-                if hook is None or row.attempts >= max_attempts:
-                    row.status = "failed"
-                    log.warning("webhook to %s gave up after %d attempt(s): %s", row.url, row.attempts, error)
-                else:
-                    row.next_attempt_at = rt.clock() + timedelta(seconds=retry * 2 ** (row.attempts - 1))
+                row.next_attempt_at = rt.clock() + timedelta(seconds=retry * 2 ** (attempts - 1))
         session.commit()
     return delivered
 
 
-def _post(hook: dict, payload: dict, timeout: float) -> str | None:
+def _post(hook: dict, payload: dict, timeout: float, delivery_id: int) -> str | None:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(hook["url"], data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "gridflow-webhook",
+        "X-Gridflow-Delivery": str(delivery_id),
         "X-Gridflow-Event": payload["event"], "X-Gridflow-Signature": signature(hook.get("secret", ""), body)})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

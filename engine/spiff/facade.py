@@ -31,6 +31,7 @@ from SpiffWorkflow.task import TaskState
 from engine.spiff import patches
 from engine.spiff.parser import TIMER_TYPES, Parser, matched_rule, timer_kind, use_first_hit
 from engine.spiff.patches import engine_steps, tune
+from engine.spiff.prune import prune_repeats
 from engine.spiff.sandbox import ExpressionError, Namespace, ScriptEngine
 from engine.spiff.serializer import make_serializer
 
@@ -368,7 +369,9 @@ class WorkflowEngine:
             engine_steps(workflow, _collector(effects))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
+        prune_repeats(workflow)
         return effects
+
 
 
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK

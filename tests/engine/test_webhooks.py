@@ -27,12 +27,15 @@ class Receiver:
     def __init__(self):
         self.requests: list[tuple[dict, bytes]] = []
         self.status = 200
+        self.during_post = None  # called while the request is being answered
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 outer.requests.append((dict(self.headers), body))
+                if outer.during_post is not None:
+                    outer.during_post()
                 self.send_response(outer.status)
                 self.end_headers()
 
@@ -140,3 +143,53 @@ def test_a_receiver_that_never_answers_costs_one_timeout_per_delivery(driver, re
     assert time.perf_counter() - started < 2  # two deliveries, 0.2 s each, never the default 5 s
     rows = deliveries(driver)
     assert all(r.status == "pending" and r.attempts == 1 and "timed out" in (r.last_error or "") for r in rows)
+
+
+def test_no_row_is_held_while_the_receiver_is_waited_on(driver, receiver, overdue_case):
+    """While the receiver takes its time, another process can lock and read the delivery: the
+    attempt is already committed, so a crash mid-post is retried once the claim expires."""
+    seen = []
+
+    def look():
+        with driver.sessions() as other:
+            query = select(WebhookDelivery)
+            if other.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(nowait=True)  # fails at once if the sweep holds it
+            row = other.scalars(query).one()
+            seen.append((row.attempts, row.status, row.next_attempt_at))
+            other.rollback()
+
+    receiver.during_post = look
+    assert deliver_due(driver.sessions, driver.rt) == 1
+    (attempts, status, claim_expires), = seen
+    assert attempts == 1 and status == "pending"
+    assert claim_expires > driver.rt.clock()                 # claimed: no other sweep posts it meanwhile
+    headers, _body = receiver.requests[0]
+    assert headers["X-Gridflow-Delivery"] == str(deliveries(driver)[0].id)
+    assert deliveries(driver)[0].status == "delivered"
+
+
+def test_retention_deletes_old_read_notices_and_finished_deliveries_only(driver, receiver, overdue_case):
+    from datetime import timedelta
+    from engine.outbound.notifications import mark_read
+    from engine.outbound.retention import prune
+    from models import Notification
+    case, clock = overdue_case
+    deliver_due(driver.sessions, driver.rt)                      # the warning: delivered
+    notices = driver.session.scalars(select(Notification).where(Notification.case_id == case.id)).all()
+    assert len(notices) >= 2
+    read, unread = notices[0], notices[1:]
+    mark_read(driver.session, read.user_id, [read.id], driver.rt.clock())
+    driver.session.commit()
+    driver.rt.settings.update(NOTIFICATION_RETENTION_DAYS=90, WEBHOOK_RETENTION_DAYS=30)
+    clock.move_to(driver.rt.clock() + timedelta(days=29))
+    assert prune(driver.sessions, driver.rt).deliveries == 0
+    clock.move_to(driver.rt.clock() + timedelta(days=2))
+    assert prune(driver.sessions, driver.rt).deliveries == 1 and deliveries(driver) == []
+    clock.move_to(driver.rt.clock() + timedelta(days=60))
+    assert prune(driver.sessions, driver.rt).notifications == 1
+    driver.session.expire_all()
+    left = {n.id for n in driver.session.scalars(select(Notification).where(Notification.case_id == case.id))}
+    assert left == {n.id for n in unread}                     # unread notices stay
+    driver.rt.settings.update(NOTIFICATION_RETENTION_DAYS=0)
+    assert prune(driver.sessions, driver.rt).notifications == 0
