@@ -406,6 +406,26 @@ def bench_web(ctx: Context, n: int, repeat: int):
     click.echo(json.dumps(result))
 
 
+@bench.command("load")
+@click.option("--database-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/gridflow_bench",
+              show_default=True, help="A PostgreSQL database the benchmark may empty (it is recreated).")
+@click.option("--workers", default="1,2,4", show_default=True, help="Web worker counts to measure, comma-separated.")
+@click.option("--clients", default=8, show_default=True, help="Concurrent HTTP clients.")
+@click.option("--seconds", default=30.0, show_default=True, help="How long the concurrent clients drive lifecycles.")
+@click.option("--single-seconds", default=10.0, show_default=True, help="How long one client alone drives lifecycles.")
+def bench_load(database_url: str, workers: str, clients: int, seconds: float, single_seconds: float):
+    """Whole case lifecycles over HTTP against gunicorn (W web workers, 2 sweep workers) on PostgreSQL."""
+    from bench.load import run_load
+
+    try:
+        counts = [int(w) for w in workers.split(",") if w.strip()]
+    except ValueError:
+        _fail("--workers: give whole numbers separated by commas, e.g. 1,2,4")
+    if not counts or min(counts) < 1 or clients < 1:
+        _fail("--workers and --clients must be at least 1")
+    click.echo(json.dumps(run_load(database_url, counts, clients, seconds, single_seconds, echo=click.echo)))
+
+
 main.add_command(db)
 main.add_command(city)
 

@@ -29,6 +29,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.config["SESSION_COOKIE_SAMESITE"] = config.get("SESSION_COOKIE_SAMESITE") or "Lax"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     security.check_secret_key(config, app.logger)
+    _check_rate_limits(config)
     # A request body larger than this is refused before it is read (photos are the largest).
     max_photo = int(config.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
     app.config["MAX_CONTENT_LENGTH"] = max_photo * 10 + 1024 * 1024
@@ -66,6 +67,18 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.jinja_env.add_extension("jinja2.ext.do")
     public_i18n.init_app(app)
     return app
+
+
+def _check_rate_limits(config: dict) -> None:
+    """A mistyped RATE_LIMIT_* stops the app at start (SettingsError naming it), not each request."""
+    from engine.public.ratelimit import parse_limit
+    from engine.settings import SettingsError
+    for key, value in config.items():
+        if key.startswith("RATE_LIMIT_") and key != "RATE_LIMIT_PROXIES":
+            try:
+                parse_limit(value)
+            except SettingsError as exc:
+                raise SettingsError(f"{key}: {exc}") from None
 
 
 def _select_locale() -> str:

@@ -54,3 +54,20 @@ def test_bench_web_generates_then_reuses_and_times_engine_and_pages(run_gridflow
     second = run_gridflow("bench", "web", "--cases", "200", "--requests", "3")
     assert "generating" not in second.output
     assert figures_of(second)["cases"] == 300
+
+
+def test_bench_load_drives_whole_lifecycles_over_http_on_postgresql(run_gridflow, database_url):
+    import pytest
+    if not database_url.startswith("postgresql"):
+        pytest.skip("bench load runs gunicorn on PostgreSQL (GRIDFLOW_TEST_DATABASE_URL)")
+    figures = figures_of(run_gridflow("bench", "load", "--database-url", database_url, "--workers", "1",
+                                      "--clients", "2", "--seconds", "3", "--single-seconds", "2"))
+    w1 = figures["workers_1"]
+    assert w1["errors_5xx"] == 0 and w1["first_error"] is None, w1
+    assert w1["one_client_lifecycles"] >= 1 and w1["lifecycles"] >= 1
+    # Ten requests a lifecycle (report, read, eight task answers); the clients' last ones may be cut short.
+    assert 10 * w1["lifecycles"] <= w1["requests"] < 10 * (w1["lifecycles"] + 2)
+    assert w1["latency"]["complete close"]["n"] >= w1["lifecycles"]
+    assert 10 < w1["one_client_ms_per_lifecycle"] < 20_000
+    assert w1["latency"]["report"]["n"] >= w1["lifecycles"]
+    assert 0 < w1["latency"]["all"]["p50_ms"] <= w1["latency"]["all"]["p99_ms"]

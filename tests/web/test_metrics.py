@@ -65,3 +65,12 @@ def test_metrics_answer_only_this_machine_or_the_configured_token(app, demo_db, 
     assert "gridflow_open_incidents" in answer.get_data(as_text=True)
     off = create_app({"DATABASE_URL": database_url, "TESTING": True, "METRICS": False}).test_client()
     assert off.get("/metrics").status_code == 404
+
+
+def test_a_mistyped_rate_limit_stops_the_app_at_start_naming_the_setting(demo_db, database_url):
+    import pytest
+    from engine.settings import SettingsError
+    from web import create_app
+    with pytest.raises(SettingsError, match=r"RATE_LIMIT_API: rate limit '\"\"'"):
+        create_app({"DATABASE_URL": database_url, "TESTING": True, "RATE_LIMIT_API": '""'})
+    assert create_app({"DATABASE_URL": database_url, "TESTING": True, "RATE_LIMIT_API": ""})  # "" turns it off
