@@ -216,3 +216,17 @@ class Comment(Base):
     created_at: Mapped[datetime]
 
     author: Mapped[User | None] = relationship()
+
+
+class IntakeKey(Base):
+    """A client's idempotency key for one report: the same key again returns the same case."""
+
+    __tablename__ = "intake_key"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_intake_key_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the report as submitted
+    case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)

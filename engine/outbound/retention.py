@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import sessionmaker
 
-from models import Notification, WebhookDelivery
+from models import IntakeKey, Notification, WebhookDelivery
 
 from engine.runtime import Runtime
 
@@ -17,14 +17,17 @@ from engine.runtime import Runtime
 class Pruned:
     notifications: int = 0
     deliveries: int = 0
+    intake_keys: int = 0
 
 
 def prune(sessions: sessionmaker, rt: Runtime) -> Pruned:
     """Delete notifications read more than NOTIFICATION_RETENTION_DAYS ago, and deliveries
-    delivered or given up more than WEBHOOK_RETENTION_DAYS ago (0 keeps them for good)."""
+    delivered or given up more than WEBHOOK_RETENTION_DAYS ago, and reports' idempotency keys
+    older than INTAKE_KEY_RETENTION_DAYS (0 keeps them for good)."""
     now, pruned = rt.clock(), Pruned()
     notices = float(rt.settings.get("NOTIFICATION_RETENTION_DAYS") or 0)
     deliveries = float(rt.settings.get("WEBHOOK_RETENTION_DAYS") or 0)
+    keys = float(rt.settings.get("INTAKE_KEY_RETENTION_DAYS") or 0)
     with sessions() as session:
         if notices > 0:
             pruned.notifications = session.execute(delete(Notification).where(
@@ -34,5 +37,8 @@ def prune(sessions: sessionmaker, rt: Runtime) -> Pruned:
             pruned.deliveries = session.execute(delete(WebhookDelivery).where(
                 WebhookDelivery.status.in_(("delivered", "failed")), WebhookDelivery.created_at < cutoff,
                 WebhookDelivery.next_attempt_at < cutoff)).rowcount or 0
+        if keys > 0:
+            pruned.intake_keys = session.execute(delete(IntakeKey).where(
+                IntakeKey.created_at < now - timedelta(days=keys))).rowcount or 0
         session.commit()
     return pruned

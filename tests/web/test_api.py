@@ -213,3 +213,26 @@ def test_notifications_api_lists_unread_and_marks_them_read(client, token, app, 
     done = client.post("/api/v1/notifications/read", json={"ids": [items[0]["id"]]}, headers=headers)
     assert done.get_json() == {"marked_read": 1}
     assert client.get("/api/v1/notifications", headers=headers).get_json()["items"] == []
+
+
+def test_a_report_repeated_with_its_idempotency_key_answers_the_first_case(client, token):
+    headers = {**token("clerk_dhm"), "Idempotency-Key": "phone-7f3c2a9e-0001"}
+    first = client.post("/api/v1/cases", json=REPORT, headers=headers)
+    assert first.status_code == 201 and first.get_json()["tracking_url"]
+    again = client.post("/api/v1/cases", json=REPORT, headers=headers)   # the answer was lost: retry
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["code"] == first.get_json()["code"]
+    assert again.headers["Location"] == first.headers["Location"]
+    listed = client.get("/api/v1/cases?q=路边堆放生活垃圾", headers=headers).get_json()
+    assert [c["code"] for c in listed["items"]].count(first.get_json()["code"]) == 1
+    # The same key for another report is refused, and nothing is made.
+    other = client.post("/api/v1/cases", json={**REPORT, "address": "东华门大街1号"}, headers=headers)
+    assert other.status_code == 409 and "different report" in other.get_json()["detail"]
+    # Keys are each user's own: another clerk's identical key makes their own case.
+    theirs = client.post("/api/v1/cases", json=REPORT, headers={**token("admin"), "Idempotency-Key": "phone-7f3c2a9e-0001"})
+    assert theirs.status_code == 201 and theirs.get_json()["code"] != first.get_json()["code"]
+    bad = client.post("/api/v1/cases", json=REPORT, headers={**headers, "Idempotency-Key": "short"})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "Idempotency-Key"
+    spec = client.get("/api/v1/openapi.json").get_json()
+    params = spec["paths"]["/api/v1/cases"]["post"]["parameters"]
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in params)

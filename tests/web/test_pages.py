@@ -2,13 +2,14 @@
 validation and conflicts, intake, case page, board, notices, languages."""
 from __future__ import annotations
 
+import re
 import html
 import io
 import json
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.lifecycle.sweep import sweep
 from models import Case, Task
@@ -419,3 +420,20 @@ def test_the_approver_sees_what_is_asked_and_a_rework_form_is_empty(client_for, 
                 data={"csrf_token": worker.csrf, "verify_result": "fail", "verify_note": "现场仍有垃圾残留"})
     page = text(handler.get(f"/tasks/{open_task(demo_db, code, 'handle')}"))
     assert "现场仍有垃圾残留" in page and "checked" not in page and "等清运车" not in page
+
+
+def test_the_report_form_sent_twice_makes_one_case(client_for, demo_db):
+    worker = client_for("grid_dhm_01")
+    form = text(worker.get("/report"))
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    first = report(worker, idempotency_key=key)
+    code = reported_code(first)
+    second = report(worker, idempotency_key=key)               # a double click, or a resend after a lost answer
+    assert reported_code(second) == code
+    with demo_db() as session:
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.description == "路边堆放生活垃圾")) == 1
+    # The same form with other answers is not silently taken for the first case.
+    changed = report(worker, idempotency_key=key, address="东华门大街1号")
+    assert changed.status_code == 422 and "此表单已以不同内容提交过" in text(changed)
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', text(changed)).group(1)
+    assert fresh != key and reported_code(report(worker, idempotency_key=fresh, address="东华门大街1号")) != code

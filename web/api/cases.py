@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request, send_file, url_for
+from flask import g, jsonify, request, send_file, url_for
 
 from engine.errors import InputError
 from engine.lifecycle import attachments as attachment_service
 from engine.lifecycle import cases as case_service
 from engine.lifecycle import comments as comment_service
+from engine.lifecycle.idempotency import report_once
 from engine.lifecycle.tasks import task_of_case
 from engine.queries.search import CaseFilter, search_cases
 
@@ -44,19 +45,27 @@ CASE_ERRORS = (404,)
 
 @bp.post("/cases")
 @operation("Report a case", tag="cases", body=CaseReportSchema, response=CaseCreatedSchema, status=201,
-           errors=(403, 429), description="Intake from any channel: the case starts its process at once. "
+           errors=(403, 429), idempotent=True,
+           description="Intake from any channel: the case starts its process at once. "
            "The answer's Location header is the case's URL. At most RATE_LIMIT_API cases per client "
-           "address (a 429 with Retry-After beyond it).")
+           "address (a 429 with Retry-After beyond it). With an Idempotency-Key, a repeat of the same "
+           "report answers the first case (200, header Idempotent-Replayed: true; the tracking link's "
+           "secret is shown only in the first answer).")
 @rate_limited("API", lambda retry: problem(429, "too_many_requests",
                                            f"Too many cases from this address; try again in {retry} s."))
-def report_case(body):
+def report_case(body, idempotency_key):
     session = get_session()
-    case = case_service.report_case(session, runtime(), g.user, body)
+    case, replayed = report_once(session, runtime(), g.user, body, idempotency_key, case_service.report_case)
     session.commit()
     if getattr(case, "tracking_secret", None):  # a resident report: the reporter's private page
         case.tracking_url = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret,
                                     _external=True)
-    return case, {"Location": f"/api/v1/cases/{case.code}", **case_etag(case)}
+    headers = {"Location": f"/api/v1/cases/{case.code}", **case_etag(case)}
+    if replayed:
+        response = jsonify(CaseCreatedSchema().dump(case))
+        response.headers.update({**headers, "Idempotent-Replayed": "true"})
+        return response
+    return case, headers
 
 
 @bp.get("/cases")

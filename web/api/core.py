@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.access.accounts import user_for_token
 from engine.errors import EngineError, InputError, NotFound
+from engine.lifecycle.idempotency import check_key
 
 from web.api.schemas.common import MAX_ID
 from web.db import get_session, runtime
@@ -94,6 +95,7 @@ class Operation:
     status: int = 200
     errors: tuple[int, ...] = ()
     if_match: bool = False
+    idempotent: bool = False                    # takes an Idempotency-Key header
     etag: bool = False
     auth: bool = True
     headers: dict[str, str] = field(default_factory=dict)
@@ -102,8 +104,10 @@ class Operation:
         codes = set(self.errors)
         if self.auth:
             codes.add(401)
-        if self.query or self.body or self.multipart or self.if_match:
+        if self.query or self.body or self.multipart or self.if_match or self.idempotent:
             codes.add(422)
+        if self.idempotent:
+            codes.add(409)
         if self.body or self.multipart:
             codes.add(400)
         if self.if_match:
@@ -113,7 +117,8 @@ class Operation:
 
 def operation(summary: str, **meta) -> Callable:
     """Declare a view's contract: authenticate, load query and body with their schemas, dump the
-    result with the response schema. The view gets ``args``, ``body`` and ``if_match`` keywords."""
+    result with the response schema. The view gets ``args``, ``body``, ``if_match`` and
+    ``idempotency_key`` keywords."""
     op = Operation(summary, **meta)
 
     def decorate(view):
@@ -133,6 +138,8 @@ def operation(summary: str, **meta) -> Callable:
                 kwargs["body"] = json_body()
             if op.if_match:
                 kwargs["if_match"] = if_match()
+            if op.idempotent:
+                kwargs["idempotency_key"] = check_key(request.headers.get("Idempotency-Key"))
             result = view(**kwargs)
             if isinstance(result, Response):
                 return result

@@ -42,6 +42,11 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
             "description": 'The ETag you last received, e.g. "3.2" for a task or "3" for its case; '
                            'without it the write is not checked against your version.',
             "schema": {"type": "string", "pattern": r'^(\*|(W/)?"?[0-9]{1,18}(\.[0-9]{1,18})?"?)$'}}
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "description": "A key you make for this report (a UUID): sending the same report again "
+                                  "with the same key answers the first case instead of making another. The "
+                                  "same key with a different report is a 409.",
+                   "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{8,200}$"}}
 
 
 def build_spec(app: Flask) -> dict:
@@ -73,6 +78,8 @@ def _operation(op: Operation, endpoint: str, path_args: list[str]) -> dict:
         params.append({"in": "query", "schema": op.query})
     if op.if_match:
         params.append(IF_MATCH)
+    if op.idempotent:
+        params.append(IDEMPOTENCY_KEY)
     if params:
         out["parameters"] = params
     if op.body is not None:

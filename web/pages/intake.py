@@ -1,11 +1,14 @@
 """The report form (/report): a grid worker's patrol find or a clerk's call from a channel."""
 from __future__ import annotations
 
+import uuid
+
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import Forbidden, InputError
+from engine.errors import Conflict, Forbidden, InputError
 from engine.lifecycle import cases as case_service
+from engine.lifecycle.idempotency import check_key, report_once
 from engine.queries.choices import intake_choices
 
 from web.auth import login_required
@@ -40,8 +43,10 @@ def report_submit():
     files = uploaded_photos()
     if not errors:
         try:
-            case = case_service.report_case(session, rt, g.user, report_data)
-            store_photos(session, rt, case, files)
+            key = check_key(request.form.get("idempotency_key") or None, "idempotency_key")
+            case, replayed = report_once(session, rt, g.user, report_data, key, case_service.report_case)
+            if not replayed:  # a second click or a resent form: the first case, its photos once
+                store_photos(session, rt, case, files)
             session.commit()
             flash(_("Case %(code)s reported.", code=case.code), "success")
             return redirect(url_for("pages.case", code=case.code))
@@ -51,6 +56,11 @@ def report_submit():
         except Forbidden as exc:
             session.rollback()
             errors = {"grid_code": [exc.message]}
+        except Conflict:  # this form (its key) made a case already, with other answers
+            session.rollback()
+            errors = {"idempotency_key": [_("This form was already sent with other answers, as an earlier "
+                                            "case. Look it up in the case list before reporting again; "
+                                            "sending now makes a new case.")]}
     if files and not errors.get("photos"):
         errors.setdefault("photos", []).append(_("Nothing was saved; choose the photos again."))
     return render_template("report.html", **_intake_context(session, values, errors)), 422
@@ -83,6 +93,8 @@ def _check_form(values: dict, report_data: dict) -> dict[str, list[str]]:
 
 def _intake_context(session, values: dict, errors: dict) -> dict:
     offered = intake_choices(session, g.user, runtime().policy)
-    return {"majors": offered.majors, "grids": offered.grids, "values": {**offered.defaults, **values},
+    # One key per form shown: submitting it twice (a double click, a resend) makes one case.
+    key = (None if "idempotency_key" in errors else request.form.get("idempotency_key")) or str(uuid.uuid4())
+    return {"idempotency_key": key, "majors": offered.majors, "grids": offered.grids, "values": {**offered.defaults, **values},
             "errors": errors, "is_worker": offered.is_worker, "is_clerk": offered.is_clerk,
             "sources": offered.sources}
