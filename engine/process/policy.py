@@ -153,8 +153,10 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         stages=stages, expected_completion=expected, notices=notices, default_locale=locale,
         roles=roles, lanes=lanes, assign_roles=roles_doc.roles("assign.roles", roles),
         team_view_roles=roles_doc.roles("team_view.roles", roles), board_roles=roles_doc.roles("board.roles", roles),
-        admin_roles=roles_doc.roles("administer.roles", roles),
-        board_start_roles=roles_doc.roles("start.board", roles),
+        # Added after the first versions were deployed: a version's files without them read as
+        # nobody administers and everybody starts in the inbox (only the folder's copy is used).
+        admin_roles=roles_doc.roles("administer.roles", roles) if "administer" in roles_doc.data else (),
+        board_start_roles=roles_doc.roles("start.board", roles) if "start" in roles_doc.data else (),
         channels=channels, self_handling_channels=self_channels,
         self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels)
 

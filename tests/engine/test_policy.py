@@ -158,3 +158,14 @@ def test_a_city_whose_supervisors_administer_and_whose_shift_leaders_start_on_th
     with pytest.raises(Forbidden, match="another user's tokens"):
         accounts.list_tokens(driver.session, driver.rt, admin, "clerk_dhm")
     driver.close()
+
+
+def test_a_version_deployed_before_administer_and_start_existed_still_reads(shipped):
+    files = dict(shipped)
+    text = files["policy.toml"]
+    for table in ('[administer]\nroles = ["admin"]', '[start]\nboard = ["supervisor"]'):
+        assert table in text
+        text = text.replace(table, "")
+    policy = parse_policy({**files, "policy.toml": text})
+    assert policy.admin_roles == () and policy.board_start_roles == ()
+    assert policy.levels  # the ladder a running case follows is intact
