@@ -25,6 +25,17 @@ def _files(client, draft_id) -> dict:
     return client.get(f"/studio/drafts/{draft_id}/files").get_json()["files"]
 
 
+def _edit(client, token, draft_id, **changes) -> dict:
+    """Save the draft with each named file's text changed: file=(old, new); return the files."""
+    files = _files(client, draft_id)
+    for key, (old, new) in changes.items():
+        name = ".".join(key.rsplit("_", 1))   # routing_dmn → routing.dmn
+        files[name] = files[name].replace(old, new, 1)
+    response = client.post(f"/studio/drafts/{draft_id}/files", json={"files": files}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.get_json()
+    return files
+
+
 def test_only_designers_and_admins_reach_the_studio(client):
     sign_in(client, "dispatch_dhm")
     assert client.get("/studio").status_code == 403
@@ -42,10 +53,7 @@ def test_the_version_list_shows_who_when_hash_note_and_cases(client, app, demo_d
         assert v1.content_hash[:12] in page
     token = sign_in(client, "designer")
     draft = _draft(client, token)
-    files = _files(client, draft)
-    files["routing.dmn"] = files["routing.dmn"].replace("私搭乱建：派遣区城管执法局", "私搭乱建：派遣城管", 1)
-    assert client.post(f"/studio/drafts/{draft}/files", json={"files": files},
-                       headers={"X-CSRFToken": token}).status_code == 200
+    _edit(client, token, draft, routing_dmn=("私搭乱建：派遣区城管执法局", "私搭乱建：派遣城管"))
     response = client.post(f"/studio/drafts/{draft}/deploy", data={"note": "违建描述改短", "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"].endswith("/studio/v/2")
     page = text(client.get("/studio"))
@@ -69,9 +77,7 @@ def test_running_cases_stay_on_their_version_and_new_ones_start_on_the_new_one(c
     first = _report(app, demo_db)
     token = sign_in(client, "designer")
     draft = _draft(client, token)
-    files = _files(client, draft)
-    files["sla.dmn"] = files["sla.dmn"].replace("处置时限", "处置时限表", 1)
-    client.post(f"/studio/drafts/{draft}/files", json={"files": files}, headers={"X-CSRFToken": token})
+    _edit(client, token, draft, sla_dmn=("处置时限", "处置时限表"))
     client.post(f"/studio/drafts/{draft}/deploy", data={"note": "rename", "csrf_token": token})
     second = _report(app, demo_db)
     v1, v2 = text(client.get("/studio/v/1")), text(client.get("/studio/v/2"))
@@ -86,11 +92,8 @@ def test_running_cases_stay_on_their_version_and_new_ones_start_on_the_new_one(c
 def test_the_diff_names_the_changed_rule_as_rows_and_the_changed_task(client):
     token = sign_in(client, "designer")
     draft = _draft(client, token)
-    files = _files(client, draft)
-    files["routing.dmn"] = files["routing.dmn"].replace(
-        "<text>\"CG\"</text>", "<text>\"HW\"</text>", 1)
-    files["grid_case.bpmn"] = files["grid_case.bpmn"].replace('name="派遣"', 'name="派遣任务"', 1)
-    client.post(f"/studio/drafts/{draft}/files", json={"files": files}, headers={"X-CSRFToken": token})
+    _edit(client, token, draft, routing_dmn=('<text>"CG"</text>', '<text>"HW"</text>'),
+          grid_case_bpmn=('name="派遣"', 'name="派遣任务"'))
     client.post(f"/studio/drafts/{draft}/deploy", data={"note": "CG → HW", "csrf_token": token})
     page = text(client.get("/studio/diff?a=1&b=2"))
     assert 'data-element="dispatch"' in page and "派遣任务" in page
@@ -109,11 +112,8 @@ def test_download_gives_the_versions_files(client):
 def test_check_pins_a_problem_to_its_element_and_deploy_refuses_it(client):
     token = sign_in(client, "designer")
     draft = _draft(client, token)
-    files = _files(client, draft)
-    files["grid_case.bpmn"] = files["grid_case.bpmn"].replace(
-        '<camunda:property name="stage" value="dispatch" />', '<camunda:property name="stage" value="dispatching" />', 1)
-    assert client.post(f"/studio/drafts/{draft}/files", json={"files": files},
-                       headers={"X-CSRFToken": token}).status_code == 200
+    _edit(client, token, draft, grid_case_bpmn=('<camunda:property name="stage" value="dispatch" />',
+                                                '<camunda:property name="stage" value="dispatching" />'))
     report = client.post(f"/studio/drafts/{draft}/check", headers={"X-CSRFToken": token}).get_json()
     pinned = [p for p in report["problems"] if "dispatching" in p["text"]]
     assert pinned and pinned[0]["element"] == "dispatch" and pinned[0]["file"] == "grid_case.bpmn"
@@ -135,15 +135,11 @@ def test_a_broken_file_is_not_saved(client):
 def test_a_draft_behind_the_current_version_says_so_and_needs_a_confirmation(client):
     token = sign_in(client, "designer")
     old, new = _draft(client, token), _draft(client, token)
-    files = _files(client, new)
-    files["sla.dmn"] = files["sla.dmn"].replace("处置时限", "处置时限表", 1)
-    client.post(f"/studio/drafts/{new}/files", json={"files": files}, headers={"X-CSRFToken": token})
+    _edit(client, token, new, sla_dmn=("处置时限", "处置时限表"))
     client.post(f"/studio/drafts/{new}/deploy", data={"note": "rename", "csrf_token": token})
     page = text(client.get(f"/studio/drafts/{old}"))
     assert 'class="flash error behind"' in page and "v1" in page and "v2" in page
-    files = _files(client, old)
-    files["routing.dmn"] = files["routing.dmn"].replace("分流规则", "分流", 1)
-    client.post(f"/studio/drafts/{old}/files", json={"files": files}, headers={"X-CSRFToken": token})
+    _edit(client, token, old, routing_dmn=("分流规则", "分流"))
     refused = client.post(f"/studio/drafts/{old}/deploy", data={"note": "mine", "csrf_token": token},
                           follow_redirects=True)
     assert '<tr data-version="3">' not in text(client.get("/studio"))
