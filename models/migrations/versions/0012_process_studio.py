@@ -1,6 +1,6 @@
 """Process versions record who deployed them and why; designers' drafts are stored.
 
-Revision 0012 (after 0004): the designer studio lists every version with its author and note,
+Revision 0012 (after 0014): the designer studio lists every version with its author and note,
 and keeps drafts edited in the browser until they are deployed.
 """
 from alembic import op
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0004'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
