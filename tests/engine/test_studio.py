@@ -116,8 +116,17 @@ def test_a_deploy_reaches_every_process_without_a_restart(demo_db, settings, fil
         assert counts == {1: (1, 1), 2: (1, 1)}
 
 
-def test_export_writes_a_version_back_to_files(demo_db, settings, files, tmp_path):
+def test_export_writes_a_version_back_and_the_command_line_sees_the_same_version(demo_db, settings, tmp_path):
+    rt = make_runtime(settings)
     with demo_db() as session:
-        written = versions.export(session, "grid_case", 1, tmp_path / "out")
-    assert sorted(p.name for p in written) == sorted(files)
-    assert process_service.read_files([tmp_path / "out"]) == files
+        user = _user(session)
+        draft = drafts.start(session, rt, user, "grid_case")
+        text = drafts.view(session, rt, draft.id).files["sla.dmn"]
+        drafts.save(session, rt, draft.id, {"sla.dmn": text.replace("处置时限", "处置时限表", 1)})
+        browser = drafts.deploy(session, rt, user, draft.id, "from the browser").version
+        written = versions.export(session, "grid_case", browser.version, tmp_path / "out")
+        assert sorted(p.name for p in written) == sorted(browser.source_files)
+        # What `gridflow processes deploy` would read from the exported folder is that version.
+        again = process_service.deploy(session, rt, process_service.read_files([tmp_path / "out"]), "grid_case",
+                                       deployed_by="cli:test")
+        assert not again.created and again.version.id == browser.id
