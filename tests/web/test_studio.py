@@ -39,6 +39,7 @@ def _edit(client, token, draft_id, **changes) -> dict:
 def test_only_designers_and_admins_reach_the_studio(client):
     sign_in(client, "dispatch_dhm")
     assert client.get("/studio").status_code == 403
+    assert 'href="/studio"' not in text(client.get("/inbox"))
     client.get("/logout")
     sign_in(client, "designer")
     page = text(client.get("/studio"))
