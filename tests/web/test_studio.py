@@ -131,6 +131,8 @@ def test_a_broken_file_is_not_saved(client):
                            headers={"X-CSRFToken": token})
     assert response.status_code == 422 and "sla.dmn" in response.get_json()["errors"]
     assert _files(client, draft)["sla.dmn"].startswith("<?xml")
+    forged = client.post(f"/studio/drafts/{draft}/files", json={"files": {"sla.dmn": "<definitions/>"}})
+    assert forged.status_code == 400 and _files(client, draft)["sla.dmn"].startswith("<?xml")  # no CSRF token
 
 
 def test_a_draft_behind_the_current_version_says_so_and_needs_a_confirmation(client):
