@@ -15,12 +15,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Browser libraries from npm (package-lock.json pins them), served from web/static/vendor.
-$(VENDOR_STAMP): package.json package-lock.json
+# The studio's modeller (bpmn-js, properties panel, bpmnlint, dmn-js) is bundled by esbuild.
+$(VENDOR_STAMP): package.json package-lock.json web/modeler/modeler.js web/modeler/modeler.css web/modeler/build.mjs
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)/bpmn-js
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/assets/*.css $(VENDOR)/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
+	node web/modeler/build.mjs $(VENDOR)/studio
 	touch $@
 
 ## Compile the page catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)

@@ -8,8 +8,10 @@ live in their own modules.
 from __future__ import annotations
 
 import gc
+import getpass
 import json
 import sys
+from pathlib import Path
 
 import click
 from sqlalchemy import inspect
@@ -178,19 +180,47 @@ def processes_validate(ctx: Context, paths):
 
 
 @processes.command("deploy")
+@click.option("--note", default="", help="What this version changes (shown in the studio's version list).")
 @click.pass_obj
-def processes_deploy(ctx: Context):
+def processes_deploy(ctx: Context, note: str):
     """Store a new process version when the files in the processes folder changed."""
     files = process_service.read_files([ctx.settings["PROCESSES_DIR"]])
     with ctx.sessions() as session:
         try:
-            deployment = process_service.deploy(session, ctx.rt, files, ctx.settings["CASE_PROCESS"])
+            deployment = process_service.deploy(session, ctx.rt, files, ctx.settings["CASE_PROCESS"],
+                                                deployed_by=f"cli:{getpass.getuser()}", note=note)
         except ProcessError as exc:
             _fail(str(exc))
         session.commit()
         v = deployment.version
         state = "deployed new version" if deployment.created else "unchanged, still"
         click.echo(f"{state} {v.key} v{v.version} ({v.content_hash[:12]})")
+
+
+@processes.command("export")
+@click.argument("version", type=click.IntRange(1))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def processes_export(ctx: Context, version: int, folder: Path):
+    """Write deployed VERSION's files into FOLDER (e.g. processes/, to commit them)."""
+    from engine.process import versions as version_service
+
+    with ctx.sessions() as session:
+        try:
+            written = version_service.export(session, ctx.settings["CASE_PROCESS"], version, folder)
+        except EngineError as exc:
+            _fail(exc.message)
+    click.echo(f"wrote {len(written)} file(s) of {ctx.settings['CASE_PROCESS']} v{version} to {folder}: "
+               + ", ".join(p.name for p in written))
+
+
+@processes.command("lint-config")
+@click.pass_obj
+def processes_lint_config(ctx: Context):
+    """Print the .bpmnlintrc for the processes folder (recommended rules and gridflow's own)."""
+    from engine.process.lint import lint_config
+
+    click.echo(json.dumps(lint_config(ctx.rt.policy), ensure_ascii=False, indent=2))
 
 
 @main.group()

@@ -10,7 +10,7 @@ from models.base import Base
 
 ORG_LEVELS = ("city", "district", "street", "community", "grid")
 ROLES = ("grid_worker", "acceptance_clerk", "shift_leader", "dispatcher",
-         "department_handler", "supervisor", "admin")
+         "department_handler", "supervisor", "process_designer", "admin")
 
 
 class OrgUnit(Base):

@@ -36,7 +36,8 @@ URGENCIES = {"normal": l_("Normal"), "urgent": l_("Urgent")}
 STATUSES = {"open": l_("Open"), "closed": l_("Closed"), "cancelled": l_("Cancelled"), "duplicate": l_("Duplicate")}
 ROLES = {"grid_worker": l_("Grid worker"), "acceptance_clerk": l_("Acceptance clerk"),
          "shift_leader": l_("Shift leader"), "dispatcher": l_("Dispatcher"),
-         "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"), "admin": l_("Administrator")}
+         "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"),
+         "process_designer": l_("Process designer"), "admin": l_("Administrator")}
 LEVELS = {"community": l_("community"), "street": l_("street"), "district": l_("district")}
 # A deadline moved by something other than a task (a task's own name is shown otherwise).
 REASONS = {"message": l_("a message from the reporter"), "timer": l_("a deadline timer"),

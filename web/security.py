@@ -62,8 +62,10 @@ def add_security_headers(response):
 
 
 def bound_json_body():
-    """Refuse a JSON body over MAX_JSON_BYTES (413) before it is parsed; uploads have their own limit."""
-    limit = int(current_app.config.get("MAX_JSON_BYTES") or 0)
+    """Refuse a JSON body over MAX_JSON_BYTES (413) before it is parsed; uploads have their own limit,
+    and so do the studio's drafts (the process files, STUDIO_MAX_DRAFT_BYTES)."""
+    setting = "STUDIO_MAX_DRAFT_BYTES" if request.endpoint == "pages.studio_save_draft" else "MAX_JSON_BYTES"
+    limit = int(current_app.config.get(setting) or 0)
     if limit and request.is_json and (request.content_length or 0) > limit:
         from web.api.core import problem
         message = f"A JSON body may be at most {limit} bytes."

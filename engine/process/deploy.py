@@ -273,8 +273,11 @@ def _compile_unary_test(source: str) -> None:
         compile_checked(f"dmninput {source}", "eval")
 
 
-def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str) -> Deployment:
-    """Store a new version of process ``key`` when the files changed; return the current one."""
+def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str, *,
+           deployed_by: str | None = None, note: str | None = None) -> Deployment:
+    """Store a new version of process ``key`` when the files changed; return the current one.
+
+    The command line and the studio both deploy through here, so their versions are alike."""
     problems = validate(rt, files, required=key, session=session)
     if problems:
         raise ProcessError("cannot deploy: " + "; ".join(problems))
@@ -285,7 +288,8 @@ def deploy(session: Session, rt: Runtime, files: dict[str, str], key: str) -> De
     bundle = rt.workflows.parse(diagrams(files))[key]
     version = ProcessVersion(
         key=key, version=(latest.version + 1) if latest else 1, content_hash=digest,
-        source_files=files, serialized_spec=rt.workflows.dump_spec(bundle), deployed_at=rt.clock())
+        source_files=files, serialized_spec=rt.workflows.dump_spec(bundle), deployed_at=rt.clock(),
+        deployed_by=deployed_by, note=(note or "").strip() or None)
     session.add(version)
     session.flush()
     return Deployment(version, True)

@@ -65,6 +65,7 @@ class Policy:
     self_handling_channels: tuple[str, ...]
     self_handling_roles: tuple[str, ...]
     levels: dict[str, Level] = field(default_factory=dict)
+    studio_roles: tuple[str, ...] = ("admin",)
 
     def role_for_lane(self, lane: str | None) -> str | None:
         """Return the role code a lane stands for, or None when the lane is unknown."""
@@ -158,7 +159,9 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         admin_roles=roles_doc.roles("administer.roles", roles) if "administer" in roles_doc.data else (),
         board_start_roles=roles_doc.roles("start.board", roles) if "start" in roles_doc.data else (),
         channels=channels, self_handling_channels=self_channels,
-        self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels)
+        self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels,
+        # Versions deployed before the studio have no [studio]: only admins, as then.
+        studio_roles=roles_doc.roles("studio.roles", roles) if "studio" in raw[POLICY_FILE] else ("admin",))
 
 
 class _Doc:

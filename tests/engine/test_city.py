@@ -74,7 +74,7 @@ def count(sessions, model) -> int:
 def test_one_bad_row_refuses_the_whole_city_naming_file_row_column_and_rule(sessions, city_dir):
     edit(city_dir, "memberships", lambda rows: rows[:-1] + [{**rows[-1], "department": "XX"}])
     assert problems_of(sessions, city_dir) == [
-        "memberships.csv row 111, column department: department XX is not in departments"]
+        "memberships.csv row 112, column department: department XX is not in departments"]
     assert count(sessions, OrgUnit) == count(sessions, User) == count(sessions, Category) == 0
 
 
@@ -137,7 +137,7 @@ def test_import_again_updates_what_changed_and_deactivates_what_is_gone(sessions
 
 def test_new_users_get_an_initial_password_shown_once(sessions, city_dir):
     result = load(sessions, city_dir)
-    assert len(result.passwords) == 76 and len(set(result.passwords.values())) == 76
+    assert len(result.passwords) == 77 and len(set(result.passwords.values())) == 77
     assert DEMO_PASSWORD not in result.passwords.values()
 
 

@@ -41,3 +41,26 @@ def test_users_token_prints_a_working_token(run_gridflow):
     assert result.exit_code == 0 and result.output.strip().startswith("gf_")
     missing = run_gridflow("users", "token", "nobody")
     assert missing.exit_code == 1 and "nobody" in missing.output
+
+
+def test_processes_deploy_records_its_note_and_export_writes_the_version_back(run_gridflow, tmp_path, settings):
+    from engine.process import deploy as process_service
+
+    assert run_gridflow("init").exit_code == 0
+    assert "deployed new version grid_case v1" in run_gridflow("processes", "deploy", "--note", "首个版本").output
+    out = tmp_path / "exported"
+    result = run_gridflow("processes", "export", "1", str(out))
+    assert result.exit_code == 0 and "wrote 6 file(s) of grid_case v1" in result.output
+    assert process_service.read_files([out]) == process_service.read_files([settings["PROCESSES_DIR"]])
+    missing = run_gridflow("processes", "export", "9", str(out))
+    assert missing.exit_code != 0 and "grid_case has no version 9" in missing.output
+
+
+def test_processes_lint_config_names_the_policy_files_lists(run_gridflow):
+    import json
+
+    config = json.loads(run_gridflow("processes", "lint-config").output)
+    assert config["extends"] == ["bpmnlint:recommended"]
+    _, vocabulary = config["rules"]["gridflow/lane-role"]
+    assert "受理员" in vocabulary["lanes"] and "process_designer" in vocabulary["lanes"]
+    assert "dispatch" in config["rules"]["gridflow/task-properties"][1]["stages"]

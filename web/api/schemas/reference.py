@@ -61,6 +61,9 @@ class ProcessVersionSchema(Schema):
     version = fields.Integer(required=True)
     hash = fields.String(attribute="content_hash", required=True, metadata={"description": "SHA-256 of the source files."})
     deployed_at = fields.DateTime(required=True)
+    deployed_by = fields.String(allow_none=True, metadata={
+        "description": "Who deployed it: a username (the studio) or cli:<os user> (gridflow processes deploy)."})
+    note = fields.String(allow_none=True, metadata={"description": "What the version changes, as its deployer said."})
 
 
 class ProcessVersionListSchema(Schema):
