@@ -147,6 +147,11 @@ def event_sentence(event, node=None) -> str:
         return _("took “%(task)s”", task=task)
     if kind == "unclaimed":
         return _("gave “%(task)s” back to the team", task=task)
+    if kind == "released":
+        if data.get("reason") == "deactivated":
+            return _("gave “%(task)s” back to the team: %(name)s was deactivated", task=task,
+                     name=data.get("from", ""))
+        return _("gave “%(task)s” back to the team from %(name)s", task=task, name=data.get("from", ""))
     if kind == "assigned":
         return _("assigned “%(task)s” to %(name)s", task=task, name=data.get("to", ""))
     if kind == "attachment_added":
