@@ -38,6 +38,7 @@ ROLES = {"grid_worker": l_("Grid worker"), "acceptance_clerk": l_("Acceptance cl
          "shift_leader": l_("Shift leader"), "dispatcher": l_("Dispatcher"),
          "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"), "admin": l_("Administrator")}
 LEVELS = {"community": l_("community"), "street": l_("street"), "district": l_("district")}
+ORG_LEVELS = {"city": l_("city"), "grid": l_("grid"), **LEVELS}
 # A deadline moved by something other than a task (a task's own name is shown otherwise).
 REASONS = {"message": l_("a message from the reporter"), "timer": l_("a deadline timer"),
            "reported": l_("the report"), "migrated": l_("a process migration")}
@@ -187,6 +188,6 @@ def _parse(value) -> datetime | None:
 
 def template_helpers() -> dict:
     return {"stage_name": stage_name, "label": label, "named": named, "local_time": local_time,
-            "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES,
+            "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES, "LEVEL_NAMES": ORG_LEVELS,
             "STAGES": STAGES, "lang": lang, "event_sentence": event_sentence, "event_details": event_details,
             "current_user": lambda: g.get("user")}

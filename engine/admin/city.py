@@ -58,6 +58,15 @@ def city_files_from_upload(uploads: list[tuple[str, bytes]]) -> dict[str, bytes]
     return files
 
 
+def pack_city_files(files: dict[str, bytes]) -> bytes:
+    """The files as one zip, for a page to send back when the administrator applies a dry run."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            archive.writestr(name, files[name])
+    return buffer.getvalue()
+
+
 def import_uploaded_city(session: Session, rt: Runtime, actor, files: dict[str, bytes], *,
                          dry_run: bool) -> ImportResult:
     """Check the uploaded city and make the database match it (nothing in a dry run); CityError
@@ -77,4 +86,4 @@ def import_uploaded_city(session: Session, rt: Runtime, actor, files: dict[str, 
     return result
 
 
-__all__ = ["CityError", "city_files_from_upload", "import_uploaded_city"]
+__all__ = ["CityError", "city_files_from_upload", "import_uploaded_city", "pack_city_files"]

@@ -3,6 +3,7 @@ and categories (add, change, deactivate). Rows are checked by the city importer'
 categories against the decision tables as an import checks them (engine/city)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -89,9 +90,15 @@ def update_unit(session: Session, rt: Runtime, actor, code: str, *, name: str | 
 
 
 # -- departments ---------------------------------------------------------------------------------
-def list_departments(session: Session, rt: Runtime, actor) -> list[Department]:
-    admin_scope(session, rt, actor)
-    return list(session.scalars(select(Department).order_by(Department.code)))
+@dataclass(frozen=True)
+class DepartmentPage:
+    departments: list[Department]
+    may_change: bool   # a street's administrator reads them only
+
+
+def list_departments(session: Session, rt: Runtime, actor) -> DepartmentPage:
+    scope = admin_scope(session, rt, actor)
+    return DepartmentPage(list(session.scalars(select(Department).order_by(Department.code))), scope.top)
 
 
 def save_department(session: Session, rt: Runtime, actor, code: str, values: dict, *, create: bool) -> Department:
@@ -137,9 +144,19 @@ def _department(session: Session, code: str, create: bool) -> Department | None:
 
 
 # -- categories ----------------------------------------------------------------------------------
-def list_categories(session: Session, rt: Runtime, actor) -> list[Category]:
-    admin_scope(session, rt, actor)
-    return list(session.scalars(select(Category).order_by(Category.code)))
+@dataclass(frozen=True)
+class CategoryPage:
+    categories: list[Category]
+    departments: list[Department]   # the active ones, for the default department picker
+    may_change: bool
+
+
+def category_page(session: Session, rt: Runtime, actor) -> CategoryPage:
+    """The catalogue with what its form offers; a street's administrator reads it only."""
+    scope = admin_scope(session, rt, actor)
+    departments = list(session.scalars(select(Department).where(Department.active.is_(True))
+                                       .order_by(Department.code)))
+    return CategoryPage(list(session.scalars(select(Category).order_by(Category.code))), departments, scope.top)
 
 
 def save_category(session: Session, rt: Runtime, actor, code: str, values: dict, *, create: bool) -> Category:
@@ -212,5 +229,5 @@ def _diff(before: dict | None, after: dict) -> tuple[dict | None, dict]:
     return {f: before.get(f) for f in changed}, {f: after[f] for f in changed}
 
 
-__all__ = ["list_units", "update_unit", "list_departments", "save_department", "list_categories",
-           "save_category"]
+__all__ = ["list_units", "update_unit", "list_departments", "save_department",
+           "category_page", "save_category"]

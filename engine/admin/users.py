@@ -230,3 +230,24 @@ def _common_path(keys) -> str:
             break
         common.append(segment[0])
     return "".join(c + "/" for c in common)
+
+
+@dataclass(frozen=True)
+class UserForm:
+    """What the user form offers: the user (None when creating), roles, the actor's active units
+    and (for an administrator of the whole city) the active departments."""
+
+    view: UserView | None
+    roles: tuple[str, ...]
+    units: list[OrgUnit]
+    departments: list[Department]
+
+
+def user_form(session: Session, rt: Runtime, actor: User, username: str | None = None) -> UserForm:
+    scope = admin_scope(session, rt, actor)
+    view = _view(_managed(session, scope, username), _codes_of_paths(session)) if username is not None else None
+    units = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True)).order_by(OrgUnit.path))
+             if scope.covers(u.path)]
+    departments = list(session.scalars(select(Department).where(Department.active.is_(True))
+                                       .order_by(Department.code))) if scope.top else []
+    return UserForm(view, rt.policy.roles, units, departments)

@@ -1,0 +1,186 @@
+"""The administration pages for the city's reference data: org units (rename, area type,
+deactivate), departments and categories (add, change, deactivate), and the city import from
+uploaded files with its check report and dry-run diff before anything is written."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.admin import org
+from engine.admin.city import CityError, city_files_from_upload, import_uploaded_city, pack_city_files
+from engine.errors import InputError
+
+from web.auth import login_required
+from web.db import get_session, runtime
+from web.pages import bp
+from web.pages.admin import admin_roles
+
+DEPARTMENT_FIELDS = ("name", "name_en", "level")
+CATEGORY_FIELDS = ("kind", "major_code", "major_name", "major_name_en", "minor_code", "name", "name_en",
+                   "default_department")
+MAX_UPLOAD_FILES = 12
+
+
+def _active_choice():
+    """The form's active switch: "1"/"0", or None when the form does not send one."""
+    raw = request.form.get("active")
+    return None if raw is None else raw == "1"
+
+
+# -- org units -----------------------------------------------------------------------------------
+@bp.get("/admin/units")
+@login_required(admin_roles)
+def admin_units():
+    return render_template("admin/units.html", units=org.list_units(get_session(), runtime(), g.user))
+
+
+@bp.post("/admin/units/<code>")
+@login_required(admin_roles)
+def admin_unit(code: str):
+    session = get_session()
+    try:
+        org.update_unit(session, runtime(), g.user, code, name=request.form.get("name"),
+                        name_en=request.form.get("name_en"), area_type=request.form.get("area_type"),
+                        active=_active_choice())
+        session.commit()
+        flash(_("Saved %(code)s.", code=code), "success")
+    except InputError as exc:
+        session.rollback()
+        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
+    return redirect(url_for("pages.admin_units") + f"#unit-{code}")
+
+
+# -- departments -----------------------------------------------------------------------------------
+@bp.get("/admin/departments")
+@login_required(admin_roles)
+def admin_departments():
+    return render_template("admin/departments.html", page=org.list_departments(get_session(), runtime(), g.user),
+                           values={}, errors={})
+
+
+@bp.post("/admin/departments")
+@login_required(admin_roles)
+def admin_department_new():
+    session = get_session()
+    code = request.form.get("code", "").strip()
+    values = {f: request.form.get(f, "").strip() for f in DEPARTMENT_FIELDS}
+    try:
+        org.save_department(session, runtime(), g.user, code, values, create=True)
+        session.commit()
+        flash(_("Added department %(code)s.", code=code), "success")
+        return redirect(url_for("pages.admin_departments"))
+    except InputError as exc:
+        session.rollback()
+        return render_template("admin/departments.html", values={"code": code, **values}, errors=exc.errors,
+                               page=org.list_departments(session, runtime(), g.user)), 422
+
+
+@bp.post("/admin/departments/<code>")
+@login_required(admin_roles)
+def admin_department(code: str):
+    session = get_session()
+    values = {f: request.form[f].strip() for f in DEPARTMENT_FIELDS if f in request.form}
+    if _active_choice() is not None:
+        values["active"] = _active_choice()
+    try:
+        org.save_department(session, runtime(), g.user, code, values, create=False)
+        session.commit()
+        flash(_("Saved %(code)s.", code=code), "success")
+    except InputError as exc:
+        session.rollback()
+        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
+    return redirect(url_for("pages.admin_departments") + f"#department-{code}")
+
+
+# -- categories ------------------------------------------------------------------------------------
+@bp.get("/admin/categories")
+@login_required(admin_roles)
+def admin_categories():
+    return render_template("admin/categories.html", values={}, errors={},
+                           page=org.category_page(get_session(), runtime(), g.user))
+
+
+@bp.post("/admin/categories")
+@login_required(admin_roles)
+def admin_category_new():
+    session = get_session()
+    code = request.form.get("code", "").strip()
+    values = _category_values()
+    try:
+        org.save_category(session, runtime(), g.user, code, values, create=True)
+        session.commit()
+        flash(_("Added category %(code)s.", code=code), "success")
+        return redirect(url_for("pages.admin_categories"))
+    except InputError as exc:
+        session.rollback()
+        return render_template("admin/categories.html", values={"code": code, **values}, errors=exc.errors,
+                               page=org.category_page(session, runtime(), g.user)), 422
+
+
+@bp.post("/admin/categories/<code>")
+@login_required(admin_roles)
+def admin_category(code: str):
+    session = get_session()
+    values = _category_values(partial=True)
+    try:
+        org.save_category(session, runtime(), g.user, code, values, create=False)
+        session.commit()
+        flash(_("Saved %(code)s.", code=code), "success")
+    except InputError as exc:
+        session.rollback()
+        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
+    return redirect(url_for("pages.admin_categories") + f"#category-{code}")
+
+
+def _category_values(partial: bool = False) -> dict:
+    """The category form's values; an edit row sends only what it shows (its checkbox is off when absent)."""
+    values = {f: request.form.get(f, "").strip() for f in CATEGORY_FIELDS if f in request.form or not partial}
+    if not partial or "name" in request.form:
+        values["emergency"] = request.form.get("emergency") == "on"
+    if _active_choice() is not None:
+        values["active"] = _active_choice()
+    return values
+
+
+# -- the city import ---------------------------------------------------------------------------------
+@bp.route("/admin/import", methods=["GET", "POST"])
+@login_required(admin_roles)
+def admin_import():
+    if request.method == "GET":
+        return render_template("admin/import.html", result=None, problems=None, errors={}, applied=False)
+    session, rt = get_session(), runtime()
+    uploads = [(f.filename, f.read()) for f in request.files.getlist("files")[:MAX_UPLOAD_FILES] if f and f.filename]
+    if not uploads and request.form.get("bundle"):
+        # Applying the dry run just shown: the same files, sent back by the page (checked again).
+        try:
+            uploads = [("checked.zip", base64.b64decode(request.form["bundle"], validate=True))]
+        except (binascii.Error, ValueError):
+            uploads = [("checked.zip", b"")]
+    apply = request.form.get("action") == "apply"
+    bundle = ""
+    try:
+        files = city_files_from_upload(uploads)
+        result = import_uploaded_city(session, rt, g.user, files, dry_run=not apply)
+        if apply:
+            session.commit()
+        else:
+            session.rollback()
+            bundle = base64.b64encode(pack_city_files(files)).decode()
+    except InputError as exc:
+        session.rollback()
+        return render_template("admin/import.html", result=None, problems=None, errors=exc.errors,
+                               applied=False), 422
+    except CityError as exc:
+        session.rollback()
+        return render_template("admin/import.html", result=None, problems=exc.problems, errors={},
+                               applied=False), 422
+    return render_template("admin/import.html", result=result, problems=None, errors={}, applied=apply,
+                           bundle=bundle)
+
+
+def _error_list(exc: InputError) -> str:
+    from web.wording import translated
+    return "; ".join(f"{field}: {translated(m)}" for field, msgs in exc.errors.items() for m in msgs)
