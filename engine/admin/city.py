@@ -67,11 +67,13 @@ def pack_city_files(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def import_uploaded_city(session: Session, rt: Runtime, actor, files: dict[str, bytes], *,
-                         dry_run: bool) -> ImportResult:
-    """Check the uploaded city and make the database match it (nothing in a dry run); CityError
-    lists every problem, having written nothing. New users' initial passwords are in the result."""
+def import_uploaded_city(session: Session, rt: Runtime, actor, uploads: list[tuple[str, bytes]], *,
+                         dry_run: bool) -> tuple[ImportResult, dict[str, bytes]]:
+    """Check the uploaded city and make the database match it (nothing in a dry run); return what
+    changed (new users' initial passwords included) and the city's files as read from the upload.
+    CityError lists every problem, having written nothing."""
     admin_scope(session, rt, actor).require_top()
+    files = city_files_from_upload(uploads)
     with tempfile.TemporaryDirectory(prefix="gridflow-city-") as folder:
         for name, data in files.items():
             (Path(folder) / name).write_bytes(data)
@@ -83,7 +85,16 @@ def import_uploaded_city(session: Session, rt: Runtime, actor, files: dict[str, 
         record_change(session, rt, actor, "import", "city", "city", "", None,
                       {"changes": result.changes, "files": sorted(files)})
         session.flush()
-    return result
+    return result, files
 
 
-__all__ = ["CityError", "city_files_from_upload", "import_uploaded_city", "pack_city_files"]
+def problem_fields(problems) -> dict[str, list[str]]:
+    """A refused city's problems as field errors: each located by file, row and column."""
+    errors: dict[str, list[str]] = {}
+    for p in problems:
+        where = str(p)[: -len(p.rule) - 2]
+        errors.setdefault(where, []).append(p.rule)
+    return errors
+
+
+__all__ = ["CityError", "city_files_from_upload", "import_uploaded_city", "pack_city_files", "problem_fields"]

@@ -37,7 +37,7 @@ class MembershipSpec:
 class UserView:
     user: User
     memberships: list[MembershipSpec]
-    open_tasks_held: int = 0
+    initial_password: str | None = None   # set only in the answer that created the user
 
 
 def list_users(session: Session, rt: Runtime, actor: User, q: str = "", include_inactive: bool = True) -> list[UserView]:

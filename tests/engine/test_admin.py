@@ -245,14 +245,14 @@ def test_the_city_import_from_an_upload_dry_runs_refuses_and_applies(driver, set
             archive.writestr(f"city/{name}", data)
     read = city_files_from_upload([("city.zip", packed.getvalue())])
     assert set(read) == set(files)
-    result = import_uploaded_city(session, rt, admin, read, dry_run=True)
+    result, _ = import_uploaded_city(session, rt, admin, [("city.zip", packed.getvalue())], dry_run=True)
     assert result.changes == ["add department WX 区文旅局"]
     assert log(driver, "city") == []
     broken = dict(read, **{"memberships.csv": read["memberships.csv"] + b"clerk_dhm,grid_worker,110101001,\n"})
     with pytest.raises(CityError) as caught:
-        import_uploaded_city(session, rt, admin, broken, dry_run=False)
+        import_uploaded_city(session, rt, admin, list(broken.items()), dry_run=False)
     assert any(p.file == "memberships.csv" and "cannot be held at a street" in p.rule for p in caught.value.problems)
-    import_uploaded_city(session, rt, admin, read, dry_run=False)
+    import_uploaded_city(session, rt, admin, list(read.items()), dry_run=False)
     session.commit()
     [entry] = log(driver, "city")
     assert entry.new["changes"] == ["add department WX 区文旅局"]

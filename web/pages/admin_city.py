@@ -10,7 +10,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.admin import org
-from engine.admin.city import CityError, city_files_from_upload, import_uploaded_city, pack_city_files
+from engine.admin.city import CityError, import_uploaded_city, pack_city_files
 from engine.errors import InputError
 
 from web.auth import login_required
@@ -162,8 +162,7 @@ def admin_import():
     apply = request.form.get("action") == "apply"
     bundle = ""
     try:
-        files = city_files_from_upload(uploads)
-        result = import_uploaded_city(session, rt, g.user, files, dry_run=not apply)
+        result, files = import_uploaded_city(session, rt, g.user, uploads, dry_run=not apply)
         if apply:
             session.commit()
         else:
