@@ -106,7 +106,7 @@ def test_units_departments_and_categories_are_changed_from_their_pages(client):
     assert "南池子一格" in text(client.get("/admin/units"))
     refused = client.post("/admin/units/110101001001", data={"csrf_token": csrf, "name": "南池子社区", "name_en": "",
                                                            "area_type": "core", "active": "0"}, follow_redirects=True)
-    assert "units under it" in text(refused)
+    assert "请先停用其下属区域" in text(refused)   # deactivate the units under it first
     added = client.post("/admin/departments", data={"csrf_token": csrf, "code": "WX", "name": "区文旅局",
                                                     "name_en": "Culture", "level": "district"})
     assert added.status_code == 302 and "区文旅局" in text(client.get("/admin/departments"))

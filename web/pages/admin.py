@@ -155,9 +155,17 @@ CHANGE_ACTIONS = {"create": l_("created"), "update": l_("changed"), "deactivate"
                   "reactivate": l_("reactivated"), "reset_password": l_("password reset"), "import": l_("imported")}
 
 
+# The logged fields by name; a field not listed is shown as its name.
+CHANGE_FIELDS = {"name": l_("Name"), "name_en": l_("English name"), "locale": l_("Language"), "active": l_("active"),
+                 "memberships": l_("Roles"), "area_type": l_("Area type"), "level": l_("Level"),
+                 "emergency": l_("Emergency"), "default_department": l_("Default department"),
+                 "password": l_("Reset password"), "released_tasks": l_("Tasks given back"),
+                 "changes": l_("Change"), "files": l_("Files")}
+
+
 @bp.context_processor
 def _admin_words():
-    return {"CHANGE_KINDS": CHANGE_KINDS, "CHANGE_ACTIONS": CHANGE_ACTIONS}
+    return {"CHANGE_KINDS": CHANGE_KINDS, "CHANGE_ACTIONS": CHANGE_ACTIONS, "CHANGE_FIELDS": CHANGE_FIELDS}
 
 
 @bp.app_template_filter("change_value")
@@ -166,9 +174,17 @@ def change_value(value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
-        return "\n".join(" · ".join(str(ROLES.get(v, v)) for v in item) if isinstance(item, list) else str(item)
+        return "\n".join(" · ".join(_scope_words(v) for v in item) if isinstance(item, list) else str(item)
                          for item in value)
     return "" if value is None else str(value)
+
+
+def _scope_words(value) -> str:
+    """A role by its name, an org path by its unit's code (the last in the path), a department as is."""
+    text = str(value)
+    if text in ROLES:
+        return str(ROLES[text])
+    return text.rstrip("/").rsplit("/", 1)[-1] if text.endswith("/") else text
 
 
 def _memberships_from_form() -> list[MembershipSpec]:
