@@ -119,18 +119,8 @@ def save_department(session: Session, rt: Runtime, actor, code: str, values: dic
             problems.append(Problem("form", 1, "active", f"categories {', '.join(defaults)} name it as their "
                                                          f"default department; change them first"))
     raise_problems(problems)
-    if row is None:
-        row = Department(code=spec["code"], active=True)
-        session.add(row)
-    for f in DEPARTMENT_FIELDS:
-        setattr(row, f, spec[f])
-    row.active = bool(active)
-    after = _values(row, DEPARTMENT_FIELDS)
-    if after != before:
-        old, new = _diff(before, after)
-        record_change(session, rt, actor, _action(before, after), "department", row.code, "", old, new)
-        session.flush()
-    return row
+    return _store(session, rt, actor, row or Department(code=spec["code"]), "department", spec, DEPARTMENT_FIELDS,
+                  bool(active), before)
 
 
 def _department(session: Session, code: str, create: bool) -> Department | None:
@@ -196,21 +186,27 @@ def save_category(session: Session, rt: Runtime, actor, code: str, values: dict,
                                                     f"{p.file} {p.row}: {p.rule}")
                  for p in found if p.file == "form" or spec["code"] in p.rule]
     raise_problems(problems)
-    if row is None:
-        row = Category(code=spec["code"], active=True)
+    return _store(session, rt, actor, row or Category(code=spec["code"]), "category", spec, CATEGORY_FIELDS,
+                  bool(active), before)
+
+
+# -- shared --------------------------------------------------------------------------------------
+def _store(session: Session, rt: Runtime, actor, row, kind: str, spec: dict, fields: tuple[str, ...], active: bool,
+           before: dict | None):
+    """Write a checked department or category (new when ``before`` is None) and log what changed."""
+    if before is None:
         session.add(row)
-    for f in CATEGORY_FIELDS:
+    for f in fields:
         setattr(row, f, spec[f])
-    row.active = bool(active)
-    after = _values(row, CATEGORY_FIELDS)
+    row.active = active
+    after = _values(row, fields)
     if after != before:
         old, new = _diff(before, after)
-        record_change(session, rt, actor, _action(before, after), "category", row.code, "", old, new)
+        record_change(session, rt, actor, _action(before, after), kind, row.code, "", old, new)
         session.flush()
     return row
 
 
-# -- shared --------------------------------------------------------------------------------------
 def _action(before: dict | None, after: dict) -> str:
     if before is None:
         return "create"

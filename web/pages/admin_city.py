@@ -40,17 +40,9 @@ def admin_units():
 @bp.post("/admin/units/<code>")
 @login_required(admin_roles)
 def admin_unit(code: str):
-    session = get_session()
-    try:
-        org.update_unit(session, runtime(), g.user, code, name=request.form.get("name"),
-                        name_en=request.form.get("name_en"), area_type=request.form.get("area_type"),
-                        active=_active_choice())
-        session.commit()
-        flash(_("Saved %(code)s.", code=code), "success")
-    except InputError as exc:
-        session.rollback()
-        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
-    return redirect(url_for("pages.admin_units") + f"#unit-{code}")
+    values = {f: request.form.get(f) for f in ("name", "name_en", "area_type")}
+    return _change(lambda s: org.update_unit(s, runtime(), g.user, code, active=_active_choice(), **values),
+                   code, url_for("pages.admin_units") + f"#unit-{code}")
 
 
 # -- departments -----------------------------------------------------------------------------------
@@ -64,35 +56,19 @@ def admin_departments():
 @bp.post("/admin/departments")
 @login_required(admin_roles)
 def admin_department_new():
-    session = get_session()
-    code = request.form.get("code", "").strip()
     values = {f: request.form.get(f, "").strip() for f in DEPARTMENT_FIELDS}
-    try:
-        org.save_department(session, runtime(), g.user, code, values, create=True)
-        session.commit()
-        flash(_("Added department %(code)s.", code=code), "success")
-        return redirect(url_for("pages.admin_departments"))
-    except InputError as exc:
-        session.rollback()
-        return render_template("admin/departments.html", values={"code": code, **values}, errors=exc.errors,
-                               page=org.list_departments(session, runtime(), g.user)), 422
+    return _add(org.save_department, values, "pages.admin_departments", "admin/departments.html",
+                org.list_departments, _("Added department %(code)s."))
 
 
 @bp.post("/admin/departments/<code>")
 @login_required(admin_roles)
 def admin_department(code: str):
-    session = get_session()
     values = {f: request.form[f].strip() for f in DEPARTMENT_FIELDS if f in request.form}
     if _active_choice() is not None:
         values["active"] = _active_choice()
-    try:
-        org.save_department(session, runtime(), g.user, code, values, create=False)
-        session.commit()
-        flash(_("Saved %(code)s.", code=code), "success")
-    except InputError as exc:
-        session.rollback()
-        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
-    return redirect(url_for("pages.admin_departments") + f"#department-{code}")
+    return _change(lambda s: org.save_department(s, runtime(), g.user, code, values, create=False),
+                   code, url_for("pages.admin_departments") + f"#department-{code}")
 
 
 # -- categories ------------------------------------------------------------------------------------
@@ -106,33 +82,16 @@ def admin_categories():
 @bp.post("/admin/categories")
 @login_required(admin_roles)
 def admin_category_new():
-    session = get_session()
-    code = request.form.get("code", "").strip()
-    values = _category_values()
-    try:
-        org.save_category(session, runtime(), g.user, code, values, create=True)
-        session.commit()
-        flash(_("Added category %(code)s.", code=code), "success")
-        return redirect(url_for("pages.admin_categories"))
-    except InputError as exc:
-        session.rollback()
-        return render_template("admin/categories.html", values={"code": code, **values}, errors=exc.errors,
-                               page=org.category_page(session, runtime(), g.user)), 422
+    return _add(org.save_category, _category_values(), "pages.admin_categories", "admin/categories.html",
+                org.category_page, _("Added category %(code)s."))
 
 
 @bp.post("/admin/categories/<code>")
 @login_required(admin_roles)
 def admin_category(code: str):
-    session = get_session()
     values = _category_values(partial=True)
-    try:
-        org.save_category(session, runtime(), g.user, code, values, create=False)
-        session.commit()
-        flash(_("Saved %(code)s.", code=code), "success")
-    except InputError as exc:
-        session.rollback()
-        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
-    return redirect(url_for("pages.admin_categories") + f"#category-{code}")
+    return _change(lambda s: org.save_category(s, runtime(), g.user, code, values, create=False),
+                   code, url_for("pages.admin_categories") + f"#category-{code}")
 
 
 def _category_values(partial: bool = False) -> dict:
@@ -143,6 +102,35 @@ def _category_values(partial: bool = False) -> dict:
     if _active_choice() is not None:
         values["active"] = _active_choice()
     return values
+
+
+def _add(save, values: dict, listing: str, template: str, page_of, done: str):
+    """Add a department or category from the form under the list; on bad input show the list with
+    the form's errors beside their fields and the input kept."""
+    session = get_session()
+    code = request.form.get("code", "").strip()
+    try:
+        save(session, runtime(), g.user, code, values, create=True)
+        session.commit()
+    except InputError as exc:
+        session.rollback()
+        return render_template(template, values={"code": code, **values}, errors=exc.errors,
+                               page=page_of(session, runtime(), g.user)), 422
+    flash(done % {"code": code}, "success")
+    return redirect(url_for(listing))
+
+
+def _change(save, code: str, back_to: str):
+    """Save one row of a list; what was refused, and why, is flashed above the list."""
+    session = get_session()
+    try:
+        save(session)
+        session.commit()
+        flash(_("Saved %(code)s.", code=code), "success")
+    except InputError as exc:
+        session.rollback()
+        flash(_("%(code)s was not changed: %(errors)s", code=code, errors=_error_list(exc)), "error")
+    return redirect(back_to)
 
 
 # -- the city import ---------------------------------------------------------------------------------
