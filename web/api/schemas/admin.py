@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from engine.process.forms import SafeString
 
 from web.api.schemas.common import JsonBoolean, PageArgs, PageSchema, Strict
-from web.api.schemas.reference import CategorySchema, DepartmentSchema
+from web.api.schemas.reference import CategorySchema, DepartmentSchema, OrgUnitSchema
 
 USERNAME = r"^[A-Za-z0-9_.\-]{1,64}$"
 KINDS = ("user", "org_unit", "department", "category", "city")
@@ -72,11 +72,7 @@ class PasswordSchema(Schema):
     password = fields.String(required=True, metadata={"description": "The new password; shown only here."})
 
 
-class AdminOrgUnitSchema(Schema):
-    code = fields.String(required=True)
-    level = fields.String(required=True)
-    name = fields.String(required=True)
-    name_en = fields.String(required=True)
+class AdminOrgUnitSchema(OrgUnitSchema):
     area_type = fields.String(required=True)
     active = fields.Boolean(required=True)
 
