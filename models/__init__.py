@@ -4,12 +4,12 @@ from models.base import (Base, UTCDateTime, make_engine, make_session_factory, o
 from models.org import OrgUnit, Department, Category, User, Membership, ApiToken, SavedFilter, ORG_LEVELS, ROLES
 from models.process import ProcessVersion
 from models.case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery, Attachment, Comment
-from models.admin import AdminChange
+from models.admin import AdminChange, PasswordLink
 from models.public import TrackingLink, Rating, Open311Client, Open311Request, RateLimitWindow
 
 __all__ = [
     "Base", "UTCDateTime", "make_engine", "make_session_factory", "open_database", "create_schema", "drop_schema",
     "OrgUnit", "Department", "Category", "User", "Membership", "ApiToken", "SavedFilter", "ORG_LEVELS", "ROLES",
     "ProcessVersion", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery",
-    "Attachment", "Comment", "AdminChange", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
+    "Attachment", "Comment", "AdminChange", "PasswordLink", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
 ]

@@ -1,5 +1,6 @@
 """What administrators changed: one row per change to a user, org unit, department or category,
-or per city import, with who, when and the values before and after."""
+or per city import, with who, when and the values before and after; and the one-time links
+they make for users to set their own password."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,6 +11,21 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 from models.org import User
+
+
+class PasswordLink(Base):
+    """A one-time link for a user to choose their own password; only the secret's SHA-256 is stored."""
+
+    __tablename__ = "password_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
 
 
 class AdminChange(Base):

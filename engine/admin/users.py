@@ -57,7 +57,7 @@ def list_users(session: Session, rt: Runtime, actor: User, q: str = "", include_
 
 def user_detail(session: Session, rt: Runtime, actor: User, username: str) -> UserView:
     scope = admin_scope(session, rt, actor)
-    return _view(_managed(session, scope, username), _codes_of_paths(session))
+    return _view(managed_user(session, scope, username), _codes_of_paths(session))
 
 
 def create_user(session: Session, rt: Runtime, actor: User, username: str, name: str, locale: str = "zh",
@@ -78,7 +78,7 @@ def create_user(session: Session, rt: Runtime, actor: User, username: str, name:
     user.memberships = [Membership(role=role, scope_key=key) for role, key in keys]
     session.add(user)
     session.flush()
-    record_change(session, rt, actor, "create", "user", user.username, _common_path(keys), None, _state(user, keys))
+    record_change(session, rt, actor, "create", "user", user.username, common_path(keys), None, _state(user, keys))
     return user, password
 
 
@@ -86,7 +86,7 @@ def update_user(session: Session, rt: Runtime, actor: User, username: str, *, na
                 locale: str | None = None, memberships: list[MembershipSpec] | None = None) -> UserView:
     """Change a user's name, language or (replacing them all) memberships; unchanged parts stay."""
     scope = admin_scope(session, rt, actor)
-    user = _managed(session, scope, username)
+    user = managed_user(session, scope, username)
     before = _state(user)
     problems: list[Problem] = []
     spec = check_user(_row({"username": user.username, "name": user.name if name is None else name,
@@ -107,7 +107,7 @@ def update_user(session: Session, rt: Runtime, actor: User, username: str, *, na
         session.flush()
         rt.role_cache.clear()
         record_change(session, rt, actor, "update", "user", user.username,
-                      _common_path([(r, k) for r, k in before["memberships"]] + keys), before, after)
+                      common_path([(r, k) for r, k in before["memberships"]] + keys), before, after)
     return _view(user, _codes_of_paths(session))
 
 
@@ -115,7 +115,7 @@ def set_user_active(session: Session, rt: Runtime, actor: User, username: str, a
     """Deactivate a user (they can no longer sign in or use their tokens, their page sessions end,
     the open tasks they claimed go back to the pool) or reactivate them."""
     scope = admin_scope(session, rt, actor)
-    user = _managed(session, scope, username)
+    user = managed_user(session, scope, username)
     if user.id == actor.id and not active:
         raise Conflict(Message("you cannot deactivate your own account"))
     if user.active == active:
@@ -130,7 +130,7 @@ def set_user_active(session: Session, rt: Runtime, actor: User, username: str, a
     if released:
         new["released_tasks"] = [t.id for t in released]
     record_change(session, rt, actor, "deactivate" if not active else "reactivate", "user", user.username,
-                  _common_path(keys), {"active": not active}, new)
+                  common_path(keys), {"active": not active}, new)
     session.flush()
     return _view(user, _codes_of_paths(session))
 
@@ -138,7 +138,7 @@ def set_user_active(session: Session, rt: Runtime, actor: User, username: str, a
 def reset_password(session: Session, rt: Runtime, actor: User, username: str) -> str:
     """Give the user a new random password (returned once) and end their page sessions."""
     scope = admin_scope(session, rt, actor)
-    user = _managed(session, scope, username)
+    user = managed_user(session, scope, username)
     if not user.active:
         raise Conflict(Message("{name} is deactivated; reactivate them first", name=user.username))
     password = secrets.token_urlsafe(9)
@@ -146,7 +146,7 @@ def reset_password(session: Session, rt: Runtime, actor: User, username: str) ->
     end_sessions(session, user)
     keys = [(m.role, m.scope_key) for m in user.memberships]
     # The log says that the password changed, never what it is.
-    record_change(session, rt, actor, "reset_password", "user", user.username, _common_path(keys), None,
+    record_change(session, rt, actor, "reset_password", "user", user.username, common_path(keys), None,
                   {"password": "reset"})
     session.flush()
     return password
@@ -158,7 +158,7 @@ def _row(cells: dict[str, str]) -> Row:
     return Row("form", 1, {k: (v or "").strip() if isinstance(v, str) else "" for k, v in cells.items()})
 
 
-def _managed(session: Session, scope: AdminScope, username: str) -> User:
+def managed_user(session: Session, scope: AdminScope, username: str) -> User:
     user = session.scalars(select(User).where(User.username == str(username or ""))).first() \
         if len(str(username or "")) <= 64 else None
     if user is None or not scope.manages(user):
@@ -218,7 +218,7 @@ def _state(user: User, keys: list[tuple[str, str]] | None = None) -> dict:
             "memberships": sorted([list(k) for k in held])}
 
 
-def _common_path(keys) -> str:
+def common_path(keys) -> str:
     """The deepest org path every org membership lies under ("" when none, or only departments)."""
     paths = [k for _, k in keys if not k.startswith("dept:")]
     if not paths:
@@ -245,7 +245,7 @@ class UserForm:
 
 def user_form(session: Session, rt: Runtime, actor: User, username: str | None = None) -> UserForm:
     scope = admin_scope(session, rt, actor)
-    view = _view(_managed(session, scope, username), _codes_of_paths(session)) if username is not None else None
+    view = _view(managed_user(session, scope, username), _codes_of_paths(session)) if username is not None else None
     units = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True)).order_by(OrgUnit.path))
              if scope.covers(u.path)]
     departments = list(session.scalars(select(Department).where(Department.active.is_(True))

@@ -258,3 +258,34 @@ def test_the_city_import_from_an_upload_dry_runs_refuses_and_applies(driver, set
     assert entry.new["changes"] == ["add department WX 区文旅局"]
     with pytest.raises(InputError):
         city_files_from_upload([("notes.txt", b"hello")])
+
+
+def test_a_set_password_link_works_once_for_its_user_and_expires(driver, clock):
+    from datetime import timedelta
+
+    from engine.admin import passwords
+
+    admin, rt, session = driver.user("admin"), driver.rt, driver.session
+    secret, expires = passwords.issue_password_link(session, rt, admin, "clerk_dhm")
+    session.commit()
+    assert passwords.link_holder(session, rt, secret).username == "clerk_dhm"
+    assert sign_in(session, "clerk_dhm", "gridflow-demo") is not None  # until the link is used
+    with pytest.raises(InputError) as caught:
+        passwords.set_password_with_link(session, rt, secret, "short", "short")
+    assert "password" in caught.value.errors
+    with pytest.raises(InputError) as caught:
+        passwords.set_password_with_link(session, rt, secret, "a-long-password", "another-password")
+    assert "repeated" in caught.value.errors
+    passwords.set_password_with_link(session, rt, secret, "a-long-password", "a-long-password")
+    session.commit()
+    assert sign_in(session, "clerk_dhm", "a-long-password") is not None
+    assert sign_in(session, "clerk_dhm", "gridflow-demo") is None
+    with pytest.raises(NotFound):
+        passwords.set_password_with_link(session, rt, secret, "yet-another-one", "yet-another-one")
+    assert [e.action for e in log(driver, "clerk_dhm")] == ["password_link", "set_password"]
+    assert secret not in str([e.new for e in log(driver, "clerk_dhm")])
+    late, _ = passwords.issue_password_link(session, rt, admin, "clerk_dhm")
+    session.commit()
+    clock.move_to(expires + timedelta(minutes=1))
+    with pytest.raises(NotFound):
+        passwords.link_holder(session, rt, late)

@@ -164,3 +164,20 @@ def test_a_broken_city_upload_lists_every_problem_and_changes_nothing(client):
                                               "files": (io.BytesIO(b"hi"), "notes.txt")},
                        content_type="multipart/form-data")
     assert junk.status_code == 422 and "notes.txt" in text(junk)
+
+
+def test_a_set_password_link_lets_the_user_choose_their_password(client, app):
+    csrf = sign_in(client, "admin")
+    page = client.post("/admin/users/clerk_dhm/password-link", data={"csrf_token": csrf})
+    link = re.search(r'id="password-link">([^<]+)<', text(page)).group(1)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    user = app.test_client()
+    form = user.get("/" + path)
+    assert form.status_code == 200 and "clerk_dhm" in text(form)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text(form)).group(1)
+    short = user.post("/" + path, data={"csrf_token": token, "password": "short", "repeated": "short"})
+    assert short.status_code == 422
+    done = user.post("/" + path, data={"csrf_token": token, "password": "my-own-password", "repeated": "my-own-password"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    sign_in(app.test_client(), "clerk_dhm", "my-own-password")
+    assert user.get("/" + path).status_code == 404   # used once

@@ -92,3 +92,11 @@ def test_the_admin_operations_are_in_the_openapi_document(client):
                  "/api/v1/admin/categories/{category_code}", "/api/v1/admin/city-import", "/api/v1/admin/changes"):
         assert path in paths, path
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_a_password_link_through_the_api(client, token):
+    answer = client.post("/api/v1/admin/users/clerk_dhm/password-link", headers=token("admin"))
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert "/set-password/" in body["url"] and body["expires_at"]
+    assert client.get(body["url"].split("localhost", 1)[1]).status_code == 200

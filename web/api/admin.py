@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import g, request, url_for
 
-from engine.admin import changes, org, users
+from engine.admin import changes, org, passwords, users
 from engine.admin.city import CityError, import_uploaded_city, problem_fields
 from engine.admin.users import MembershipSpec
 from engine.errors import InputError
@@ -16,7 +16,7 @@ from web.api.schemas.admin import (AdminCategoryListSchema, AdminDepartmentListS
                                    AdminOrgUnitListSchema, AdminOrgUnitSchema, AdminUserListSchema, AdminUserSchema,
                                    CategoryCreateSchema, CategoryWriteSchema, ChangeArgs, ChangeListSchema,
                                    CityImportArgs, CityImportSchema, CityImportUploadSchema, DepartmentCreateSchema,
-                                   DepartmentWriteSchema, OrgUnitUpdateSchema, PasswordSchema, UserArgs,
+                                   DepartmentWriteSchema, OrgUnitUpdateSchema, PasswordLinkSchema, PasswordSchema, UserArgs,
                                    UserCreatedSchema, UserCreateSchema, UserUpdateSchema)
 from web.api.schemas.reference import CategorySchema
 from web.db import get_session, runtime
@@ -100,6 +100,19 @@ def admin_reset_password(username: str):
     password = users.reset_password(session, runtime(), g.user, username)
     session.commit()
     return {"username": username, "password": password}
+
+
+@bp.post("/admin/users/<username>/password-link")
+@operation("Make a one-time set-password link", tag=TAG, response=PasswordLinkSchema, errors=(403, 404, 409),
+           description="The user opens `url` and chooses their own password (at least PASSWORD_MIN_LENGTH "
+           "characters); it works once, until `expires_at`. Their current password works until then. A "
+           "deactivated user is 409." + SCOPE)
+def admin_password_link(username: str):
+    session = get_session()
+    secret, expires = passwords.issue_password_link(session, runtime(), g.user, username)
+    session.commit()
+    return {"username": username, "expires_at": expires,
+            "url": url_for("pages.set_password", secret=secret, _external=True)}
 
 
 # -- org units, departments, categories ----------------------------------------------------------------

@@ -55,7 +55,7 @@ def admin_user_new():
             user, password = users.create_user(session, rt, g.user, values["username"], values["name"],
                                                values["locale"] or "zh", specs)
             session.commit()
-            return render_template("admin/password.html", user=user, password=password, created=True)
+            return render_template("admin/password.html", username=user.username, password=password, created=True)
         except InputError as exc:
             session.rollback()
             errors = exc.errors
@@ -120,8 +120,7 @@ def admin_user_password(username: str):
         session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("pages.admin_user", username=username))
-    return render_template("admin/password.html", user=users.user_detail(session, runtime(), g.user, username).user,
-                           password=password, created=False)
+    return render_template("admin/password.html", username=username, password=password, created=False)
 
 
 @bp.get("/admin/history")
@@ -152,7 +151,8 @@ def admin_history():
 CHANGE_KINDS = {"user": l_("user"), "org_unit": l_("org unit"), "department": l_("department"),
                 "category": l_("category"), "city": l_("city import")}
 CHANGE_ACTIONS = {"create": l_("created"), "update": l_("changed"), "deactivate": l_("deactivated"),
-                  "reactivate": l_("reactivated"), "reset_password": l_("password reset"), "import": l_("imported")}
+                  "reactivate": l_("reactivated"), "reset_password": l_("password reset"), "import": l_("imported"),
+                  "password_link": l_("set-password link made"), "set_password": l_("password set by the user")}
 
 
 # The logged fields by name; a field not listed is shown as its name.
@@ -160,7 +160,7 @@ CHANGE_FIELDS = {"name": l_("Name"), "name_en": l_("English name"), "locale": l_
                  "memberships": l_("Roles"), "area_type": l_("Area type"), "level": l_("Level"),
                  "emergency": l_("Emergency"), "default_department": l_("Default department"),
                  "password": l_("Reset password"), "released_tasks": l_("Tasks given back"),
-                 "changes": l_("Change"), "files": l_("Files")}
+                 "changes": l_("Change"), "files": l_("Files"), "password_link_expires": l_("Link valid until")}
 
 
 @bp.context_processor
@@ -204,4 +204,4 @@ def _rows(specs) -> list[MembershipSpec]:
 
 
 # The org units, departments, categories and city import pages.
-from web.pages import admin_city  # noqa: E402,F401
+from web.pages import admin_city, admin_password  # noqa: E402,F401

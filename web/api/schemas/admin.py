@@ -72,6 +72,12 @@ class PasswordSchema(Schema):
     password = fields.String(required=True, metadata={"description": "The new password; shown only here."})
 
 
+class PasswordLinkSchema(Schema):
+    username = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": "The one-time link to hand on; shown only here."})
+    expires_at = fields.DateTime(required=True)
+
+
 class AdminOrgUnitSchema(OrgUnitSchema):
     area_type = fields.String(required=True)
     active = fields.Boolean(required=True)
