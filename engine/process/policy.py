@@ -70,7 +70,6 @@ class Policy:
     # Where each role may be held: org levels and "department" (policy.toml [roles.held_at]);
     # a role not listed may be held anywhere.
     held_at: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    admin_roles: tuple[str, ...] = ("admin",)
     admin_wide_levels: tuple[str, ...] = ("city", "district")
 
     def may_hold(self, role: str, kind: str) -> bool:
@@ -172,13 +171,13 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         for kind in held_at[role]:
             if kind not in HOLDING_KINDS:
                 raise PolicyError(f"{POLICY_FILE}: {key}: {kind!r} is not one of {', '.join(HOLDING_KINDS)}")
-    admin_roles, admin_wide = ("admin",), ("city", "district")
-    if "admin" in roles_doc.data:
-        admin_roles = roles_doc.roles("admin.roles", roles)
-        admin_wide = roles_doc.names("admin.whole_city_at")
+    # A policy without whole_city_at lets admins of a city or district unit change the district-wide data.
+    admin_wide = ("city", "district")
+    if "whole_city_at" in roles_doc.table("administer"):
+        admin_wide = roles_doc.names("administer.whole_city_at")
         for level in admin_wide:
             if level not in HOLDING_KINDS[:-1]:
-                raise PolicyError(f"{POLICY_FILE}: admin.whole_city_at: {level!r} is not one of "
+                raise PolicyError(f"{POLICY_FILE}: administer.whole_city_at: {level!r} is not one of "
                                   f"{', '.join(HOLDING_KINDS[:-1])}")
     return Policy(
         stages=stages, expected_completion=expected, notices=notices, default_locale=locale,
@@ -188,8 +187,7 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         board_start_roles=roles_doc.roles("start.board", roles),
         channels=channels, self_handling_channels=self_channels,
         self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels,
-        held_at=held_at, admin_roles=admin_roles,
-        admin_wide_levels=admin_wide)
+        held_at=held_at, admin_wide_levels=admin_wide)
 
 
 class _Doc:

@@ -38,7 +38,7 @@ def shipped(settings):
     ("policy.toml", 'admin = ["city", "district", "street"]',
      'mayor = ["city"]', "policy.toml: roles.held_at.mayor: 'mayor' is not a role of roles.codes"),
     ("policy.toml", 'whole_city_at = ["city", "district"]', 'whole_city_at = ["town"]',
-     "policy.toml: admin.whole_city_at: 'town' is not one of"),
+     "policy.toml: administer.whole_city_at: 'town' is not one of"),
     ("stages.toml", 'owner = "department"', 'owner = "nobody"', "stages.toml: stages.sign.owner: must be one of"),
     ("stages.toml", 'expected_completion = "handle"', 'expected_completion = "fix"',
      "stages.toml: expected_completion: 'fix' is not a stage listed here"),

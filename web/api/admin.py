@@ -24,7 +24,7 @@ from web.errors import MalformedBody
 
 TAG = "admin"
 SCOPE = " A street's administrator reaches only the users and units of their street (others are 404)."
-WIDE = " Only an administrator of the whole district (policy.toml admin.whole_city_at) may; others get 403."
+WIDE = " Only an administrator of the whole district (policy.toml administer.whole_city_at) may; others get 403."
 MAX_UPLOAD_FILES = 12
 
 
