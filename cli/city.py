@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from engine.admin.changes import record_change
 from engine.city import CityError, export_city, import_city
 
 
@@ -39,6 +40,9 @@ def city_import(ctx, folder: Path, dry_run: bool, demo_password: bool):
         if dry_run:
             click.echo(f"dry run: {len(result.changes)} change(s) would be made; nothing was written")
             return
+        if result.changes:  # in the admins' change history, made by the command (no user)
+            record_change(session, ctx.rt, None, "import", "city", "city", "", None,
+                          {"changes": result.changes, "folder": str(folder)})
         session.commit()
     click.echo(f"{len(result.changes)} change(s); the city has "
                + ", ".join(f"{n} {what}" for what, n in result.counts.items()))

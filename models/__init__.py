@@ -4,6 +4,7 @@ from models.base import (Base, UTCDateTime, make_engine, make_session_factory, o
 from models.org import OrgUnit, Department, Category, User, Membership, ApiToken, SavedFilter, ORG_LEVELS, ROLES
 from models.process import ProcessDraft, ProcessVersion
 from models.case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery, Attachment, Comment, IntakeKey
+from models.admin import AdminChange, PasswordLink
 from models.public import TrackingLink, Rating, Open311Client, Open311Request, RateLimitWindow
 
 __all__ = [
@@ -11,5 +12,5 @@ __all__ = [
     "OrgUnit", "Department", "Category", "User", "Membership", "ApiToken", "SavedFilter", "ORG_LEVELS", "ROLES",
     "ProcessVersion", "ProcessDraft", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery",
     "IntakeKey",
-    "Attachment", "Comment", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
+    "Attachment", "Comment", "AdminChange", "PasswordLink", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
 ]

@@ -39,6 +39,7 @@ ROLES = {"grid_worker": l_("Grid worker"), "acceptance_clerk": l_("Acceptance cl
          "department_handler": l_("Department handler"), "supervisor": l_("Supervisor"),
          "process_designer": l_("Process designer"), "admin": l_("Administrator")}
 LEVELS = {"community": l_("community"), "street": l_("street"), "district": l_("district")}
+ORG_LEVELS = {"city": l_("city"), "grid": l_("grid"), **LEVELS}
 # A deadline moved by something other than a task (a task's own name is shown otherwise).
 REASONS = {"message": l_("a message from the reporter"), "timer": l_("a deadline timer"),
            "reported": l_("the report"), "migrated": l_("a process migration")}
@@ -148,6 +149,11 @@ def event_sentence(event, node=None) -> str:
         return _("took “%(task)s”", task=task)
     if kind == "unclaimed":
         return _("gave “%(task)s” back to the team", task=task)
+    if kind == "released":
+        if data.get("reason") == "deactivated":
+            return _("gave “%(task)s” back to the team: %(name)s was deactivated", task=task,
+                     name=data.get("from", ""))
+        return _("gave “%(task)s” back to the team from %(name)s", task=task, name=data.get("from", ""))
     if kind == "assigned":
         return _("assigned “%(task)s” to %(name)s", task=task, name=data.get("to", ""))
     if kind == "attachment_added":
@@ -183,6 +189,6 @@ def _parse(value) -> datetime | None:
 
 def template_helpers() -> dict:
     return {"stage_name": stage_name, "label": label, "named": named, "local_time": local_time,
-            "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES,
+            "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES, "LEVEL_NAMES": ORG_LEVELS,
             "STAGES": STAGES, "lang": lang, "event_sentence": event_sentence, "event_details": event_details,
             "current_user": lambda: g.get("user")}

@@ -9,6 +9,7 @@ from pathlib import Path
 from models import ROLES
 
 from engine.access.org import check_department_code, check_org_code
+from engine.process.policy import Policy, load_policy
 from engine.city.sheets import BOUNDARY_FILES, Problem, Row, read_sheet
 
 LEVELS = ("city", "district", "street", "community", "grid")
@@ -58,7 +59,8 @@ def read_city(folder: Path, grid_code_length: int, processes_dir: Path | None = 
     check_boundaries(folder, city, unit_rows, overlap_tolerance, problems)
     _read_departments(folder, city, problems)
     category_rows = _read_categories(folder, city, problems)
-    _read_users(folder, city, problems)
+    policy = load_policy(processes_dir) if processes_dir is not None else None
+    _read_users(folder, city, policy, problems)
     if processes_dir is not None:
         check_decisions(Path(processes_dir), city, category_rows, problems)
     if problems:
@@ -136,16 +138,19 @@ def _read_units(folder, city, grid_code_length, problems) -> dict[str, Row]:
 def _read_departments(folder, city, problems) -> None:
     seen: dict[str, int] = {}
     for row in read_sheet(folder, "departments", problems):
-        if not _unique(row, "code", seen, problems):
-            continue
-        if problem := check_department_code(row["code"]):
-            problems.append(row.problem("code", problem))
-        _required(row, ("name",), problems)
-        level = row["level"] or "district"
-        if level not in DEPARTMENT_LEVELS:
-            problems.append(row.problem("level", f"{level!r} is not one of {', '.join(DEPARTMENT_LEVELS)}"))
-        city.departments[row["code"]] = {"code": row["code"], "name": row["name"], "name_en": row["name_en"],
-                                         "level": level}
+        if _unique(row, "code", seen, problems):
+            city.departments[row["code"]] = check_department(row, problems)
+
+
+def check_department(row: Row, problems: list[Problem]) -> dict:
+    """Check one department row (code shape, name, level); return the department it describes."""
+    if problem := check_department_code(row["code"]):
+        problems.append(row.problem("code", problem))
+    _required(row, ("name",), problems)
+    level = row["level"] or "district"
+    if level not in DEPARTMENT_LEVELS:
+        problems.append(row.problem("level", f"{level!r} is not one of {', '.join(DEPARTMENT_LEVELS)}"))
+    return {"code": row["code"], "name": row["name"], "name_en": row["name_en"], "level": level}
 
 
 def _read_categories(folder, city, problems) -> dict[str, Row]:
@@ -156,60 +161,49 @@ def _read_categories(folder, city, problems) -> dict[str, Row]:
         if not _unique(row, "code", seen, problems):
             continue
         rows[row["code"]] = row
-        _one_of(row, "kind", KINDS, problems)
-        _required(row, ("major_name", "name"), problems)
-        for column in ("major_code", "minor_code"):
-            if not TWO_DIGITS.match(row[column]):
-                problems.append(row.problem(column, "must be 2 digits (大类 and 小类 codes are 2 digits each)"))
-        if not row["code"].endswith(row["major_code"] + row["minor_code"]):
-            problems.append(row.problem("code", "must end with its 大类 and 小类 codes"))
-        first = majors.setdefault((row["kind"], row["major_code"]), (row["major_name"], row.number))
-        if first[0] != row["major_name"]:
-            problems.append(row.problem("major_name", f"大类 {row['major_code']} is called {first[0]!r} on row {first[1]}"))
-        flag = row["emergency"].lower()
-        if flag not in TRUE + FALSE:
-            problems.append(row.problem("emergency", "must be true or false"))
-        department = row["default_department"] or None
-        if department and department not in city.departments:
-            problems.append(row.problem("default_department", f"department {department} is not in departments"))
-        city.categories[row["code"]] = {
-            "code": row["code"], "kind": row["kind"], "major_code": row["major_code"],
-            "major_name": row["major_name"], "major_name_en": row["major_name_en"],
-            "minor_code": row["minor_code"], "name": row["name"], "name_en": row["name_en"],
-            "emergency": flag in TRUE, "default_department": department}
+        city.categories[row["code"]] = check_category(row, city, majors, problems)
     return rows
 
 
-def _read_users(folder, city, problems) -> None:
+def check_category(row: Row, city: City, majors: dict[tuple[str, str], tuple[str, int | str]],
+                   problems: list[Problem]) -> dict:
+    """Check one category row: kind, 2-digit codes that end its code, one name per 大类 (``majors``
+    holds the names seen so far), the emergency flag, a known default department."""
+    _one_of(row, "kind", KINDS, problems)
+    _required(row, ("major_name", "name"), problems)
+    for column in ("major_code", "minor_code"):
+        if not TWO_DIGITS.match(row[column]):
+            problems.append(row.problem(column, "must be 2 digits (大类 and 小类 codes are 2 digits each)"))
+    if not row["code"].endswith(row["major_code"] + row["minor_code"]):
+        problems.append(row.problem("code", "must end with its 大类 and 小类 codes"))
+    first = majors.setdefault((row["kind"], row["major_code"]), (row["major_name"], row.number))
+    if first[0] != row["major_name"]:
+        problems.append(row.problem("major_name", f"大类 {row['major_code']} is called {first[0]!r} on row {first[1]}"))
+    flag = row["emergency"].lower()
+    if flag not in TRUE + FALSE:
+        problems.append(row.problem("emergency", "must be true or false"))
+    department = row["default_department"] or None
+    if department and department not in city.departments:
+        problems.append(row.problem("default_department", f"department {department} is not in departments"))
+    return {"code": row["code"], "kind": row["kind"], "major_code": row["major_code"],
+            "major_name": row["major_name"], "major_name_en": row["major_name_en"],
+            "minor_code": row["minor_code"], "name": row["name"], "name_en": row["name_en"],
+            "emergency": flag in TRUE, "default_department": department}
+
+
+def _read_users(folder, city, policy: Policy | None, problems) -> None:
     seen: dict[str, int] = {}
     for row in read_sheet(folder, "users", problems):
-        if not _unique(row, "username", seen, problems):
-            continue
-        if not USERNAME.match(row["username"]):
-            problems.append(row.problem("username", "may hold only letters, digits, '_', '.' and '-'"))
-        _required(row, ("name",), problems)
-        locale = row["locale"] or "zh"
-        if locale not in LOCALES:
-            problems.append(row.problem("locale", f"{locale!r} is not one of {', '.join(LOCALES)}"))
-        city.users[row["username"]] = {"username": row["username"], "name": row["name"], "locale": locale,
-                                       "memberships": []}
+        if _unique(row, "username", seen, problems):
+            city.users[row["username"]] = check_user(row, problems)
     held: dict[tuple, int] = {}
     for row in read_sheet(folder, "memberships", problems):
         user = city.users.get(row["username"])
         if user is None:
             problems.append(row.problem("username", f"user {row['username']!r} is not in users"))
-        _one_of(row, "role", ROLES, problems)
-        unit, department = row["org_unit"], row["department"]
-        if bool(unit) == bool(department):
-            problems.append(row.problem("org_unit", "give either an org unit or a department, not both or neither"))
+        scope = check_membership(row, city, policy, problems)
+        if scope is None:
             continue
-        if unit and unit not in city.units:
-            problems.append(row.problem("org_unit", f"org unit {unit} is not in org_units"))
-            continue
-        if department and department not in city.departments:
-            problems.append(row.problem("department", f"department {department} is not in departments"))
-            continue
-        scope = ("unit", unit) if unit else ("dept", department)
         key = (row["username"], row["role"], scope)
         if key in held:
             problems.append(row.problem("role", f"the same membership is already on row {held[key]}"))
@@ -217,6 +211,41 @@ def _read_users(folder, city, problems) -> None:
         held[key] = row.number
         if user is not None:
             user["memberships"].append((row["role"], *scope))
+
+
+def check_user(row: Row, problems: list[Problem]) -> dict:
+    """Check one user row (username shape, name, locale); return the user it describes."""
+    if not USERNAME.match(row["username"]):
+        problems.append(row.problem("username", "may hold only letters, digits, '_', '.' and '-'"))
+    _required(row, ("name",), problems)
+    locale = row["locale"] or "zh"
+    if locale not in LOCALES:
+        problems.append(row.problem("locale", f"{locale!r} is not one of {', '.join(LOCALES)}"))
+    return {"username": row["username"], "name": row["name"], "locale": locale, "memberships": []}
+
+
+def check_membership(row: Row, city: City, policy: Policy | None, problems: list[Problem]) -> tuple | None:
+    """Check one membership row: a known role on exactly one existing unit or department, at a
+    kind of unit the policy lets that role sit on. Return its scope, ("unit"|"dept", code), or None."""
+    _one_of(row, "role", ROLES, problems)
+    unit, department = row["org_unit"], row["department"]
+    if bool(unit) == bool(department):
+        problems.append(row.problem("org_unit", "give either an org unit or a department, not both or neither"))
+        return None
+    if unit and unit not in city.units:
+        problems.append(row.problem("org_unit", f"org unit {unit} is not in org_units"))
+        return None
+    if department and department not in city.departments:
+        problems.append(row.problem("department", f"department {department} is not in departments"))
+        return None
+    kind = city.units[unit]["level"] if unit else "department"
+    if policy is not None and row["role"] in ROLES and not policy.may_hold(row["role"], kind):
+        where = ", ".join(policy.held_at[row["role"]])
+        problems.append(row.problem("org_unit" if unit else "department",
+                                    f"role {row['role']} cannot be held at a {kind} (policy.toml "
+                                    f"roles.held_at: {where})"))
+        return None
+    return ("unit", unit) if unit else ("dept", department)
 
 
 def boundary_json(folder: Path, level: str, problems: list[Problem]) -> list[dict] | None:

@@ -55,7 +55,7 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     if category is None or not category.active:
         errors["category_code"] = [Message("Unknown category code.")]
     grid, ancestors = _grid_with_ancestors(session, report.get("grid_code"))
-    if grid is None:
+    if grid is None or not grid.active:
         errors["grid_code"] = [Message("Unknown grid code.")]
     source = report.get("source", "patrol")
     if source not in SOURCES:
@@ -289,7 +289,8 @@ def _check_references(session: Session, actor: User, case: Case, node, data: dic
     for f in node.fields:
         value = data.get(f.id)
         if value and "department" in dict(f.constraints) and f.id not in errors:
-            if session.scalar(select(Department.id).where(Department.code == value)) is None:
+            if session.scalar(select(Department.id).where(Department.code == value,
+                                                          Department.active.is_(True))) is None:
                 errors[f.id] = [Message("No department has this code.")]
     field = node.properties.get("duplicateOf")
     spec = next((f for f in node.fields if f.id == field), None)

@@ -157,14 +157,25 @@ def _check_open(task: Task, expected_version: int | None, expected_case_version:
         raise Conflict(f"task {task.id} is no longer open (completed or withdrawn by {who})")
 
 
-def _set_assignee(session: Session, rt: Runtime, task: Task, actor: User, target: User | None, kind: str) -> None:
+def release_held_tasks(session: Session, rt: Runtime, actor: User, holder: User, reason: str) -> list[Task]:
+    """Give every open task ``holder`` has claimed back to the pool, each with a timeline event
+    naming who held it and why (e.g. their account was deactivated)."""
+    held = list(session.scalars(select(Task).where(Task.assignee_id == holder.id, Task.status == "open")
+                                .order_by(Task.id)))
+    for task in held:
+        _set_assignee(session, rt, task, actor, None, "released", {"from": holder.name, "reason": reason})
+    return held
+
+
+def _set_assignee(session: Session, rt: Runtime, task: Task, actor: User, target: User | None, kind: str,
+                  extra: dict | None = None) -> None:
     result = session.execute(_SET_ASSIGNEE, {"b_id": task.id, "b_seen": task.version,
                                              "b_to": target.id if target else None})
     if result.rowcount != 1:
         raise Conflict(f"task {task.id} was changed by someone else; reload and try again")
     session.expire(task, ["assignee_id", "version", "assignee"])
     case = task.case
-    data = {"task_id": task.id}
+    data = {"task_id": task.id, **(extra or {})}
     if target is not None and target.id != actor.id:
         data["to"] = target.name
     session.add(CaseEvent(case_id=case.id, at=rt.clock(), actor_id=actor.id, kind=kind,

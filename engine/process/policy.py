@@ -22,6 +22,8 @@ SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
 OWNERS = ("centre", "department", "community", "resident", "none")
 # Notices the engine writes for effects of its own; a diagram's `notify` names any other key.
 ENGINE_NOTICES = ("warning", "overdue", "escalated")
+# What a membership can sit on: an org unit of one of these levels, or a department.
+HOLDING_KINDS = ("city", "district", "street", "community", "grid", "department")
 _FALLBACK_PUBLIC = {"zh": "处理中", "en": "In progress"}
 
 
@@ -66,6 +68,15 @@ class Policy:
     self_handling_roles: tuple[str, ...]
     levels: dict[str, Level] = field(default_factory=dict)
     studio_roles: tuple[str, ...] = ("admin",)
+    # Where each role may be held: org levels and "department" (policy.toml [roles.held_at]);
+    # a role not listed may be held anywhere.
+    held_at: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    admin_wide_levels: tuple[str, ...] = ("city", "district")
+
+    def may_hold(self, role: str, kind: str) -> bool:
+        """Whether a membership of ``role`` may sit on a unit of level ``kind`` (or "department")."""
+        allowed = self.held_at.get(role)
+        return allowed is None or kind in allowed
 
     def role_for_lane(self, lane: str | None) -> str | None:
         """Return the role code a lane stands for, or None when the lane is unknown."""
@@ -150,6 +161,25 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
     ranks = [lv.rank for lv in levels.values()]
     if len(set(ranks)) != len(ranks):
         raise PolicyError(f"{POLICY_FILE}: escalation.levels: every level needs its own rank")
+    held_at = {}
+    held = roles_doc.data.get("roles", {}).get("held_at", {})
+    if not isinstance(held, dict):
+        raise PolicyError(f"{POLICY_FILE}: roles.held_at: must be a table")
+    for role in held:
+        key = f"roles.held_at.{role}"
+        roles_doc.role(key, role, roles)
+        held_at[role] = roles_doc.names(key)
+        for kind in held_at[role]:
+            if kind not in HOLDING_KINDS:
+                raise PolicyError(f"{POLICY_FILE}: {key}: {kind!r} is not one of {', '.join(HOLDING_KINDS)}")
+    # A policy without whole_city_at lets admins of a city or district unit change the district-wide data.
+    admin_wide = ("city", "district")
+    if "whole_city_at" in roles_doc.table("administer"):
+        admin_wide = roles_doc.names("administer.whole_city_at")
+        for level in admin_wide:
+            if level not in HOLDING_KINDS[:-1]:
+                raise PolicyError(f"{POLICY_FILE}: administer.whole_city_at: {level!r} is not one of "
+                                  f"{', '.join(HOLDING_KINDS[:-1])}")
     return Policy(
         stages=stages, expected_completion=expected, notices=notices, default_locale=locale,
         roles=roles, lanes=lanes, assign_roles=roles_doc.roles("assign.roles", roles),
@@ -161,7 +191,8 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         channels=channels, self_handling_channels=self_channels,
         self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels,
         # Versions deployed before the studio have no [studio]: only admins, as then.
-        studio_roles=roles_doc.roles("studio.roles", roles) if "studio" in raw[POLICY_FILE] else ("admin",))
+        studio_roles=roles_doc.roles("studio.roles", roles) if "studio" in raw[POLICY_FILE] else ("admin",),
+        held_at=held_at, admin_wide_levels=admin_wide)
 
 
 class _Doc:

@@ -109,7 +109,8 @@ def submit(session: Session, rt: Runtime, client: Open311Client, form: dict[str,
     address = _text(form, "address_string", 255)
     address_id = _text(form, "address_id", 32)
     if grid is None and address_id:
-        grid = session.scalars(select(OrgUnit).where(OrgUnit.code == address_id, OrgUnit.level == "grid")).first()
+        grid = session.scalars(select(OrgUnit).where(OrgUnit.code == address_id, OrgUnit.level == "grid",
+                                                         OrgUnit.active.is_(True))).first()
         if grid is None:
             raise _bad("address_id", "Not a grid code of this city (address_id is the unit-grid code).")
     if grid is None and address:
@@ -213,7 +214,8 @@ def _check_attributes(defined: tuple[Attribute, ...], given: dict[str, list[str]
 def grid_at(session: Session, lat: float, lng: float) -> OrgUnit | None:
     """The grid whose bounding box (min_lng, min_lat, max_lng, max_lat) holds the point."""
     # Grid boxes are JSON, so the test runs here; a city's few thousand grids take a few ms.
-    for grid in session.scalars(select(OrgUnit).where(OrgUnit.level == "grid", OrgUnit.bbox.is_not(None))
+    for grid in session.scalars(select(OrgUnit).where(OrgUnit.level == "grid", OrgUnit.bbox.is_not(None),
+                                                       OrgUnit.active.is_(True))
                                 .order_by(OrgUnit.code)):
         box = grid.bbox
         if isinstance(box, list) and len(box) == 4 and box[0] <= lng < box[2] and box[1] <= lat < box[3]:
@@ -224,7 +226,8 @@ def grid_at(session: Session, lat: float, lng: float) -> OrgUnit | None:
 def grid_for_address(session: Session, address: str) -> OrgUnit | None:
     """The grid an address names: a grid's own name, else the first grid of the community
     whose name (without 社区/村) the address contains."""
-    units = session.scalars(select(OrgUnit).where(OrgUnit.level.in_(("grid", "community")))
+    units = session.scalars(select(OrgUnit).where(OrgUnit.level.in_(("grid", "community")),
+                                                  OrgUnit.active.is_(True))
                             .order_by(OrgUnit.code)).all()
     for grid in (u for u in units if u.level == "grid"):
         if grid.name and grid.name in address:

@@ -108,7 +108,7 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
         comments=comments.list_comments(session, case),
         department=department, facts=details.facts, rule=details.rule,
         photo_stages=photo_stages(session, photos),
-        departments=directory.departments(session) if picks_department else [])
+        departments=directory.departments(session, active_only=True) if picks_department else [])
 
 
 def photo_stages(session: Session, photos: list[Attachment]) -> dict[int, str]:

@@ -38,7 +38,8 @@ def intake_choices(session: Session, user: User, policy: Policy) -> IntakeChoice
                                                        "name_en": c.major_name_en, "items": []})["items"].append(c)
     scopes = [m.scope_key for m in user.memberships
               if m.role in reporter_roles(policy) and not m.scope_key.startswith("dept:")]
-    grids = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.level == "grid").order_by(OrgUnit.code))
+    grids = [u for u in session.scalars(select(OrgUnit).where(OrgUnit.level == "grid", OrgUnit.active.is_(True))
+                                                .order_by(OrgUnit.code))
              if any(u.path.startswith(s) for s in scopes)]
     roles = {m.role for m in user.memberships}
     workers = set(policy.self_handling_roles)  # who reports what the patrol found (policy.toml)

@@ -33,8 +33,12 @@ def org_unit(session: Session, code: str) -> OrgUnit:
     return unit
 
 
-def departments(session: Session) -> list[Department]:
-    return list(session.scalars(select(Department).order_by(Department.code)))
+def departments(session: Session, *, active_only: bool = False) -> list[Department]:
+    """Departments by code; a picker offers only the active ones (old cases still name the others)."""
+    query = select(Department).order_by(Department.code)
+    if active_only:
+        query = query.where(Department.active.is_(True))
+    return list(session.scalars(query))
 
 
 def process_versions(session: Session) -> list[ProcessVersion]:

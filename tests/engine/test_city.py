@@ -194,3 +194,21 @@ def test_the_cli_dry_run_prints_the_diff_and_a_real_import_prints_passwords(data
     bad = runner.invoke(main, ["city", "import", str(city_dir)])
     assert bad.exit_code == 1 and "column code: grid code must be 15 digits" in bad.output
     assert "nothing was changed" in bad.output
+
+
+def test_the_cli_import_is_in_the_admins_change_history(database_url, monkeypatch, city_dir):
+    from sqlalchemy import select
+
+    from models import AdminChange, make_engine, make_session_factory
+
+    monkeypatch.setenv("GRIDFLOW_DATABASE_URL", database_url)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--force"]).exit_code == 0
+    assert runner.invoke(main, ["city", "import", str(city_dir), "--dry-run"]).exit_code == 0
+    assert runner.invoke(main, ["city", "import", str(city_dir)]).exit_code == 0
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        [entry] = session.scalars(select(AdminChange)).all()
+        assert entry.actor_id is None and entry.action == "import"
+        assert "add department CG 区城管执法局" in entry.new["changes"]
+    engine.dispose()

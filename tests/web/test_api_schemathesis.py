@@ -48,7 +48,9 @@ def live(client, token):
     token_id = client.post("/api/v1/tokens", json={"name": "spare"}, headers=clerk).get_json()["id"]
     return {"headers": clerk, "path": {"code": code, "task_id": task_id, "attachment_id": attachment["id"],
                                        "token_id": token_id, "key": "grid_case", "version": 1,
-                                       "name": "grid_case.bpmn"}}
+                                       "name": "grid_case.bpmn", "username": "clerk_dhm",
+                                       "unit_code": "110101001001001", "department_code": "HW",
+                                       "category_code": "E0102"}}
 
 
 @schema.parametrize()

@@ -81,7 +81,8 @@ ROLE_PAGES = {
     "dispatch_dhm": ["/inbox", "/cases"],
     "handler_hw": ["/inbox", "/cases"],
     "super_district": ["/board", "/inbox", "/cases"],
-    "admin": ["/inbox", "/report", "/board", "/cases"],
+    "admin": ["/inbox", "/report", "/board", "/cases", "/admin/users", "/admin/users/new", "/admin/users/clerk_dhm",
+              "/admin/units", "/admin/departments", "/admin/categories", "/admin/import", "/admin/history"],
 }
 
 

@@ -32,6 +32,10 @@ PATH_PARAMS = {
     "code": ({"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,32}$"}, "A public case code such as GF2026112600001."),
     "task_id": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A task id."),
     "attachment_id": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}, "An attachment id."),
+    "username": ({"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,64}$"}, "A username such as clerk_dhm."),
+    "unit_code": ({"type": "string", "pattern": r"^[0-9]{1,32}$"}, "An org unit's code such as 110101001."),
+    "department_code": ({"type": "string", "pattern": r"^[A-Z][A-Z0-9_]{0,19}$"}, "A department's code such as HW."),
+    "category_code": ({"type": "string", "pattern": r"^[A-Za-z0-9]{1,8}$"}, "A category's code such as E0102."),
     "token_id": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A token id."),
     "version": ({"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1}, "A process version number."),
     "key": ({"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}, "A process key such as grid_case."),
@@ -136,7 +140,7 @@ def docs():
     schemas = spec["components"]["schemas"]
     operations = [{"method": method.upper(), "path": path, **op}
                   for path, ops in spec["paths"].items() for method, op in ops.items()]
-    tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "reference",
+    tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "reference", "admin",
                                                             "tokens"].index)
     return render_template("api_docs.html", spec=spec, tags=tags, operations=operations, schemas=schemas,
                            describe=describe, ref_name=ref_name)

@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from engine.errors import Forbidden, InputError, NotFound
 from engine.lifecycle import attachments as attachment_service
+from engine.lifecycle.cases import reporter_roles as case_roles
 from engine.queries import choices
 
 from web.api import core as api
@@ -24,6 +25,17 @@ from web.wording import translated
 bp = Blueprint("pages", __name__)
 PAGE_SIZE = 50
 MAX_PHOTOS = 10  # photos stored from one form; the request size limit allows this many
+
+
+@bp.app_context_processor
+def _nav_roles():
+    """The top bar shows a page to the roles policy.toml lets in: who may report (any channel),
+    see the board, work in the studio, administer."""
+    def nav_roles(page: str) -> tuple[str, ...]:
+        policy = runtime().policy
+        return {"report": lambda: case_roles(policy), "board": lambda: policy.board_roles,
+                "studio": lambda: policy.studio_roles, "administer": lambda: policy.admin_roles}[page]()
+    return {"nav_roles": nav_roles}
 
 
 @bp.errorhandler(NotFound)
@@ -127,4 +139,4 @@ def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
 
 
 # The page families add their routes to bp.
-from web.pages import board, cases, inbox, intake, notifications, studio, tasks  # noqa: E402,F401
+from web.pages import admin, board, cases, inbox, intake, notifications, studio, tasks  # noqa: E402,F401

@@ -123,9 +123,3 @@ def studio_deploy_draft(draft_id: int):
     flash(_("Deployed version %(version)s: new cases start on it now.", version=deployment.version.version),
           "success")
     return redirect(url_for("pages.studio_version", version=deployment.version.version))
-
-
-@bp.app_context_processor
-def _studio_link():
-    # The top bar links to the studio for the roles the policy lets in.
-    return {"studio_roles": lambda: runtime().policy.studio_roles}

@@ -1,0 +1,48 @@
+"""One-time set-password links: the administrator makes one on the user's page (the link shown
+once, to hand on); the user opens it, signed out, and chooses their own password."""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.admin import passwords
+from engine.errors import Conflict, InputError
+
+from web.auth import login_required
+from web.db import get_session, runtime
+from web.pages import bp
+from web.pages.admin import admin_roles
+
+
+@bp.post("/admin/users/<username>/password-link")
+@login_required(admin_roles)
+def admin_user_password_link(username: str):
+    session = get_session()
+    try:
+        secret, expires = passwords.issue_password_link(session, runtime(), g.user, username)
+        session.commit()
+    except Conflict as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("pages.admin_user", username=username))
+    return render_template("admin/password.html", username=username, password=None, created=False, expires=expires,
+                           link=url_for("pages.set_password", secret=secret, _external=True))
+
+
+@bp.route("/set-password/<secret>", methods=["GET", "POST"])
+def set_password(secret: str):
+    session, rt = get_session(), runtime()
+    errors = {}
+    if request.method == "POST":
+        try:
+            passwords.set_password_with_link(session, rt, secret, request.form.get("password", ""),
+                                                    request.form.get("repeated", ""))
+            session.commit()
+            flash(_("Your password is set. Sign in with it."), "success")
+            return redirect(url_for("auth.login"))
+        except InputError as exc:
+            session.rollback()
+            errors = exc.errors
+    user = passwords.link_holder(session, rt, secret)
+    return render_template("admin/set_password.html", user=user, errors=errors,
+                           minimum=int(rt.settings.get("PASSWORD_MIN_LENGTH", 10))), (422 if errors else 200)
