@@ -174,7 +174,7 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
                 raise PolicyError(f"{POLICY_FILE}: {key}: {kind!r} is not one of {', '.join(HOLDING_KINDS)}")
     # A policy without whole_city_at lets admins of a city or district unit change the district-wide data.
     admin_wide = ("city", "district")
-    if "whole_city_at" in roles_doc.table("administer"):
+    if "whole_city_at" in roles_doc.data.get("administer", {}):
         admin_wide = roles_doc.names("administer.whole_city_at")
         for level in admin_wide:
             if level not in HOLDING_KINDS[:-1]:

@@ -169,7 +169,7 @@ def test_a_city_whose_supervisors_administer_and_whose_shift_leaders_start_on_th
 def test_a_version_deployed_before_administer_and_start_existed_still_reads(shipped):
     files = dict(shipped)
     text = files["policy.toml"]
-    for table in ('[administer]\nroles = ["admin"]', '[start]\nboard = ["supervisor"]'):
+    for table in ('[administer]\nroles = ["admin"]\nwhole_city_at = ["city", "district"]', '[start]\nboard = ["supervisor"]'):
         assert table in text
         text = text.replace(table, "")
     policy = parse_policy({**files, "policy.toml": text})
