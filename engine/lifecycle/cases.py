@@ -24,6 +24,7 @@ from engine.access.org import may_see_case, may_take
 from engine.process.deploy import latest_version
 from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.process.policy import SOURCES, Policy
+from engine.lifecycle import satisfaction
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
 from engine.spiff import NotWaiting, ProcessError
@@ -191,6 +192,8 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
         record_step(session, rt, case, workflow, bundle, actor, kind="task_completed", data=audit, task=task,
                     open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
                     case_changes=changes or None, effects=effects)
+        # A form with a satisfaction field (the phone callback) is a rating of this closing.
+        satisfaction.record(session, case, task.bpmn_id, data, rt.clock(), comment_field=None)
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None

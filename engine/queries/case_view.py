@@ -112,7 +112,8 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
 
 
 def photo_stages(session: Session, photos: list[Attachment]) -> dict[int, str]:
-    """Map each photo to the stage of the task it was taken in ("reported" when it came with the report)."""
+    """Map each photo to the stage of the task it was taken in, or the stage the case waited in when
+    the reporter sent it (a supplement); "reported" when it came with the report."""
     ids = {a.task_id for a in photos if a.task_id}
     stages = {row[0]: row[1] for row in session.execute(select(Task.id, Task.stage).where(Task.id.in_(ids)))} if ids else {}
-    return {a.id: stages.get(a.task_id, "reported") if a.task_id else "reported" for a in photos}
+    return {a.id: stages.get(a.task_id, "reported") if a.task_id else (a.stage or "reported") for a in photos}
