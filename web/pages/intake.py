@@ -1,11 +1,13 @@
-"""The report form (/report): a grid worker's patrol find or a clerk's call from a channel."""
+"""The report form (/report): a grid worker's patrol find or a clerk's call from a channel; after a
+resident's report, the clerk gets the reporter's link and a text message to send them, once."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
 
 from engine.errors import Forbidden, InputError
 from engine.lifecycle import cases as case_service
+from engine.public.texts import public_text
 from engine.queries.choices import intake_choices
 
 from web.auth import login_required
@@ -36,21 +38,23 @@ def report_submit():
     report_data = {k: v for k, v in values.items() if k not in ("lat", "lng") and v not in ("",)}
     report_data["self_handled"] = values["self_handled"]
     report_data.setdefault("source", "patrol")  # a grid worker's form has no channel: the patrol
-    errors = _check_form(values, report_data)
     files = uploaded_photos()
-    if not errors:
-        try:
-            case = case_service.report_case(session, rt, g.user, report_data)
-            store_photos(session, rt, case, files)
-            session.commit()
-            flash(_("Case %(code)s reported.", code=case.code), "success")
-            return redirect(url_for("pages.case", code=case.code))
-        except InputError as exc:
-            session.rollback()
-            errors = {("photos" if k == "photo" else k): v for k, v in exc.errors.items()}
-        except Forbidden as exc:
-            session.rollback()
-            errors = {"grid_code": [exc.message]}
+    try:
+        # The form's own checks go in with the report: every error comes back at once.
+        case = case_service.report_case(session, rt, g.user, report_data, _check_form(values, report_data))
+        store_photos(session, rt, case, files)
+        session.commit()
+    except InputError as exc:
+        session.rollback()
+        errors = {("photos" if k == "photo" else k): v for k, v in exc.errors.items()}
+    except Forbidden as exc:
+        session.rollback()
+        errors = {"grid_code": [exc.message]}
+    else:
+        flash(_("Case %(code)s reported.", code=case.code), "success")
+        if case.tracking_secret:
+            return _confirmation(case)
+        return redirect(url_for("pages.case", code=case.code))
     if files and not errors.get("photos"):
         errors.setdefault("photos", []).append(_("Nothing was saved; choose the photos again."))
     return render_template("report.html", **_intake_context(session, values, errors)), 422
@@ -81,8 +85,22 @@ def _check_form(values: dict, report_data: dict) -> dict[str, list[str]]:
     return errors
 
 
+def _confirmation(case):
+    """The clerk's page after recording a resident's report: the reporter's link and the text
+    message to send them. The secret exists only in this answer (its hash is stored)."""
+    rt = runtime()
+    url = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret, _external=True)
+    sms = public_text(rt.settings).sms_text(case.code, url, get_locale().language if get_locale() else "zh")
+    page = make_response(render_template("report_done.html", case=case, tracking_url=url, sms=sms))
+    page.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache
+    return page
+
+
 def _intake_context(session, values: dict, errors: dict) -> dict:
-    offered = intake_choices(session, g.user, runtime().policy)
-    return {"majors": offered.majors, "grids": offered.grids, "values": {**offered.defaults, **values},
+    rt = runtime()
+    offered = intake_choices(session, g.user, rt.policy)
+    return {"majors": offered.majors, "grid_groups": offered.grid_groups, "values": {**offered.defaults, **values},
             "errors": errors, "is_worker": offered.is_worker, "is_clerk": offered.is_clerk,
-            "sources": offered.sources}
+            "sources": offered.sources, "phone_examples": rt.settings.get("REPORTER_PHONE_EXAMPLES", ""),
+            # A clerk records what a resident reported (a call-taker's words); a grid worker reports what they found.
+            "as_clerk": offered.is_clerk and not offered.is_worker}
