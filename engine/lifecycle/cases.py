@@ -291,12 +291,18 @@ def get_case(session: Session, user: User, code: str) -> Case:
     case = session.scalars(select(Case).where(Case.code == code)).first() if _CODE.match(code) else None
     if case is None:
         raise NotFound(f"case {code} does not exist")
+    if not may_see_case(user, case.scope_path, holding_scopes(session, case)):
+        raise NotFound(f"case {code} does not exist")
+    return case
+
+
+def holding_scopes(session: Session, case: Case) -> list[str]:
+    """The scopes that hold the case now besides its place: its open tasks' and its department's.
+    A unit that returned the case or lost it by re-dispatch is no longer among them."""
     scopes = list(session.scalars(select(Task.scope_key).where(Task.case_id == case.id, Task.status == "open")))
     if case.department_code:
         scopes.append(f"dept:{case.department_code}")
-    if not may_see_case(user, case.scope_path, scopes):
-        raise NotFound(f"case {code} does not exist")
-    return case
+    return scopes
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

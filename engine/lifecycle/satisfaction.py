@@ -52,7 +52,7 @@ def of_case(session: Session, case: Case) -> Satisfaction | None:
                            .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(1))
     query = select(Rating).where(Rating.case_id == case.id).order_by(Rating.created_at, Rating.id)
     if since is not None:
-        query = query.where(Rating.created_at >= since)
+        query = query.where(Rating.created_at > since)
     resident = callback = None
     for rating in session.scalars(query):
         if rating.source == RESIDENT:
