@@ -157,3 +157,16 @@ def test_a_unit_that_returned_the_case_sees_only_its_own_record(client_for, app,
     assert api.get(f"/api/v1/tasks/{sign['id']}/candidates", headers=handler).status_code == 404
     assert api.get(f"/api/v1/cases/{code}", headers=handler).status_code == 404
     assert client_for("handler_hw").get(f"/cases/{code}").status_code == 404
+
+
+def test_the_api_answers_a_resident_report_with_its_link_and_sms(client, token):
+    r = client.post("/api/v1/cases", headers=token("clerk_dhm"), json={
+        "category_code": "E0102", "grid_code": GRID, "address": "南池子大街12号", "description": "垃圾",
+        "source": "hotline", "reporter_phone": "010-65123456"})
+    body = r.get_json()
+    assert r.status_code == 201 and body["tracking_url"] in body["sms_text"] and body["code"] in body["sms_text"]
+    bad = client.post("/api/v1/cases", headers=token("clerk_dhm"), json={
+        "category_code": "E0102", "grid_code": GRID, "description": "垃圾", "source": "hotline",
+        "reporter_phone": "6512345"})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.get_json()["errors"]} == {"address", "reporter_phone"}
