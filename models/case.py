@@ -198,6 +198,8 @@ class Attachment(Base):
     # Paths relative to the attachments folder under the instance folder.
     path: Mapped[str] = mapped_column(String(300))
     thumbnail_path: Mapped[str | None] = mapped_column(String(300))
+    # The stage the case was in when the photo came without a task (a resident's supplement).
+    stage: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
     uploaded_by: Mapped[User | None] = relationship()

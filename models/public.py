@@ -23,7 +23,9 @@ class TrackingLink(Base):
 
 
 class Rating(Base):
-    """The reporter's rating of a closed case (满意 / 基本满意 / 不满意); one per closing."""
+    """A satisfaction rating of a case (满意 / 基本满意 / 不满意) with its source: ``resident`` (the
+    reporter's own, through the tracking link) or the BPMN id of the staff task that recorded it
+    (the clerk's phone callback, ``callback``). engine/lifecycle/satisfaction.py reconciles them."""
 
     __tablename__ = "rating"
 
@@ -31,6 +33,7 @@ class Rating(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
     satisfaction: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(32), default="resident")
     created_at: Mapped[datetime]
 
 

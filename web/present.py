@@ -8,6 +8,8 @@ from datetime import datetime
 from flask import current_app, g
 from flask_babel import get_locale, gettext as _, lazy_gettext as l_, ngettext
 
+from engine.public import tracking
+
 from web.db import runtime
 
 
@@ -123,9 +125,9 @@ def event_sentence(event, node=None) -> str:
     if kind == "task_completed":
         return _("completed “%(task)s”", task=task)
     if kind == "message":
-        if data.get("message") == "supplement":
+        if data.get("message") == tracking.SUPPLEMENT:
             return _("the reporter sent the requested supplement")
-        if data.get("message") == "rating":
+        if data.get("message") == tracking.RATING:
             return _("the resident rated the result")
         return _("message received: %(name)s", name=data.get("message", ""))
     if kind == "timer":

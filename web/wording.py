@@ -88,4 +88,4 @@ def notice_kind(kind: str) -> str:
 
 def template_helpers() -> dict:
     return {"required_when": condition, "notice_kind": notice_kind, "event_details": event_details,
-            "filter_errors": filter_errors}
+            "filter_errors": filter_errors, "SATISFACTION_NAMES": SATISFACTION}

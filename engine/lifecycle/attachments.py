@@ -34,9 +34,10 @@ def attachments_dir(rt: Runtime) -> Path:
     return Path(rt.settings.get("ATTACHMENTS_DIR") or Path(rt.settings["INSTANCE_DIR"]) / "attachments")
 
 
-def add_attachment(session: Session, rt: Runtime, user: User, case: Case, filename: str, data: bytes,
+def add_attachment(session: Session, rt: Runtime, user: User | None, case: Case, filename: str, data: bytes,
                    task: Task | None = None, field: str = "photo") -> Attachment:
-    """Check and store one photo for a case the caller has already found visible to ``user``.
+    """Check and store one photo for a case the caller has already found visible to ``user``
+    (None: the reporter, through their tracking link; the photo keeps the case's stage).
 
     Errors name ``field``. Nothing is written to the database when the file is refused; a file
     written to disk before a failed commit is harmless (same content, same name next time).
@@ -69,12 +70,13 @@ def add_attachment(session: Session, rt: Runtime, user: User, case: Case, filena
     _write_once(root / rel, data)
     _write_once(root / thumb_rel, thumbnail)
     now = rt.clock()
-    attachment = Attachment(case_id=case.id, task_id=task.id if task else None, uploaded_by_id=user.id,
-                            filename=name, content_type=content_type, size=len(data), sha256=digest,
+    attachment = Attachment(case_id=case.id, task_id=task.id if task else None,
+                            uploaded_by_id=user.id if user else None,
+                            stage=case.stage if user is None else None, filename=name, content_type=content_type, size=len(data), sha256=digest,
                             path=str(rel), thumbnail_path=str(thumb_rel), created_at=now)
     session.add(attachment)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, at=now, actor_id=user.id, kind="attachment_added",
+    session.add(CaseEvent(case_id=case.id, at=now, actor_id=user.id if user else None, kind="attachment_added",
                           task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
                           from_stage=case.stage, to_stage=case.stage,
                           data={"attachment_id": attachment.id, "filename": name}))

@@ -6,6 +6,7 @@ race surfaces as :class:`Conflict` and nothing of the action is kept.
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from engine.access.org import may_see_case, may_take
 from engine.process.deploy import latest_version
 from engine.lifecycle.incidents import pending_retry, record_incident
 from engine.process.policy import SOURCES, Policy
+from engine.lifecycle import satisfaction
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
 from engine.spiff import NotWaiting, ProcessError
@@ -48,9 +50,14 @@ def reporter_roles(policy: Policy) -> tuple[str, ...]:
     return tuple(dict.fromkeys(role for roles in policy.channels.values() for role in roles))
 
 
-def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any]) -> Case:
-    """File a new case from any channel and start its process; return the case."""
-    errors: dict[str, list[str]] = {}
+def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[str, Any],
+                form_errors: dict[str, list] | None = None) -> Case:
+    """File a new case from any channel and start its process; return the case.
+
+    ``form_errors`` are what the caller's own form checks found: they come back in the same
+    InputError as the engine's, so the person sees every problem on their first submit.
+    """
+    errors: dict[str, list] = {k: list(v) for k, v in (form_errors or {}).items()}
     category = session.scalars(_CATEGORY_BY_CODE, {"code": report.get("category_code")}).first()
     if category is None or not category.active:
         errors["category_code"] = [Message("Unknown category code.")]
@@ -68,8 +75,20 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     if self_handled and source not in policy.self_handling_channels:
         errors["self_handled"] = [Message("Only a report from {channels} can be self-handled.",
                                           channels=", ".join(policy.self_handling_channels))]
-    if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)):
-        errors["address"] = [Message("Give an address or coordinates (lat and lng).")]
+    if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)) \
+            and not {"lat", "lng"} & set(errors):
+        errors.setdefault("address", []).append(Message("Give an address or coordinates (lat and lng)."))
+    phone = phone_problem(rt.settings, report.get("reporter_phone"))
+    if phone:
+        errors.setdefault("reporter_phone", []).append(phone)
+    outside = grid is not None and actor is not None and \
+        not any(may_take(actor, role, grid.path) for role in reporter_roles(policy))
+    if outside and errors:  # said with the other errors; alone it is a refusal (403) below
+        errors["grid_code"] = [Message("you may not report cases in this grid")]
+    elif grid is not None and not outside and "source" not in errors:
+        channel = _channel_problem(policy, actor, grid, source)
+        if channel:
+            errors["source"] = [channel]
     if errors:
         raise InputError(errors)
     _check_reporter(policy, actor, grid, source, self_handled)
@@ -111,11 +130,32 @@ def _check_reporter(policy: Policy, actor: User | None, grid: OrgUnit, source: s
     if self_handled and not holds(policy.self_handling_roles):
         raise Forbidden(Message("only a holder of {roles} over the grid can report a self-handled case",
                                 roles=", ".join(policy.self_handling_roles)))
+
+
+def _channel_problem(policy: Policy, actor: User | None, grid: OrgUnit, source: str) -> Message | None:
+    """What is wrong with ``actor`` recording a report from channel ``source`` (policy.toml
+    [report.channels]), or None."""
     allowed = policy.channels.get(source, ())
-    if actor is not None and not holds(allowed):
-        who = ", ".join(allowed) or "nobody with an account"
-        raise InputError({"source": [Message("Reports from channel {choice} are recorded by: {who}.",
-                                             choice=source, who=who, field="source")]})
+    if actor is None or any(may_take(actor, role, grid.path) for role in allowed):
+        return None
+    return Message("Reports from channel {choice} are recorded by: {who}.", choice=source,
+                   who=", ".join(allowed) or "nobody with an account", field="source")
+
+
+def phone_problem(settings, phone: Any) -> Message | None:
+    """What is wrong with a reporter's phone number (REPORTER_PHONE_PATTERNS), or None; empty is fine."""
+    if phone in (None, ""):
+        return None
+    number = re.sub(r"\s+", "", str(phone))
+    if any(pattern.fullmatch(number) for pattern in _phone_patterns(tuple(settings["REPORTER_PHONE_PATTERNS"]))):
+        return None
+    return Message("Not a phone number: give a mainland mobile number or a landline with its area code, "
+                   "e.g. {examples}.", examples=settings.get("REPORTER_PHONE_EXAMPLES", ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _phone_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern, ...]:
+    return tuple(re.compile(p) for p in patterns)
 
 
 def case_data(rt: Runtime, code: str, category: Category, units: dict[str, OrgUnit], source: str,
@@ -191,6 +231,8 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
         record_step(session, rt, case, workflow, bundle, actor, kind="task_completed", data=audit, task=task,
                     open_rows=[row for row in rows if row.status == "open" and row.id != task.id],
                     case_changes=changes or None, effects=effects)
+        # A form with a satisfaction field (the phone callback) is a rating of this closing.
+        satisfaction.record(session, case, task.bpmn_id, data, rt.clock(), comment_field=None)
     except ProcessError as exc:
         if "not waiting for input" in str(exc):
             raise Conflict(f"task {task_id} is no longer open") from None
@@ -249,12 +291,18 @@ def get_case(session: Session, user: User, code: str) -> Case:
     case = session.scalars(select(Case).where(Case.code == code)).first() if _CODE.match(code) else None
     if case is None:
         raise NotFound(f"case {code} does not exist")
+    if not may_see_case(user, case.scope_path, holding_scopes(session, case)):
+        raise NotFound(f"case {code} does not exist")
+    return case
+
+
+def holding_scopes(session: Session, case: Case) -> list[str]:
+    """The scopes that hold the case now besides its place: its open tasks' and its department's.
+    A unit that returned the case or lost it by re-dispatch is no longer among them."""
     scopes = list(session.scalars(select(Task.scope_key).where(Task.case_id == case.id, Task.status == "open")))
     if case.department_code:
         scopes.append(f"dept:{case.department_code}")
-    if not may_see_case(user, case.scope_path, scopes):
-        raise NotFound(f"case {code} does not exist")
-    return case
+    return scopes
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

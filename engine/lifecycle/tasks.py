@@ -12,6 +12,7 @@ from models import CaseEvent, Membership, Task, User
 from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed
 from engine.process.forms import Fact, prefill, shown_facts
 from engine.access.org import may_see_case, may_take
+from engine.lifecycle import cases
 from engine.runtime import Runtime
 from engine.spiff import FormField
 
@@ -24,16 +25,24 @@ class TaskDetails:
     facts: list[Fact] = field(default_factory=list)
     # (row number, description) of the decision-table rule behind the prefilled recommendation
     rule: tuple[int, str] | None = None
+    # True when the user's unit did this task but no longer holds the case (it returned it or
+    # lost it by re-dispatch): they see their own task record only, nothing of the case since.
+    own_record: bool = False
 
 
 def task_details(session: Session, rt: Runtime, user: User, task_id: int) -> TaskDetails:
     """Return the task's form, the values its designer declared to prefill, the case facts it shows
-    and the rule behind a recommendation; the one place an open task's data is read."""
+    and the rule behind a recommendation (an open task), or what was submitted (a finished one);
+    the one place a task's data is read."""
     task = visible_task(session, user, task_id)
     bundle = rt.bundle(session, task.case.process_version_id)
     node = bundle.node(task.bpmn_id)
-    details = TaskDetails(task, node.fields, {f.id: f.default for f in node.fields})
-    if task.status == "open":
+    details = TaskDetails(task, node.fields, {f.id: f.default for f in node.fields},
+                          own_record=not sees_case(session, user, task))
+    if task.status != "open":
+        submitted = submission(session, task)
+        details.values = {f.id: submitted.get(f.id) for f in node.fields if f.id in submitted}
+    else:
         workflow = rt.workflows.load_state(bundle, task.case.state)
         data = next((t.data for t in rt.workflows.ready_tasks(workflow, bundle) if t.spiff_id == task.spiff_id), {})
         details.values = prefill(node.fields, data)
@@ -50,11 +59,28 @@ _SET_ASSIGNEE = (update(Task).where(Task.id == bindparam("b_id"), Task.status ==
 
 
 def visible_task(session: Session, user: User, task_id: int) -> Task:
-    """Return the task if the user may see its case; otherwise NotFound, so ids do not leak."""
+    """Return the task if the user may see its case, or the task was their unit's (then only its
+    own record: :func:`sees_case` says which); otherwise NotFound, so ids do not leak."""
     task = session.get(Task, task_id) if 0 < task_id < 2 ** 63 else None
     if task is None or not may_see_case(user, task.case.scope_path, [task.scope_key]):
         raise NotFound(f"task {task_id} does not exist")
     return task
+
+
+def sees_case(session: Session, user: User, task: Task) -> bool:
+    """Whether the user sees the task's whole case: by its place, or because their unit holds it
+    now (an open task, its department). A unit that returned it or lost it by re-dispatch does not."""
+    return may_see_case(user, task.case.scope_path, cases.holding_scopes(session, task.case))
+
+
+def submission(session: Session, task: Task) -> dict[str, Any]:
+    """What the person who completed ``task`` submitted (its completion event), {} if nobody did."""
+    if task.completed_at is None:
+        return {}
+    data = session.scalar(select(CaseEvent.data).where(
+        CaseEvent.case_id == task.case_id, CaseEvent.kind == "task_completed",
+        CaseEvent.task_bpmn_id == task.bpmn_id, CaseEvent.at == task.completed_at).limit(1))
+    return dict(data or {})
 
 
 def task_of_case(session: Session, user: User, case, task_id: int | None, field: str = "task_id") -> Task | None:
@@ -132,6 +158,15 @@ def candidates(session: Session, task: Task) -> list[User]:
                                                  User.active.is_(True))
              .distinct().order_by(User.name))
     return [u for u in session.scalars(query) if not excluded(u, task)]
+
+
+def assignable(session: Session, user: User, task_id: int) -> list[User]:
+    """The people the task could go to, for someone who sees its case; NotFound for a unit that
+    only keeps its own record of the task (it returned the case or lost it by re-dispatch)."""
+    task = visible_task(session, user, task_id)
+    if not sees_case(session, user, task):
+        raise NotFound(f"task {task_id} does not exist")
+    return candidates(session, task)
 
 
 def excluded(user: User, task: Task) -> bool:

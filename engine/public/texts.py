@@ -52,6 +52,7 @@ class PublicText:
     attributes: dict[str, tuple[Attribute, ...]] = field(default_factory=dict)  # by service code
     discovery: Discovery = field(default_factory=Discovery)
     policy: Policy | None = None  # the stage vocabulary
+    sms: dict[str, str] = field(default_factory=dict)  # the text a clerk sends the reporter: {code}, {url}
 
     def stage(self, code: str | None, lang: str = "zh") -> str:
         """The stage in plain words ("处理中 / In progress" for a stage the vocabulary lacks)."""
@@ -62,6 +63,11 @@ class PublicText:
 
     def attributes_for(self, service_code: str) -> tuple[Attribute, ...]:
         return self.attributes.get(service_code, ())
+
+    def sms_text(self, code: str, url: str, lang: str = "zh") -> str:
+        """The ready-to-send text that gives a reporter their case code and secret link."""
+        template = self.sms.get(lang) or self.sms.get("zh", "")
+        return template.replace("{code}", code).replace("{url}", url)
 
 
 _cache: dict[tuple[str, float], PublicText] = {}
@@ -111,7 +117,13 @@ def parse(raw: dict[str, Any], where: str = "public file", policy: Policy | None
                                       description={"zh": str(item.get("description", code)),
                                                    "en": str(item.get("description_en") or item.get("description", code))},
                                       values=values, order=len(existing) + 1))
-    return PublicText(service_notice=notice, policy=policy,
+    sms_raw = raw.get("sms") or {}
+    sms = {"zh": str(sms_raw.get("text", "")), "en": str(sms_raw.get("text_en") or sms_raw.get("text", ""))}
+    for lang, template in sms.items():
+        if template and "{url}" not in template:
+            raise PublicFileError(f"{where}: sms.text{'' if lang == 'zh' else '_en'}: must contain {{url}}, "
+                                  "the reporter's link")
+    return PublicText(service_notice=notice, policy=policy, sms=sms,
                       attributes={k: tuple(v) for k, v in by_service.items()},
                       discovery=_discovery(o311.get("discovery") or {}, where))
 

@@ -18,13 +18,20 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseEvent, Department, Rating
 
+from engine.lifecycle import attachments, satisfaction
 from engine.lifecycle import cases as case_service
-from engine.errors import Conflict, InputError, NotFound
+from engine.errors import Conflict, InputError, Message, NotFound
 from engine.access.links import case_for_secret
+from engine.process.forms import Fact, shown_facts
 from engine.public.exposure import ancestor, exposure, is_public, place
 from engine.runtime import Runtime
 
-SATISFACTION = ("satisfied", "basically", "dissatisfied")
+SATISFACTION = satisfaction.LEVELS
+# The messages the reporter's link sends (processes/README.md): the diagram decides when the case
+# waits for them (its catch events and receive tasks), and what the reporter sees meanwhile
+# (their `reporterSees` property).
+SUPPLEMENT, RATING = "supplement", "rating"
+REPORTER_SEES = "reporterSees"
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # Events the public timeline shows; everything else (warnings, escalations, due changes) is internal.
 _PUBLIC_KINDS = {"reported", "task_completed", "message", "timer", "closed", "reopened"}
@@ -67,7 +74,8 @@ class ReporterCase:
     supplement_request: str | None   # what the clerk asked for, while the case waits for it
     can_supplement: bool
     can_rate: bool
-    rating: Rating | None
+    rating: Rating | None            # their rating of the current closing, once given
+    facts: list[Fact] = field(default_factory=list)  # what the waiting state's reporterSees lists
 
 
 def public_case(session: Session, rt: Runtime, code: str) -> PublicCase:
@@ -121,7 +129,7 @@ def public_timeline(session: Session, case: Case) -> list[TimelineEntry]:
     for at, kind, from_stage, to_stage, data in rows:
         if kind == "message":
             message = (data or {}).get("message")
-            kind = {"supplement": "supplemented", "rating": "rated"}.get(message)
+            kind = {SUPPLEMENT: "supplemented", RATING: "rated"}.get(message)
             if kind is None:
                 continue
         elif kind == "task_completed" or kind == "timer":
@@ -138,50 +146,66 @@ def reporter_case(session: Session, rt: Runtime, code: str, secret: str) -> Repo
     return _reporter_view(session, rt, case)
 
 
-def add_supplement(session: Session, rt: Runtime, code: str, secret: str, text: Any) -> ReporterCase:
-    """Hand the reporter's added information to the case waiting for it (acceptance resumes)."""
+def add_supplement(session: Session, rt: Runtime, code: str, secret: str, text: Any,
+                   photos: list[tuple[str, bytes]] = ()) -> ReporterCase:
+    """Hand the reporter's added information, with any photos, to the case waiting for it
+    (acceptance resumes). The photos are kept with the stage the case waited in."""
     case = case_for_secret(session, code, secret)
     text = text.strip() if isinstance(text, str) else ""
     if not 2 <= len(text) <= 2000:
-        raise InputError({"text": ["Write 2 to 2000 characters."]})
-    if case.stage != "supplement":
-        raise Conflict(f"case {code} is not waiting for more information")
-    case_service.deliver_message(session, rt, case, "supplement", {"text": text})
+        raise InputError({"text": [Message("Write 2 to 2000 characters.")]})
+    if SUPPLEMENT not in _waits(session, rt, case):
+        raise Conflict(Message("case {code} is not waiting for more information", code=code))
+    stored = [attachments.add_attachment(session, rt, None, case, name, data, field="photos")
+              for name, data in photos]
+    payload = {"text": text}
+    if stored:
+        payload["photos"] = ",".join(f"att:{a.id}" for a in stored)
+    case_service.deliver_message(session, rt, case, SUPPLEMENT, payload)
     return _reporter_view(session, rt, case)
 
 
-def rate(session: Session, rt: Runtime, code: str, secret: str, satisfaction: Any, comment: Any = "") -> ReporterCase:
+def rate(session: Session, rt: Runtime, code: str, secret: str, level: Any, comment: Any = "") -> ReporterCase:
     """Record the reporter's rating of the closed case and hand it to the process, which sends a
-    dissatisfied rating to the shift leader's review. A closing can be rated once."""
+    dissatisfied rating to the shift leader's review. A closing can be rated once; the rating
+    outweighs the clerk's phone callback (engine/lifecycle/satisfaction.py)."""
     case = case_for_secret(session, code, secret)
     errors = {}
-    if satisfaction not in SATISFACTION:
-        errors["satisfaction"] = [f"Must be one of: {', '.join(SATISFACTION)}."]
+    if level not in SATISFACTION:
+        errors["satisfaction"] = [Message("Must be one of: {choices}.", choices=", ".join(SATISFACTION))]
     comment = comment.strip() if isinstance(comment, str) else ""
     if len(comment) > 500:
-        errors["comment"] = ["At most 500 characters."]
+        errors["comment"] = [Message("At most 500 characters.")]
     if errors:
         raise InputError(errors)
-    if case.stage != "rating":
-        raise Conflict(f"case {code} cannot be rated now (it is rated once, after it is closed)")
-    case_service.deliver_message(session, rt, case, "rating", {"satisfaction": satisfaction, "comment": comment})
-    session.add(Rating(case_id=case.id, satisfaction=satisfaction, comment=comment, created_at=rt.clock()))
-    session.flush()
+    if RATING not in _waits(session, rt, case):
+        raise Conflict(Message("case {code} cannot be rated now (it is rated once, after it is closed)", code=code))
+    values = {satisfaction.FIELD: level, "comment": comment}
+    case_service.deliver_message(session, rt, case, RATING, values)
+    satisfaction.record(session, case, satisfaction.RESIDENT, values, rt.clock())
     return _reporter_view(session, rt, case)
+
+
+def _waits(session: Session, rt: Runtime, case: Case) -> dict[str, dict[str, Any]]:
+    """The messages the case's process waits for now, each with the facts its reporterSees lists."""
+    if case.status not in ("open", "closed"):
+        return {}
+    bundle = rt.bundle(session, case.process_version_id)
+    workflow = rt.workflows.load_state(bundle, case.state)
+    return {node.message: {"show": node.properties.get(REPORTER_SEES), "data": data}
+            for node, data in rt.workflows.message_waits(workflow, bundle) if node.message}
 
 
 def _reporter_view(session: Session, rt: Runtime, case: Case) -> ReporterCase:
     public = describe(session, rt, case, for_reporter=True)
-    waiting = case.stage == "supplement"
+    waits = _waits(session, rt, case)
     request = None
-    if waiting:
+    if SUPPLEMENT in waits:
         # What the clerk asked for is in the acceptance task's submitted form (the audit event).
         rows = session.scalars(select(CaseEvent.data).where(CaseEvent.case_id == case.id,
                                                             CaseEvent.kind == "task_completed")
                                .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(5)).all()
         request = next((d.get("supplement_request") for d in rows if d and d.get("supplement_request")), None)
-    rating = session.scalars(select(Rating).where(Rating.case_id == case.id)
-                             .order_by(Rating.created_at.desc(), Rating.id.desc())).first()
-    return ReporterCase(public=public, supplement_request=request, can_supplement=waiting,
-                        can_rate=case.stage == "rating", rating=rating)
-
+    facts = [fact for wait in waits.values() for fact in shown_facts(wait["show"], wait["data"])]
+    return ReporterCase(public=public, supplement_request=request, can_supplement=SUPPLEMENT in waits,
+                        can_rate=RATING in waits, rating=satisfaction.resident_rated(session, case), facts=facts)

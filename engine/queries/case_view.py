@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from models import Attachment, Case, CaseEvent, Comment, Department, ProcessVersion, Task, User
 
 from engine.access.org import may_take
-from engine.lifecycle import attachments, cases, comments, tasks
+from engine.lifecycle import attachments, cases, comments, satisfaction, tasks
+from engine.lifecycle.satisfaction import Satisfaction
 from engine.process.forms import Fact
 from engine.queries import directory
 from engine.runtime import Runtime
@@ -34,6 +35,7 @@ class CaseView:
     version: ProcessVersion
     path: dict[str, list]
     photo_stages: dict[int, str] = field(default_factory=dict)
+    satisfaction: Satisfaction | None = None  # the closing's one rating, with the callback's and the resident's
 
     @property
     def emergency(self) -> bool:
@@ -61,7 +63,7 @@ def case_view(session: Session, rt: Runtime, user: User, code: str, now: datetim
         department=departments.get(case.department_code),
         departments=departments,
         version=session.get(ProcessVersion, case.process_version_id),
-        path=path)
+        path=path, satisfaction=satisfaction.of_case(session, case))
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class TaskView:
     rule: tuple[int, str] | None = None
     photo_stages: dict[int, str] = field(default_factory=dict)
     departments: list[Department] = field(default_factory=list)
+    own_record: bool = False  # the user's unit did this task and no longer holds the case
 
     @property
     def case(self) -> Case:
@@ -95,6 +98,13 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
     they may assign it to. NotFound when the task is outside the user's scope."""
     details = tasks.task_details(session, rt, user, task_id)
     task, case = details.task, details.task.case
+    if details.own_record:
+        # Only what the unit did itself: its submission, and the photos and comments of this task.
+        photos = [a for a in attachments.list_attachments(session, case) if a.task_id == task.id]
+        return TaskView(task=task, fields=details.fields, values=details.values, may_take=False, candidates=[],
+                        attachments=photos, department=None, own_record=True,
+                        comments=[c for c in comments.list_comments(session, case) if c.task_id == task.id],
+                        photo_stages=photo_stages(session, photos))
     leads = tasks.may_assign(rt, user, task)
     department = (session.scalars(select(Department).where(Department.code == case.department_code)).first()
                   if case.department_code else None)
@@ -112,7 +122,8 @@ def task_view(session: Session, rt: Runtime, user: User, task_id: int) -> TaskVi
 
 
 def photo_stages(session: Session, photos: list[Attachment]) -> dict[int, str]:
-    """Map each photo to the stage of the task it was taken in ("reported" when it came with the report)."""
+    """Map each photo to the stage of the task it was taken in, or the stage the case waited in when
+    the reporter sent it (a supplement); "reported" when it came with the report."""
     ids = {a.task_id for a in photos if a.task_id}
     stages = {row[0]: row[1] for row in session.execute(select(Task.id, Task.stage).where(Task.id.in_(ids)))} if ids else {}
-    return {a.id: stages.get(a.task_id, "reported") if a.task_id else "reported" for a in photos}
+    return {a.id: stages.get(a.task_id, "reported") if a.task_id else (a.stage or "reported") for a in photos}

@@ -25,6 +25,7 @@ class IntakeChoices:
     majors: list[dict]
     grids: list[OrgUnit]
     defaults: dict[str, str]
+    grid_groups: list[tuple[OrgUnit, list[OrgUnit]]]  # the grids by community, for the grid select
     is_worker: bool
     is_clerk: bool
     sources: list[str]
@@ -50,7 +51,13 @@ def intake_choices(session: Session, user: User, policy: Policy) -> IntakeChoice
     # A grid worker's reports come from the patrol; a clerk's most often from the hotline.
     defaults = {"urgency": "normal", "grid_code": default_grid,
                 "source": policy.self_handling_channels[0] if roles & workers else "hotline"}
+    communities = {u.id: u for u in session.scalars(select(OrgUnit).where(
+        OrgUnit.id.in_({g.parent_id for g in grids}))).all()} if grids else {}
+    groups: dict[int, list[OrgUnit]] = {}
+    for grid in grids:
+        groups.setdefault(grid.parent_id, []).append(grid)
     return IntakeChoices(majors=list(majors.values()), grids=grids, defaults=defaults,
+                         grid_groups=[(communities[cid], members) for cid, members in groups.items() if cid in communities],
                          is_worker=bool(roles & workers), is_clerk=bool(roles & clerks),
                          sources=[s for s in SOURCES if s not in policy.self_handling_channels])
 

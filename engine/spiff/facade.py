@@ -76,6 +76,7 @@ class Node:
     properties: dict[str, str] = field(default_factory=dict)
     form_key: str = ""
     fields: tuple[FormField, ...] = ()
+    message: str = ""  # the name of the message a catch event or receive task waits for
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,18 @@ class WorkflowEngine:
         """Return the catch events that wait for a message (not timers)."""
         return self.snapshot(workflow, bundle).waiting
 
+    def message_waits(self, workflow, bundle: ProcessBundle) -> list[tuple[Node, dict[str, Any]]]:
+        """Return each element waiting for a message with the case data it waits with."""
+        waits = []
+        for wf in (workflow, *workflow.subprocesses.values()):
+            for task in wf.tasks.values():
+                if task.state == TaskState.WAITING and isinstance(
+                        getattr(task.task_spec, "event_definition", None), MessageEventDefinition):
+                    node = bundle.node(task.task_spec.bpmn_id)
+                    if node:
+                        waits.append((node, task.data))
+        return waits
+
     def next_timer_at(self, workflow) -> datetime | None:
         """Return the earliest due time of a pending timer, or None."""
         times = []
@@ -419,7 +432,7 @@ def _step_error(exc: Exception) -> ProcessError:
 def _node(ts) -> Node:
     kind = type(ts).__name__
     fields: tuple[FormField, ...] = ()
-    form_key = ""
+    form_key = message = ""
     if isinstance(ts, UserTask):
         kind = "userTask"
         form_key = ts.form.key or ""
@@ -434,7 +447,9 @@ def _node(ts) -> Node:
         )
     elif isinstance(getattr(ts, "event_definition", None), MessageEventDefinition):
         kind = "messageCatchEvent"
+        message = ts.event_definition.name or ""
     elif isinstance(getattr(ts, "event_definition", None), TimerEventDefinition):
         kind = "timerEvent"
     return Node(bpmn_id=ts.bpmn_id, name=ts.bpmn_name or ts.bpmn_id, kind=kind, lane=ts.lane,
-                properties=dict(getattr(ts, "extensions", None) or {}), form_key=form_key, fields=fields)
+                properties=dict(getattr(ts, "extensions", None) or {}), form_key=form_key, fields=fields,
+                message=message)

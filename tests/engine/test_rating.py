@@ -69,7 +69,7 @@ def test_a_satisfied_rating_ends_the_case_and_is_given_once(driver, closed, cloc
     with pytest.raises(Conflict):
         tracking.rate(driver.session, driver.rt, case.code, secret, "dissatisfied")
     driver.session.rollback()
-    assert driver.session.scalars(select(Rating)).all() == [view.rating]
+    assert driver.session.scalars(select(Rating).where(Rating.source == "resident")).all() == [view.rating]
 
 
 def test_the_window_closes_after_seven_working_days(driver, closed, clock):
@@ -114,7 +114,8 @@ def test_a_reopened_case_goes_back_to_handling_and_can_be_rated_again(driver, cl
     assert case.due_at is None
     rate(driver, case, secret, "basically")
     assert (case.status, case.stage) == ("closed", "closed")
-    ratings = driver.session.scalars(select(Rating.satisfaction).order_by(Rating.id)).all()
+    ratings = driver.session.scalars(select(Rating.satisfaction).where(Rating.source == "resident")
+                                     .order_by(Rating.id)).all()
     assert ratings == ["dissatisfied", "basically"]
 
 
@@ -141,5 +142,6 @@ def test_bad_ratings_and_wrong_secrets_change_nothing(driver, closed):
         tracking.reporter_case(driver.session, driver.rt, "GF2026112599999", secret)
     # Seen inside the same transaction, before any rollback: nothing was written.
     assert driver.session.scalar(select(Case.stage).where(Case.id == case.id)) == "rating"
-    assert driver.session.scalar(select(func.count()).select_from(Rating).where(Rating.case_id == case.id)) == 0
+    assert driver.session.scalar(select(func.count()).select_from(Rating).where(
+        Rating.case_id == case.id, Rating.source == "resident")) == 0
     driver.session.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import html
 import io
+import re
 import json
 from datetime import datetime, timedelta
 
@@ -302,7 +303,9 @@ def test_a_worker_cannot_report_into_another_grid(client_for):
 
 def test_clerk_takes_a_hotline_report_with_reporter_details(client_for, demo_db):
     clerk = client_for("clerk_dhm")
-    code = reported_code(report(clerk, source="hotline", reporter_name="王女士", reporter_phone="13900001111"))
+    done = report(clerk, source="hotline", reporter_name="王女士", reporter_phone="13900001111")
+    assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"
+    code = re.search(r"GF\d{13}", text(done)).group(0)
     case = case_by_code(demo_db, code)
     assert (case.source, case.reporter_name) == ("hotline", "王女士")
 

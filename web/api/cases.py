@@ -8,6 +8,7 @@ from flask import g, jsonify, request, send_file, url_for
 from engine.errors import InputError
 from engine.lifecycle import attachments as attachment_service
 from engine.lifecycle import cases as case_service
+from engine.public.texts import public_text
 from engine.lifecycle import comments as comment_service
 from engine.lifecycle.idempotency import report_once
 from engine.lifecycle.tasks import task_of_case
@@ -60,6 +61,7 @@ def report_case(body, idempotency_key):
     if getattr(case, "tracking_secret", None):  # a resident report: the reporter's private page
         case.tracking_url = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret,
                                     _external=True)
+        case.sms_text = public_text(runtime().settings).sms_text(case.code, case.tracking_url)
     headers = {"Location": f"/api/v1/cases/{case.code}", **case_etag(case)}
     if replayed:
         response = jsonify(CaseCreatedSchema().dump(case))

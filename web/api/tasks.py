@@ -77,9 +77,7 @@ def get_task(task_id: int):
 @bp.get("/tasks/<int:task_id>/candidates")
 @operation("People a shift leader may assign the task to", tag="tasks", response=PersonListSchema, errors=(404,))
 def task_candidates(task_id: int):
-    session = get_session()
-    task = task_service.visible_task(session, g.user, task_id)
-    return {"items": task_service.candidates(session, task)}
+    return {"items": task_service.assignable(get_session(), g.user, task_id)}
 
 
 def _task_answer(session, task):

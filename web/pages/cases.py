@@ -30,7 +30,7 @@ def case(code: str):
         clock=countdown(view.case.due_at, moment, view.emergency),
         task_clocks={t.id: countdown(t.due_at, moment, view.emergency) for t in view.open_tasks},
         attachments=view.attachments, photo_stages=view.photo_stages, comments=view.comments,
-        duplicates=view.duplicates,
+        duplicates=view.duplicates, satisfaction=view.satisfaction,
         department=view.department, version=view.version, departments=view.departments, path=view.path)
 
 

@@ -1,14 +1,16 @@
-"""The report form (/report): a grid worker's patrol find or a clerk's call from a channel."""
+"""The report form (/report): a grid worker's patrol find or a clerk's call from a channel; after a
+resident's report, the clerk gets the reporter's link and a text message to send them, once."""
 from __future__ import annotations
 
 import uuid
 
-from flask import flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import flash, g, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
 
 from engine.errors import Conflict, Forbidden, InputError
 from engine.lifecycle import cases as case_service
 from engine.lifecycle.idempotency import check_key, report_once
+from engine.public.texts import public_text
 from engine.queries.choices import intake_choices
 
 from web.auth import login_required
@@ -39,28 +41,32 @@ def report_submit():
     report_data = {k: v for k, v in values.items() if k not in ("lat", "lng") and v not in ("",)}
     report_data["self_handled"] = values["self_handled"]
     report_data.setdefault("source", "patrol")  # a grid worker's form has no channel: the patrol
-    errors = _check_form(values, report_data)
     files = uploaded_photos()
-    if not errors:
-        try:
-            key = check_key(request.form.get("idempotency_key") or None, "idempotency_key")
-            case, replayed = report_once(session, rt, g.user, report_data, key, case_service.report_case)
-            if not replayed:  # a second click or a resent form: the first case, its photos once
-                store_photos(session, rt, case, files)
-            session.commit()
-            flash(_("Case %(code)s reported.", code=case.code), "success")
-            return redirect(url_for("pages.case", code=case.code))
-        except InputError as exc:
-            session.rollback()
-            errors = {("photos" if k == "photo" else k): v for k, v in exc.errors.items()}
-        except Forbidden as exc:
-            session.rollback()
-            errors = {"grid_code": [exc.message]}
-        except Conflict:  # this form (its key) made a case already, with other answers
-            session.rollback()
-            errors = {"idempotency_key": [_("This form was already sent with other answers, as an earlier "
-                                            "case. Look it up in the case list before reporting again; "
-                                            "sending now makes a new case.")]}
+    try:
+        # The form's own checks go in with the report: every error comes back at once.
+        key = check_key(request.form.get("idempotency_key") or None, "idempotency_key")
+        form_errors = _check_form(values, report_data)
+        case, replayed = report_once(session, rt, g.user, report_data, key,
+                                     lambda s, r, actor, data: case_service.report_case(s, r, actor, data, form_errors))
+        if not replayed:  # a second click or a resent form: the first case, its photos once
+            store_photos(session, rt, case, files)
+        session.commit()
+    except InputError as exc:
+        session.rollback()
+        errors = {("photos" if k == "photo" else k): v for k, v in exc.errors.items()}
+    except Forbidden as exc:
+        session.rollback()
+        errors = {"grid_code": [exc.message]}
+    except Conflict:  # this form (its key) made a case already, with other answers
+        session.rollback()
+        errors = {"idempotency_key": [_("This form was already sent with other answers, as an earlier "
+                                        "case. Look it up in the case list before reporting again; "
+                                        "sending now makes a new case.")]}
+    else:
+        flash(_("Case %(code)s reported.", code=case.code), "success")
+        if getattr(case, "tracking_secret", None):
+            return _confirmation(case)
+        return redirect(url_for("pages.case", code=case.code))
     if files and not errors.get("photos"):
         errors.setdefault("photos", []).append(_("Nothing was saved; choose the photos again."))
     return render_template("report.html", **_intake_context(session, values, errors)), 422
@@ -91,10 +97,24 @@ def _check_form(values: dict, report_data: dict) -> dict[str, list[str]]:
     return errors
 
 
+def _confirmation(case):
+    """The clerk's page after recording a resident's report: the reporter's link and the text
+    message to send them. The secret exists only in this answer (its hash is stored)."""
+    rt = runtime()
+    url = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret, _external=True)
+    sms = public_text(rt.settings).sms_text(case.code, url, get_locale().language if get_locale() else "zh")
+    page = make_response(render_template("report_done.html", case=case, tracking_url=url, sms=sms))
+    page.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache
+    return page
+
+
 def _intake_context(session, values: dict, errors: dict) -> dict:
-    offered = intake_choices(session, g.user, runtime().policy)
+    rt = runtime()
+    offered = intake_choices(session, g.user, rt.policy)
     # One key per form shown: submitting it twice (a double click, a resend) makes one case.
     key = (None if "idempotency_key" in errors else request.form.get("idempotency_key")) or str(uuid.uuid4())
-    return {"idempotency_key": key, "majors": offered.majors, "grids": offered.grids, "values": {**offered.defaults, **values},
+    return {"idempotency_key": key, "majors": offered.majors, "grid_groups": offered.grid_groups, "values": {**offered.defaults, **values},
             "errors": errors, "is_worker": offered.is_worker, "is_clerk": offered.is_clerk,
-            "sources": offered.sources}
+            "sources": offered.sources, "phone_examples": rt.settings.get("REPORTER_PHONE_EXAMPLES", ""),
+            # A clerk records what a resident reported (a call-taker's words); a grid worker reports what they found.
+            "as_clerk": offered.is_clerk and not offered.is_worker}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,7 +16,7 @@ from engine.queries.case_view import TaskView, task_view
 from web.auth import login_required
 from web.db import get_session, runtime
 from web.pages import bp, form_int, now, store_photos, uploaded_photos
-from web.present import countdown
+from web.present import countdown, field_value
 
 PHOTO_WIDGET = "photos"  # a form field with this widget property is filled with the uploaded photos
 
@@ -102,7 +103,9 @@ def _render_task(view: TaskView, state: FormState, refs: list[str] = ()):
         candidates=view.candidates, attachments=view.attachments, comments=view.comments,
         photo_widget=PHOTO_WIDGET, uploaded_refs=",".join(refs), department=view.department,
         facts=[(f.label, _shown(f.value)) for f in view.facts], rule=view.rule,
-        photo_stages=view.photo_stages, departments=view.departments)
+        photo_stages=view.photo_stages, departments=view.departments, own_record=view.own_record,
+        submitted=[field_value(SimpleNamespace(fields=view.fields), k, v) for k, v in view.values.items()
+                   if v not in (None, "")] if view.own_record else [])
 
 
 def _shown(value) -> str:

@@ -16,6 +16,8 @@ from engine.public.exposure import exposure
 from engine.public.texts import public_text
 
 from web.api.core import problem
+from web.pages import MAX_PHOTOS
+from web.present import label
 from web.db import get_session, runtime
 from web.errors import http_status
 
@@ -98,10 +100,12 @@ def reporter_page(code: str, secret: str):
 @bp.post("/<code>/<secret>/supplement")
 @rate_limited("INTAKE", _too_many)
 def supplement(code: str, secret: str):
-    session = get_session()
-    mine = tracking.add_supplement(session, runtime(), code, secret, _field("text"))
+    session, rt = get_session(), runtime()
+    limit = int(rt.settings.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    photos = [(f.filename, f.read(limit + 1)) for f in request.files.getlist("photos") if f and f.filename]
+    mine = tracking.add_supplement(session, rt, code, secret, _field("text"), photos[:MAX_PHOTOS])
     session.commit()
-    return _after_post(mine, code, secret, "supplement")
+    return _after_post(mine, code, secret, tracking.SUPPLEMENT)
 
 
 @bp.post("/<code>/<secret>/rating")
@@ -110,7 +114,7 @@ def rating(code: str, secret: str):
     session = get_session()
     mine = tracking.rate(session, runtime(), code, secret, _field("satisfaction"), _field("comment") or "")
     session.commit()
-    return _after_post(mine, code, secret, "rating")
+    return _after_post(mine, code, secret, tracking.RATING)
 
 
 def _field(name: str):
@@ -134,8 +138,11 @@ def _reporter_response(mine, code: str, secret: str):
     reporter = {"supplement_request": mine.supplement_request, "can_supplement": mine.can_supplement,
                 "can_rate": mine.can_rate,
                 "rating": {"satisfaction": mine.rating.satisfaction, "comment": mine.rating.comment,
-                           "at": mine.rating.created_at.isoformat()} if mine.rating else None}
+                           "at": mine.rating.created_at.isoformat()} if mine.rating else None,
+                "facts": [{"name": f.variable, "label": label(f.label), "value": str(f.value)} for f in mine.facts]}
     if _wants_json():
         return jsonify({**view, **reporter})
     return render_template("track/case.html", case=view, reporter=reporter, secret=secret,
-                           satisfaction=SATISFACTION_LABELS, done=request.args.get("done"))
+                           satisfaction=SATISFACTION_LABELS,
+                           supplemented=request.args.get("done") == tracking.SUPPLEMENT,
+                           rated=request.args.get("done") == tracking.RATING)

@@ -39,6 +39,9 @@ class CaseCreatedSchema(Schema):
     tracking_url = fields.String(metadata={
         "description": "Only for resident reports (hotline, app, web, open311): the reporter's private page "
                        "to add information and rate the result. Shown once; pass it on to the reporter."})
+    sms_text = fields.String(metadata={
+        "description": "Only with tracking_url: a ready-to-send text message giving the reporter the case "
+                       "code and the link (public.toml [sms]). Shown once, like the link."})
 
 
 class CaseSearchArgs(PageArgs):
