@@ -1,6 +1,6 @@
 """Ratings carry their source; photos sent without a task carry the stage they came in.
 
-Revision 0010 (after 0014): the clerk's phone callback and the resident's own rating are both
+Revision 0010 (after 0007): the clerk's phone callback and the resident's own rating are both
 recorded as ratings, told apart by ``source`` (existing rows are the residents'); a resident's
 supplement can carry photos, labelled by the stage the case waited in.
 """
