@@ -276,7 +276,7 @@ def find_requests(session: Session, rt: Runtime, args: dict[str, str], lang: str
     # number of queries however many requests match.
     known = prefetch(session, cases)
     media = dict(session.execute(select(Open311Request.case_id, Open311Request.media_url)
-                                 .where(Open311Request.case_id.in_([c.id for c in cases])))) if cases else {}
+                                 .where(Open311Request.case_id.in_([c.id for c in cases]))).all()) if cases else {}
     return [as_request(session, rt, c, lang, known=known, media=media.get(c.id, "")) for c in cases]
 
 
