@@ -92,16 +92,19 @@ def attachment(code: str, attachment_id: int, thumb: bool = False):
 @login_required()
 def cases():
     session = get_session()
-    offset = int_arg("offset")
     cursor = request.args.get("cursor") or None
+    try:
+        if cursor:
+            search_service.decode_cursor(cursor)
+    except InputError:
+        cursor = None  # a mangled link: show the first page
+    offset = 0 if cursor else int_arg("offset")  # old links with an offset keep working
     moment = now()
     f, page, errors = filtered(search_service.CaseFilter.parse, search_service.CaseFilter(), lambda f: (
         search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset,
                                     cursor=cursor)))
-    if "cursor" in errors:  # a cursor from another filter or mangled: start again at the first page
-        cursor = None
     args = f.args()
-    # Next pages follow the keyset cursor; old links with an offset keep working.
+    # Next pages follow the keyset cursor, which cases arriving meanwhile do not shift.
     first_url = url_for("pages.cases", **args) if cursor or offset else None
     return render_template("cases.html", page=page, f=f, args=args, errors=errors,
                            departments=directory.departments(session),
