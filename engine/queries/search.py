@@ -188,7 +188,7 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
         query = query.where(Case.created_at < datetime.combine(f.created_to, time(), tz) + _ONE_DAY)
     if f.updated_since:
         query = query.where(Case.updated_at >= f.updated_since)
-    cap = max(int(rt.settings.get("SEARCH_COUNT_LIMIT", 10000)), 1)
+    cap = max(int(rt.settings.get("SEARCH_COUNT_LIMIT", 1000)), 1)
     counted = session.scalar(select(func.count()).select_from(
         query.with_only_columns(literal(1)).limit(cap + 1).subquery())) or 0
     if after:

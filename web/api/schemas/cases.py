@@ -83,7 +83,7 @@ class CaseSummarySchema(Schema):
 class CasePageSchema(PageSchema):
     items = fields.List(fields.Nested(CaseSummarySchema), required=True)
     total = fields.Integer(required=True, metadata={
-        "description": "How many cases match, counted up to SEARCH_COUNT_LIMIT (10000 as shipped); "
+        "description": "How many cases match, counted up to SEARCH_COUNT_LIMIT (1000 as shipped); "
                        "total_exact is false when more match."})
     total_exact = fields.Boolean(required=True)
     next_cursor = fields.String(required=True, allow_none=True, metadata={
