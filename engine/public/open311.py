@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, selectinload
 
 from models import Case, Category, OrgUnit, Open311Client, Open311Request
 
@@ -270,7 +270,8 @@ def find_requests(session: Session, rt: Runtime, args: dict[str, str], lang: str
             query = query.where(Case.status == "open")
         elif statuses == {"closed"}:
             query = query.where(Case.status != "open")
-    cases = session.scalars(query.options(joinedload(Case.category), joinedload(Case.grid))
+    # Categories and grids are few: one query each (selectin), not a copy joined to every row.
+    cases = session.scalars(query.options(selectinload(Case.category), selectinload(Case.grid))
                             .order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)).all()
     # Everything the requests show beyond the cases is read once for the whole list: a constant
     # number of queries however many requests match.
