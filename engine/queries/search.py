@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 
 from sqlalchemy import and_, case as when, false, func, literal, or_, select, text, tuple_
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from models import Case, Category, Department, OrgUnit, Task, User
 
@@ -120,29 +120,34 @@ class CasePage:
 TRIGRAM = 3
 
 
-def visible_clause(user: User):
+def visible_clause(user: User, column=lambda c: c):
     """Cases in the user's org subtrees, or handled by one of their departments."""
     clauses = []
     for m in user.memberships:
         if m.scope_key.startswith("dept:"):
-            clauses.append(Case.department_code == m.scope_key[5:])
+            clauses.append(column(Case.department_code) == m.scope_key[5:])
         else:
-            clauses.append(under(Case.scope_path, m.scope_key))
+            clauses.append(under(column(Case.scope_path), m.scope_key))
     return or_(*clauses) if clauses else false()
 
 
-def _words(session: Session, words: str):
+def _hidden(column):
+    """The same value, which SQLite's planner cannot look up in an index (``x || ''``, ``id + 0``)."""
+    return column + 0 if column is Case.id else column.concat("")
+
+
+def _words(session: Session, words: str, column=lambda c: c):
     """Cases whose address or description holds ``words`` (any case), or whose code it is.
 
     Three or more characters are looked up in the trigram index: FTS5 on SQLite, pg_trgm on
     PostgreSQL. Shorter words have no trigram, so they are matched row by row (LIKE) while the
     search walks the visible cases newest first: a page of a common word such as 垃圾 is found
     after a few hundred rows, while a rare one- or two-character word reads every visible case."""
-    code = Case.code == words.upper()
+    code = column(Case.code) == words.upper()
     dialect = session.get_bind().dialect.name
     if len(words) >= TRIGRAM and dialect == "sqlite":
         phrase = '"' + words.replace('"', '""') + '"'
-        return or_(code, Case.id.in_(text("SELECT rowid FROM case_text WHERE case_text MATCH :phrase")
+        return or_(code, column(Case.id).in_(text("SELECT rowid FROM case_text WHERE case_text MATCH :phrase")
                                      .bindparams(phrase=phrase)))
     if len(words) >= TRIGRAM and dialect == "postgresql":
         pattern = "%" + words.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
@@ -159,28 +164,48 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
     after = decode_cursor(cursor) if cursor else None
     if after and offset:
         raise InputError({"offset": [Message("Give either cursor or offset, not both.")]}, "The case filter is invalid.")
-    query = select(Case).where(visible_clause(user))
+    cap = max(int(rt.settings.get("SEARCH_COUNT_LIMIT", 1000)), 1)
+    query = _matching(session, rt, user, f, now)
+    counted = session.scalar(select(func.count()).select_from(
+        query.with_only_columns(literal(1)).limit(cap + 1).subquery())) or 0
+    if counted > cap and session.get_bind().dialect.name == "sqlite":
+        # Many match: walking ix_case_newest finds a page at once, but SQLite's planner would rather
+        # read every match through the scope or text index and sort them (seconds at a million).
+        query = _matching(session, rt, user, f, now, column=_hidden)
+    if after:
+        query = query.where(tuple_(Case.created_at, Case.id) < tuple_(literal(after[0], Case.created_at.type), after[1]))
+    rows = list(session.scalars(query.options(selectinload(Case.category), selectinload(Case.grid))
+                                .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1).offset(offset)))
+    items = rows[:limit]
+    return CasePage(items, min(counted, cap), limit, offset, total_exact=counted <= cap,
+                    next_cursor=encode_cursor(items[-1]) if len(rows) > limit else None)
+
+
+def _matching(session: Session, rt, user: User, f: CaseFilter, now: datetime, column=lambda c: c):
+    """The select of the cases ``user`` may see that match ``f``; ``column`` may hide the indexed
+    columns from the planner (see search_cases)."""
+    query = select(Case).where(visible_clause(user, column))
     if f.q:
-        query = query.where(_words(session, f.q))
+        query = query.where(_words(session, f.q, column))
     if f.status:
-        query = query.where(Case.status == f.status)
+        query = query.where(column(Case.status) == f.status)
     if f.stage:
-        query = query.where(Case.stage == f.stage)
+        query = query.where(column(Case.stage) == f.stage)
     if f.category:
         query = query.where(Case.category_id.in_(select(Category.id).where(Category.code.startswith(f.category))))
     if f.org:
         path = session.scalar(select(OrgUnit.path).where(OrgUnit.code == f.org))
         if path is None:
             raise InputError({"org": [Message("No org unit has this code.")]}, "The case filter is invalid.")
-        query = query.where(under(Case.scope_path, path))
+        query = query.where(under(column(Case.scope_path), path))
     if f.department:
-        query = query.where(Case.department_code == f.department)
+        query = query.where(column(Case.department_code) == f.department)
     if f.source:
-        query = query.where(Case.source == f.source)
+        query = query.where(column(Case.source) == f.source)
     if f.flag == "overdue":
-        query = query.where(Case.status == "open", Case.due_at <= now)
+        query = query.where(column(Case.status) == "open", Case.due_at <= now)
     elif f.flag == "at_risk":
-        query = query.where(Case.status == "open", Case.due_at > now, Case.at_risk.is_(True))
+        query = query.where(column(Case.status) == "open", Case.due_at > now, Case.at_risk.is_(True))
     tz = rt.calendar.tz
     if f.created_from:
         query = query.where(Case.created_at >= datetime.combine(f.created_from, time(), tz))
@@ -188,16 +213,7 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
         query = query.where(Case.created_at < datetime.combine(f.created_to, time(), tz) + _ONE_DAY)
     if f.updated_since:
         query = query.where(Case.updated_at >= f.updated_since)
-    cap = max(int(rt.settings.get("SEARCH_COUNT_LIMIT", 1000)), 1)
-    counted = session.scalar(select(func.count()).select_from(
-        query.with_only_columns(literal(1)).limit(cap + 1).subquery())) or 0
-    if after:
-        query = query.where(tuple_(Case.created_at, Case.id) < tuple_(literal(after[0], Case.created_at.type), after[1]))
-    rows = list(session.scalars(query.options(joinedload(Case.category), joinedload(Case.grid))
-                                .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit + 1).offset(offset)))
-    items = rows[:limit]
-    return CasePage(items, min(counted, cap), limit, offset, total_exact=counted <= cap,
-                    next_cursor=encode_cursor(items[-1]) if len(rows) > limit else None)
+    return query
 
 
 _ONE_DAY = timedelta(days=1)
