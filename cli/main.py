@@ -420,7 +420,8 @@ def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
 @click.option("--requests", "repeat", default=50, show_default=True, help="Requests per page; the median is reported.")
 @click.pass_obj
 def bench_web(ctx: Context, n: int, repeat: int):
-    """Time the inbox of clerk_dhm and handler_hw and the board of super_district at N cases."""
+    """Time every page and list users open at N cases (inbox, board, case search with and without
+    words, case and task pages, Open311 requests, probes): server ms per path, last line JSON."""
     from bench.web_engine import ensure_cases, time_engine
 
     from web import create_app
@@ -430,7 +431,7 @@ def bench_web(ctx: Context, n: int, repeat: int):
     result = {"cases": count, "database": ctx.engine.dialect.name, **time_engine(ctx.rt, ctx.sessions, repeat)}
     app = create_app({"DATABASE_URL": ctx.settings["DATABASE_URL"]})
     if pages_exist(app):
-        result.update(time_pages(app, repeat))
+        result.update(time_pages(app, repeat, echo=click.echo))
     else:
         click.echo("the /inbox and /board pages do not exist yet: engine figures only")
     click.echo(json.dumps(result))

@@ -8,6 +8,7 @@ from sqlalchemy import (Boolean, Date, Float, ForeignKey, Index, Integer, LargeB
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models import text_index
 from models.base import Base
 from models.org import Category, OrgUnit, User
 
@@ -24,14 +25,20 @@ class Case(Base):
         # The few cases stopped by an incident, for the board and the metrics (never a full scan).
         Index("ix_case_incident", "id", sqlite_where=text("incident IS NOT NULL"),
               postgresql_where=text("incident IS NOT NULL")),
+        # Case search pages newest first (a keyset over created_at, id) and integrators poll by
+        # updated_since: both walk these instead of sorting every visible case.
+        Index("ix_case_newest", "created_at", "id"),
+        Index("ix_case_updated", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     grid_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    # Scope key of the grid (org path), so scope checks are one prefix comparison.
-    scope_path: Mapped[str] = mapped_column(String(255), index=True)
+    # Scope key of the grid (org path), so scope checks are one index range (engine/queries/scope.py).
+    # Byte order on PostgreSQL whatever the database's collation, so that the range is the prefix.
+    scope_path: Mapped[str] = mapped_column(String(255).with_variant(String(255, collation="C"), "postgresql"),
+                                            index=True)
     address: Mapped[str] = mapped_column(String(255), default="")
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
@@ -59,7 +66,8 @@ class Case(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("grid_case.id"), index=True)
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
-    state: Mapped[bytes] = mapped_column(LargeBinary)
+    # The workflow's state, the widest column: loaded only when a step or the diagram needs it.
+    state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime]
@@ -232,3 +240,6 @@ class IntakeKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the report as submitted
     case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+text_index.attach(Case.__table__)

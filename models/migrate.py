@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 
 from models.base import make_engine
+from models.text_index import is_text_index
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The schema create_all made before there were migrations (main d221e81): a database without an
@@ -49,12 +50,14 @@ def head() -> str:
 
 
 def include_name(name, type_, _parent_names) -> bool:
-    """Leave out SQLite's own tables (ANALYZE keeps its statistics in sqlite_stat1)."""
-    return not (type_ == "table" and name and name.startswith("sqlite_"))
+    """Leave out SQLite's own tables (ANALYZE keeps its statistics in sqlite_stat1) and the text
+    index of case search, which is no model (models/text_index.py)."""
+    return not ((type_ == "table" and name and name.startswith("sqlite_")) or is_text_index(name, type_))
 
 
 def _tables(connection: Connection) -> set[str]:
-    return {t for t in inspect(connection).get_table_names() if not t.startswith("sqlite_")}
+    return {t for t in inspect(connection).get_table_names()
+            if not t.startswith("sqlite_") and not is_text_index(t, "table")}
 
 
 def _revisions(connection: Connection) -> tuple[str, ...]:

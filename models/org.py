@@ -106,6 +106,18 @@ class Membership(Base):
     user: Mapped[User] = relationship(back_populates="memberships")
 
 
+class UserSession(Base):
+    """A signed-in page session: its cookie carries a secret whose SHA-256 is stored here. Signing
+    out deletes this row only; signing out everywhere deletes all of the user's (and bumps the epoch)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
 class ApiToken(Base):
     """A bearer token of a user; only its SHA-256 is stored."""
 

@@ -12,7 +12,8 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    url_for)
 from flask_babel import gettext as _
 
-from engine.access.accounts import end_sessions, set_locale, sign_in, user_by_id
+from engine.access.accounts import set_locale, sign_in
+from engine.access.sessions import end_all_sessions, end_session, open_session, session_user
 from engine.public.ratelimit import hit, parse_limit
 
 from web.db import get_session, runtime
@@ -54,10 +55,10 @@ def load_user():
         session.clear()
         g.session_expired = True
         return None
-    user = user_by_id(get_session(), uid)
-    if user is None or session.get("epoch", 0) != user.session_epoch:  # deactivated or signed out
-        session.clear()
-        g.session_expired = user is not None
+    user = session_user(get_session(), session.get("sid"))
+    if user is None or user.id != uid or session.get("epoch", 0) != user.session_epoch:
+        session.clear()  # signed out (here or everywhere), or deactivated
+        g.session_expired = True
         return None
     g.user = user
     if now - seen > timedelta(seconds=30):  # keep the cookie from changing on every poll
@@ -136,11 +137,14 @@ def login():
         db = get_session()
         user = sign_in(db, username, password[:256])
         if user is not None:
-            db.commit()  # a rehashed password
+            moment = runtime().clock()
+            max_age = timedelta(hours=float(current_app.config.get("SESSION_MAX_HOURS", 12)))
+            sid = open_session(db, user, now=moment, max_age=max_age)
+            db.commit()  # the session, and a rehashed password
             lang = session.get("lang")
             session.clear()
-            now = runtime().clock().isoformat()
-            session.update(uid=user.id, epoch=user.session_epoch, auth_at=now, seen=now,
+            now = moment.isoformat()
+            session.update(uid=user.id, sid=sid, epoch=user.session_epoch, auth_at=now, seen=now,
                            csrf=secrets.token_urlsafe(32))
             if lang:
                 session["lang"] = lang
@@ -168,15 +172,28 @@ def _login_throttled(username: str) -> int:
 
 @bp.post("/logout")
 def logout():
-    """Sign out: the user's session epoch moves on, so no saved copy of the cookie works again."""
+    """Sign out here: this session ends (saved copies of its cookie too); the user's others go on."""
     if g.user is not None:
-        end_sessions(get_session(), g.user)
+        end_session(get_session(), session.get("sid"))
         get_session().commit()
+    return _signed_out(_("You have signed out."))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere():
+    """Sign out on every device: all the user's page sessions end."""
+    if g.user is not None:
+        end_all_sessions(get_session(), g.user)
+        get_session().commit()
+    return _signed_out(_("You have signed out on every device."))
+
+
+def _signed_out(message: str):
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
-    flash(_("You have signed out."), "info")
+    flash(message, "info")
     return redirect(url_for("auth.login"))
 
 

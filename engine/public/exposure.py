@@ -7,12 +7,13 @@ case by counting codes; these settings decide what such a walk could gather.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from models import Case, OrgUnit
+from models import Case, Department, OrgUnit
 
 from engine.settings import SettingsError
 
@@ -38,6 +39,26 @@ class Place:
     lng: float | None
 
 
+@dataclass
+class Known:
+    """The org units on the cases' paths and their departments, read once for a whole list
+    (Open311's requests), so that describing each case asks the database nothing more."""
+
+    units: dict[str, OrgUnit] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+
+
+def prefetch(session: Session, cases: Iterable[Case]) -> Known:
+    """Read in two queries the org units and departments that ``cases`` name."""
+    cases = list(cases)
+    codes = {c for case in cases for c in case.scope_path.split("/") if c}
+    depts = {case.department_code for case in cases if case.department_code}
+    units = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes)))} if codes else {}
+    departments = {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(depts)))} \
+        if depts else {}
+    return Known(units, departments)
+
+
 def exposure(settings: dict) -> Exposure:
     """Read the public-exposure settings; raise SettingsError naming a bad one."""
     sources = settings.get("PUBLIC_SOURCES", [])
@@ -61,16 +82,18 @@ def is_public(case: Case, seen: Exposure) -> bool:
     return case.source in seen.sources
 
 
-def place(session: Session, case: Case, seen: Exposure | None) -> Place:
+def place(session: Session, case: Case, seen: Exposure | None, known: Known | None = None) -> Place:
     """Where the case is: exactly for its reporter (``seen`` None), else as the settings allow."""
     if seen is None or seen.location == "address":
         return Place(case.address, case.grid.code, case.lat, case.lng)
     rounded = lambda v: round(v, seen.decimals) if v is not None else None
-    unit = case.grid if seen.location == "grid" else ancestor(session, case, seen.location)
+    unit = case.grid if seen.location == "grid" else ancestor(session, case, seen.location, known)
     return Place(unit.name if unit else "", unit.code if unit else "", rounded(case.lat), rounded(case.lng))
 
 
-def ancestor(session: Session, case: Case, level: str) -> OrgUnit | None:
+def ancestor(session: Session, case: Case, level: str, known: Known | None = None) -> OrgUnit | None:
     """The unit of ``level`` above the case's grid (the scope path lists their codes)."""
     codes = [c for c in case.scope_path.split("/") if c]
+    if known is not None:
+        return next((known.units[c] for c in codes if c in known.units and known.units[c].level == level), None)
     return session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes), OrgUnit.level == level)).first()

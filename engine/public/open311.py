@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models import Case, Category, OrgUnit, Open311Client, Open311Request
 
 from engine.lifecycle import cases as case_service
 from engine.errors import InputError, NotFound
-from engine.public.exposure import exposure, is_public, public_only
+from engine.public.exposure import Known, exposure, is_public, prefetch, public_only
 from engine.public.texts import Attribute, public_text
 from engine.runtime import Runtime
 from engine.public.tracking import describe
@@ -270,8 +270,15 @@ def find_requests(session: Session, rt: Runtime, args: dict[str, str], lang: str
             query = query.where(Case.status == "open")
         elif statuses == {"closed"}:
             query = query.where(Case.status != "open")
-    cases = session.scalars(query.order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)).all()
-    return [as_request(session, rt, c, lang) for c in cases]
+    # Categories and grids are few: one query each (selectin), not a copy joined to every row.
+    cases = session.scalars(query.options(selectinload(Case.category), selectinload(Case.grid))
+                            .order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)).all()
+    # Everything the requests show beyond the cases is read once for the whole list: a constant
+    # number of queries however many requests match.
+    known = prefetch(session, cases)
+    media = dict(session.execute(select(Open311Request.case_id, Open311Request.media_url)
+                                 .where(Open311Request.case_id.in_([c.id for c in cases]))).all()) if cases else {}
+    return [as_request(session, rt, c, lang, known=known, media=media.get(c.id, "")) for c in cases]
 
 
 def get_request(session: Session, rt: Runtime, code: str, lang: str = "zh") -> dict[str, Any]:
@@ -290,12 +297,15 @@ def request_for_token(session: Session, token: str) -> dict[str, Any]:
     return {"service_request_id": code, "token": token}
 
 
-def as_request(session: Session, rt: Runtime, case: Case, lang: str = "zh") -> dict[str, Any]:
+def as_request(session: Session, rt: Runtime, case: Case, lang: str = "zh", *, known: Known | None = None,
+               media: str | None = None) -> dict[str, Any]:
     """A case in the spec's request fields as the public may see it: no reporter data; the
-    reporter's words only with PUBLIC_SHOW_DESCRIPTION, else the service's own description."""
-    view = describe(session, rt, case, with_timeline=False)
+    reporter's words only with PUBLIC_SHOW_DESCRIPTION, else the service's own description.
+    A list passes what it read for all its cases at once (``known``, ``media``)."""
+    view = describe(session, rt, case, with_timeline=False, known=known)
     text = public_text(rt.settings)
-    media = session.scalar(select(Open311Request.media_url).where(Open311Request.case_id == case.id))
+    if media is None:
+        media = session.scalar(select(Open311Request.media_url).where(Open311Request.case_id == case.id))
     tz = rt.calendar.tz
     when = lambda dt: dt.astimezone(tz).isoformat(timespec="seconds") if dt else None
     return {

@@ -23,7 +23,7 @@ from engine.lifecycle import cases as case_service
 from engine.errors import Conflict, InputError, Message, NotFound
 from engine.access.links import case_for_secret
 from engine.process.forms import Fact, shown_facts
-from engine.public.exposure import ancestor, exposure, is_public, place
+from engine.public.exposure import Known, ancestor, exposure, is_public, place
 from engine.runtime import Runtime
 
 SATISFACTION = satisfaction.LEVELS
@@ -87,10 +87,11 @@ def public_case(session: Session, rt: Runtime, code: str) -> PublicCase:
 
 
 def describe(session: Session, rt: Runtime, case: Case, *, for_reporter: bool = False,
-             with_timeline: bool = True) -> PublicCase:
-    """Return the public view of a case, or with ``for_reporter`` the one its reporter sees."""
+             with_timeline: bool = True, known: Known | None = None) -> PublicCase:
+    """Return the public view of a case, or with ``for_reporter`` the one its reporter sees; ``known``
+    (exposure.prefetch) spares a list the queries of each case's units and department."""
     seen = None if for_reporter else exposure(rt.settings)
-    where = place(session, case, seen)
+    where = place(session, case, seen, known)
     is_open = case.status == "open"
     # The expected completion is the due time of the stage stages.toml names (handling, as shipped).
     expected_due = (case.due_times or {}).get(rt.policy.expected_completion)
@@ -100,20 +101,21 @@ def describe(session: Session, rt: Runtime, case: Case, *, for_reporter: bool = 
         major={"zh": case.category.major_name, "en": case.category.major_name_en or case.category.major_name},
         address=where.text, location_code=where.unit_code, lat=where.lat, lng=where.lng,
         description=case.description if seen is None or seen.description else None,
-        agency=agency(session, case), reported_at=case.created_at, updated_at=case.updated_at,
+        agency=agency(session, case, known), reported_at=case.created_at, updated_at=case.updated_at,
         closed_at=case.closed_at,
         expected_at=datetime.fromisoformat(expected_due) if expected_due and is_open else None,
         next_due_at=case.due_at if is_open else None,
         timeline=public_timeline(session, case) if with_timeline else [])
 
 
-def agency(session: Session, case: Case) -> dict[str, str]:
+def agency(session: Session, case: Case, known: Known | None = None) -> dict[str, str]:
     """The unit responsible in public words: the department, else the street's centre (属地)."""
     if case.department_code:
-        dept = session.scalars(select(Department).where(Department.code == case.department_code)).first()
+        dept = known.departments.get(case.department_code) if known is not None else \
+            session.scalars(select(Department).where(Department.code == case.department_code)).first()
         if dept:
             return {"zh": dept.name, "en": dept.name_en or dept.name}
-    street = ancestor(session, case, "street")
+    street = ancestor(session, case, "street", known)
     if street is None:
         return {"zh": "", "en": ""}
     return {"zh": f"{street.name}网格化服务管理中心", "en": f"{street.name_en or street.name} grid centre"}

@@ -16,6 +16,7 @@ from models import Case, Category, OrgUnit, SavedFilter, Task, User
 from engine.lifecycle.cases import SOURCES
 from engine.queries.choices import FilterOptions, filter_options
 from engine.errors import InputError, Message, NotFound
+from engine.queries.scope import under
 
 FLAGS = ("overdue", "at_risk")
 ASSIGNED = ("me", "unassigned")
@@ -103,7 +104,7 @@ def team_scopes(user: User, team_roles: tuple[str, ...]) -> list[str]:
 def _mine(user: User, team: bool, team_roles: tuple[str, ...] = ()):
     if team:
         scopes = team_scopes(user, team_roles)
-        return or_(*[Case.scope_path.startswith(s, autoescape=True) for s in scopes]) if scopes else false()
+        return or_(*[under(Case.scope_path, s) for s in scopes]) if scopes else false()
     matches = [and_(Task.role == m.role, _scope_clause(m.scope_key)) for m in user.memberships]
     return and_(or_(*matches) if matches else false(),
                 or_(Task.assignee_id.is_(None), Task.assignee_id == user.id))
@@ -132,7 +133,7 @@ def _filter_clauses(session: Session, user: User, f: InboxFilter, now: datetime 
         path = session.scalar(select(OrgUnit.path).where(OrgUnit.code == f.org))
         if path is None:
             raise InputError({"org": [Message("No street, community or grid has this code.")]}, "The inbox filter is invalid.")
-        clauses.append(Case.scope_path.startswith(path, autoescape=True))
+        clauses.append(under(Case.scope_path, path))
     if f.source:
         clauses.append(Case.source == f.source)
     if f.flag and now is None:

@@ -1,28 +1,55 @@
-"""What an operator checks first: is the database reachable, which process version runs, how many cases."""
+"""What an operator's probes ask, at almost no cost: is the process alive (healthz), and can it serve
+(readyz: the database answers, its schema is at the code's revision, a process is deployed). Neither
+counts cases, so a load balancer may poll them every second at a million cases. And the figures
+the metrics endpoint reports, from indexed columns only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from models import Case, WebhookDelivery
-
-from engine.process.deploy import latest_version
+from models import Case, ProcessVersion, WebhookDelivery, migrate
 
 
 @dataclass
-class SystemStatus:
-    process: str | None
-    cases_by_status: dict[str, int]
+class Readiness:
+    ready: bool
+    database: str           # "ok", or why it did not answer
+    schema: str | None      # the database's revision
+    expected_schema: str    # the code's revision
+    process: str | None     # "grid_case v3", or None before the first deploy
 
 
-def system_status(session: Session, process_key: str) -> SystemStatus:
-    version = latest_version(session, process_key)
-    counts = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
-    return SystemStatus(f"{version.key} v{version.version}" if version else None, counts)
+@lru_cache(maxsize=1)
+def code_revision() -> str:
+    """The code's schema revision (read from the migration scripts once per process)."""
+    return migrate.head()
+
+
+def deployed_process(session: Session, process_key: str) -> str | None:
+    """The newest deployed version of ``process_key`` by name, reading two columns of one row."""
+    row = session.execute(select(ProcessVersion.key, ProcessVersion.version)
+                          .where(ProcessVersion.key == process_key)
+                          .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    return f"{row.key} v{row.version}" if row else None
+
+
+def readiness(session: Session, process_key: str) -> Readiness:
+    """Whether this process can serve requests now; one indexed row and the revision table are read."""
+    expected = code_revision()
+    try:
+        process = deployed_process(session, process_key)
+        versioned = inspect(session.connection()).has_table(migrate.VERSION_TABLE)
+        revisions = list(session.scalars(text(f"SELECT version_num FROM {migrate.VERSION_TABLE}"))) if versioned else []
+    except DBAPIError as exc:
+        session.rollback()
+        return Readiness(False, f"unreachable: {type(exc.orig).__name__}", None, expected, None)
+    schema = ", ".join(sorted(revisions)) or None
+    return Readiness(schema == expected and process is not None, "ok", schema, expected, process)
 
 
 @dataclass

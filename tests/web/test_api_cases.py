@@ -129,3 +129,26 @@ def test_api_intake_is_rate_limited_per_address(app, client, token):
     assert codes == [201, 201, 429]
     r = client.post("/api/v1/cases", json=body, headers=headers)
     assert r.mimetype == "application/problem+json" and int(r.headers["Retry-After"]) > 0
+
+
+def test_search_pages_by_cursor_and_follows_changes_with_updated_since(client, token, clock):
+    clerk = token("clerk_dhm")
+    codes = [report(client, clerk, description=f"第{i}处垃圾") for i in range(5)]
+    seen, cursor, totals = [], None, []
+    while True:
+        page = client.get("/api/v1/cases?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=clerk).get_json()
+        totals.append((page["total"], page["total_exact"]))
+        seen += [c["code"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        report(client, clerk, description="翻页时新来的")  # new cases do not shift the pages
+    assert seen == codes[::-1] and totals == [(5, True), (6, True), (7, True)]
+    changed = client.get("/api/v1/cases?updated_since=2099-01-01T00:00:00%2B08:00", headers=clerk).get_json()
+    assert changed["items"] == [] and changed["next_cursor"] is None
+    recent = client.get("/api/v1/cases?updated_since=2026-11-25T09:59:00%2B08:00", headers=clerk).get_json()
+    assert recent["total"] == 7
+    bad = client.get("/api/v1/cases?cursor=zzz", headers=clerk)
+    assert bad.status_code == 422 and field_errors(bad) == {"cursor"}
+    assert field_errors(client.get("/api/v1/cases?updated_since=2026-11-25T10:00:00", headers=clerk)) == \
+        {"updated_since"}

@@ -25,6 +25,23 @@ def test_a_cookie_saved_before_signing_out_no_longer_opens_the_inbox(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
+def test_signing_out_ends_this_session_only_and_everywhere_ends_all(app):
+    phone, desk, laptop = app.test_client(), app.test_client(), app.test_client()
+    tokens = {c: sign_in(c, "clerk_dhm") for c in (phone, desk, laptop)}
+    saved_phone = _cookie(phone)
+    phone.post("/logout", data={"csrf_token": tokens[phone]})
+    phone.set_cookie("session", saved_phone)
+    assert phone.get("/inbox").status_code == 302          # this session ended, saved copies too
+    assert desk.get("/inbox").status_code == 200           # the others go on
+    assert laptop.get("/inbox").status_code == 200
+    done = desk.post("/logout/everywhere", data={"csrf_token": tokens[desk]}, follow_redirects=True)
+    assert "every device" in done.get_data(as_text=True) or "所有设备" in done.get_data(as_text=True)
+    assert laptop.get("/inbox").status_code == 302         # every session ended
+    assert desk.get("/inbox").status_code == 302
+    sign_in(laptop, "clerk_dhm")                           # signing in again works
+    assert laptop.get("/inbox").status_code == 200
+
+
 def test_a_deactivated_user_is_refused_at_the_next_request_and_for_api_tokens(client, demo_db, token):
     sign_in(client, "clerk_dhm")
     bearer = token("clerk_dhm")

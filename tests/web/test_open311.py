@@ -2,7 +2,7 @@
 field of the JSON and XML shapes, and bad input answered with the spec's error list."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from engine.access.links import create_open311_client
 from web import create_app
 
+from tests.statements import statements
 from tests.timekeeping import SH
 
 BASE = "/open311/v2"
@@ -336,3 +337,21 @@ def test_internal_cases_are_not_open311_requests(client, api_key, token, demo_db
     configured = create_app({"DATABASE_URL": database_url, "TESTING": True,
                              "PUBLIC_SOURCES": ["open311", "patrol"]}).test_client()
     assert ids(configured) == [resident, internal]
+
+
+def test_the_request_list_takes_the_same_few_queries_for_three_requests_or_thirty(app, client, api_key, clock):
+    def queries_for_list() -> tuple[int, int]:
+        with statements(app.extensions["gridflow.db"]) as seen:
+            body = client.get(f"{BASE}/requests.json?extensions=true").get_json()
+        return len(body), len(seen)
+
+    for _ in range(3):
+        assert post(client, api_key).status_code == 201
+    assert post(client, api_key, service_code="C0110", **{"attribute[LIGHT_FAULT]": "off"}).status_code == 201
+    few, few_queries = queries_for_list()
+    for i in range(26):
+        clock.shift(timedelta(seconds=5))  # within RATE_LIMIT_INTAKE
+        assert post(client, api_key, address_string=f"南池子大街{i}号").status_code == 201
+    many, many_queries = queries_for_list()
+    assert (few, many) == (4, 30)
+    assert many_queries == few_queries <= 8, (few_queries, many_queries)

@@ -440,3 +440,20 @@ def test_the_report_form_sent_twice_makes_one_case(client_for, demo_db):
     assert changed.status_code == 422 and "此表单已以不同内容提交过" in text(changed)
     fresh = re.search(r'name="idempotency_key" value="([^"]+)"', text(changed)).group(1)
     assert fresh != key and reported_code(report(worker, idempotency_key=fresh, address="东华门大街1号")) != code
+
+
+def test_case_search_pages_on_by_cursor_and_a_mangled_link_shows_the_first_page(app, demo_db, clock):
+    from demo.generate import generate_cases
+
+    generate_cases(demo_db, app.extensions["gridflow.runtime"], 60, seed=3)
+    client = app.test_client()
+    sign_in(client, "super_district")
+    first = text(client.get("/cases"))
+    assert "60 cases" in first or "60 件" in first
+    next_link = html.unescape(first.split('class="pager">')[1]).split('href="')[-1].split('"')[0]
+    assert "cursor=" in next_link and "offset=" not in next_link
+    second = text(client.get(next_link))
+    codes = lambda page: {part.split('"')[0] for part in page.split('href="/cases/')[1:]}
+    assert len(codes(first)) == 50 and len(codes(second)) == 10 and not codes(first) & codes(second)
+    mangled = client.get("/cases?cursor=%%%broken")
+    assert mangled.status_code == 200 and codes(text(mangled)) == codes(first)

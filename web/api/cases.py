@@ -72,11 +72,12 @@ def report_case(body, idempotency_key):
 
 @bp.get("/cases")
 @operation("Search cases", tag="cases", query=CaseSearchArgs, response=CasePageSchema,
-           description="Cases you may see (your org units' and your departments'), newest first.")
+           description="Cases you may see (your org units' and your departments'), newest first. Page with "
+           "cursor (each answer's next_cursor); offset still works. updated_since follows changes.")
 def search(args):
     session = get_session()
     rt = runtime()
-    page_args = {k: args.pop(k) for k in ("limit", "offset")}
+    page_args = {k: args.pop(k) for k in ("limit", "offset", "cursor") if k in args}
     page = search_cases(session, rt, g.user, CaseFilter.parse(args), now=rt.clock(), **page_args)
     return page
 

@@ -92,15 +92,23 @@ def attachment(code: str, attachment_id: int, thumb: bool = False):
 @login_required()
 def cases():
     session = get_session()
-    offset = int_arg("offset")
+    cursor = request.args.get("cursor") or None
+    try:
+        if cursor:
+            search_service.decode_cursor(cursor)
+    except InputError:
+        cursor = None  # a mangled link: show the first page
+    offset = 0 if cursor else int_arg("offset")  # old links with an offset keep working
     moment = now()
     f, page, errors = filtered(search_service.CaseFilter.parse, search_service.CaseFilter(), lambda f: (
-        search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset)))
+        search_service.search_cases(session, runtime(), g.user, f, now=moment, limit=PAGE_SIZE, offset=offset,
+                                    cursor=cursor)))
     args = f.args()
+    # Next pages follow the keyset cursor, which cases arriving meanwhile do not shift.
+    first_url = url_for("pages.cases", **args) if cursor or offset else None
     return render_template("cases.html", page=page, f=f, args=args, errors=errors,
                            departments=directory.departments(session),
                            clocks={c.id: countdown(c.due_at, moment, c.category.emergency) for c in page.items},
-                           options=filter_options(session),
-                           prev_url=url_for("pages.cases", **args, offset=max(offset - PAGE_SIZE, 0)) if offset else None,
-                           next_url=url_for("pages.cases", **args, offset=offset + PAGE_SIZE)
-                           if offset + PAGE_SIZE < page.total else None)
+                           options=filter_options(session), first_url=first_url,
+                           next_url=url_for("pages.cases", **args, cursor=page.next_cursor) if page.next_cursor
+                           else None)

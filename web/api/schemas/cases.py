@@ -56,6 +56,12 @@ class CaseSearchArgs(PageArgs):
     flag = fields.String(validate=validate.OneOf(FLAGS))
     created_from = fields.Date(metadata={"description": "First day (local time), inclusive."})
     created_to = fields.Date(metadata={"description": "Last day (local time), inclusive."})
+    updated_since = fields.AwareDateTime(metadata={
+        "description": "Only cases changed (any step, timer or edit) at or after this moment, e.g. "
+                       "2026-11-26T08:00:00+08:00: poll with the time of your previous poll to follow changes."})
+    cursor = fields.String(validate=validate.Length(min=1, max=80), metadata={
+        "description": "The next_cursor of the page before: the next page, newest first, stable while "
+                       "new cases arrive. Use instead of offset (which is kept for older clients)."})
 
 
 class CaseSummarySchema(Schema):
@@ -79,6 +85,12 @@ class CaseSummarySchema(Schema):
 
 class CasePageSchema(PageSchema):
     items = fields.List(fields.Nested(CaseSummarySchema), required=True)
+    total = fields.Integer(required=True, metadata={
+        "description": "How many cases match, counted up to SEARCH_COUNT_LIMIT (1000 as shipped); "
+                       "total_exact is false when more match."})
+    total_exact = fields.Boolean(required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={
+        "description": "Pass as cursor for the next page; null on the last page."})
 
 
 class EventSchema(Schema):
