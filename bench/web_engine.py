@@ -15,7 +15,7 @@ from bench.common import ensure_demo
 from demo.generate import analyze, generate_cases
 from engine.queries.inbox import inbox_counts, inbox_page
 from engine.runtime import Runtime
-from engine.queries.search import supervision_board
+from engine.queries.board import supervision_board
 
 # Who the benchmark signs in as: a street's acceptance clerk, a department handler, the district's supervisor.
 INBOX_USERS = {"inbox_clerk": "clerk_dhm", "inbox_handler": "handler_hw"}
@@ -66,7 +66,7 @@ def time_engine(rt: Runtime, sessions: sessionmaker, repeat: int) -> dict[str, f
             figures[f"{key}_engine_ms"] = median_ms(inbox(users[username]), repeat)
 
         def board():
-            supervision_board(session, users[BOARD_USER], now=rt.clock(), board_roles=rt.policy.board_roles)
+            supervision_board(session, users[BOARD_USER], now=rt.clock(), policy=rt.policy, calendar=rt.calendar)
             session.expire_all()
         figures["board_engine_ms"] = median_ms(board, repeat)
     return figures

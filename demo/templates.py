@@ -140,8 +140,9 @@ def _drive(session, rt, variant, answers, resident, fire, original_code, made) -
     tracker.record(Step("report", None))
     fired: dict[str, int] = {}
     out = []
+    side = rt.policy.board_stages("supervision")  # the 督办 work beside the case's own
     for name in answers:
-        task = next(t for t in case_service.open_tasks(session, case) if t.stage != "supervise")
+        task = next(t for t in case_service.open_tasks(session, case) if t.stage not in side)
         if name == "!":
             for _ in range(2):
                 _fire_next(session, rt, case)
@@ -155,7 +156,7 @@ def _drive(session, rt, variant, answers, resident, fire, original_code, made) -
         case_service.complete_task(session, rt, actors.for_task(task.role, task.scope_key), task.id, payload)
         session.commit()
         tracker.record(Step("task", task.bpmn_id))
-    open_main = [t for t in case_service.open_tasks(session, case) if t.stage != "supervise"]
+    open_main = [t for t in case_service.open_tasks(session, case) if t.stage not in side]
     main = open_main[0].bpmn_id if open_main else None
     timers = [t for t, _ in rt.workflows.boundary_timers(rt.bundle(session, case.process_version_id)).get(main, [])]
     out.append(tracker.template(variant, resident, 0, main, timers if fire else []))

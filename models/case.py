@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -100,11 +100,10 @@ class Task(Base):
         # let the counts be read from the index alone.
         Index("ix_task_open_role_scope_due", "role", "scope_key", "due_at", "assignee_id", "stage", "case_id", "id",
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
-        # The supervision board lists open 督办 tasks (a narrow index, so that inbox counts by
-        # stage do not walk it instead of the one above).
-        Index("ix_task_open_supervise", "due_at", "case_id",
-              sqlite_where=text("status = 'open' AND stage = 'supervise'"),
-              postgresql_where=text("status = 'open' AND stage = 'supervise'")),
+        # The supervision board pages through open tasks of the stages processes/stages.toml puts
+        # on it (oldest first), so the index is by stage rather than naming one.
+        Index("ix_task_open_stage_created", "stage", "created_at", "id", "case_id",
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
         UniqueConstraint("case_id", "spiff_id"),
     )
 
@@ -126,6 +125,9 @@ class Task(Base):
     due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Case variables the task's ``keep`` property copies here when it opens (the 督办's order
+    # facts), for the board and the case page, which never load the workflow.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Bumped by claim, unclaim and assign; with the case's version it makes the task's ETag.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

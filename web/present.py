@@ -190,7 +190,7 @@ def _parse(value) -> datetime | None:
 
 
 def template_helpers() -> dict:
-    return {"stage_name": stage_name, "label": label, "named": named, "local_time": local_time,
+    return {"stage_name": stage_name, "label": label, "duration": _span, "named": named, "local_time": local_time,
             "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES, "LEVEL_NAMES": ORG_LEVELS,
             "STAGES": STAGES, "lang": lang, "event_sentence": event_sentence, "event_details": event_details,
             "current_user": lambda: g.get("user")}

@@ -38,12 +38,16 @@ def apply_effect(session: Session, rt: Runtime, case: Case, effect: Effect, chan
     props = effect.properties
     stage = props.get("stage")
     concerned = [t for t in open_rows if t.status == "open" and (stage is None or t.stage == stage)]
+    # A stage with its own clock (a 督办 reply) warns and is late for itself, never for the case.
+    flags_case = not policy.own_clock(stage)
     if effect.kind == "warning":
-        changes["at_risk"] = True
+        if flags_case:
+            changes["at_risk"] = True
         people = task_people(session, concerned, rt.role_cache)
     elif effect.kind == "overdue":
         # The late task's people and the first level of its ladder; the ladder tells the rest.
-        changes["overdue"] = True
+        if flags_case:
+            changes["overdue"] = True
         people = task_people(session, concerned, rt.role_cache) | _level_people(session, rt, policy, effect)
     elif effect.kind == "escalate":
         rank = _level(policy, effect).rank

@@ -67,14 +67,14 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     ready = snap.ready
     effects = [e for e in effects if e.kind != TIMER_FIRED]  # which timers fired: the caller's to record
     changes: dict[str, Any] = dict(case_changes or {})
-    lanes = rt.policy_of(session, case.process_version_id).role_for_lane
-    new_rows, gone_ids, due_at, due_times, estimated = _project(rt, lanes, case, ready, open_rows, now)
+    policy = rt.policy_of(session, case.process_version_id)
+    new_rows, gone_ids, due_at, due_times, estimated = _project(rt, policy, case, ready, open_rows, now)
     changes["due_at"] = due_at
     changes["calendar_estimated"] = estimated
     old_due = dict(case.due_times or {})
     if due_times != old_due:
         changes["due_times"] = due_times
-    if any(row["due_at"] for row in new_rows):
+    if any(row["due_at"] and not policy.own_clock(row["stage"]) for row in new_rows):
         changes["at_risk"] = False  # a newly timed task starts un-warned; its own timers warn again
     events = [_event(case, now, None, e.kind if e.kind != "escalate" else "escalated", None, None,
                      {k: v for k, v in e.properties.items() if k not in ("effect", "notify", "data", "notice")})
@@ -160,13 +160,18 @@ def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
     session.add(case)
 
 
-def _project(rt: Runtime, role_for_lane, case: Case, ready: list[ReadyTask], open_rows: list[Task], now: datetime):
+def _project(rt: Runtime, policy, case: Case, ready: list[ReadyTask], open_rows: list[Task], now: datetime):
     """Return new task rows, ids of rows no longer ready, the case's due time, its SLA due
-    times, and whether an open task's due time was computed without holiday data."""
+    times, and whether an open task's due time was computed without holiday data.
+
+    A task whose stage keeps its own clock (stages.toml ``own_clock``, a 督办 reply) has its due
+    time on its row only: it never becomes the case's due time, so it cannot make the case late."""
+    role_for_lane = policy.role_for_lane
     existing = {t.spiff_id: t for t in open_rows if t.status == "open"}
     ready_ids = {t.spiff_id for t in ready}
     gone = [row.id for sid, row in existing.items() if sid not in ready_ids]
-    dues = [row.due_at for sid, row in existing.items() if sid in ready_ids and row.due_at]
+    dues = [row.due_at for sid, row in existing.items()
+            if sid in ready_ids and row.due_at and not policy.own_clock(row.stage)]
     estimated = any(row.due_estimated for sid, row in existing.items() if sid in ready_ids)
     due_times = dict(case.due_times or {})
     rows = []
@@ -189,13 +194,22 @@ def _project(rt: Runtime, role_for_lane, case: Case, ready: list[ReadyTask], ope
                 due_at = datetime.fromisoformat(str(rt.workflows.evaluate(props["due"], item.data)))
             except (ProcessError, ValueError) as exc:
                 raise ProcessFailure(f"task {node.bpmn_id}: due expression failed: {exc}") from None
-            dues.append(due_at)
+            if not policy.own_clock(props.get("stage")):
+                dues.append(due_at)
             row_estimated = bool(rt.calendar.missing_years(now, due_at)) and not item.data.get("emergency")
             estimated = estimated or row_estimated
             if props.get("sla"):
                 due_times[props["sla"]] = due_at.isoformat()
-        rows.append({"spiff_id": item.spiff_id, "bpmn_id": node.bpmn_id, "name": node.name,
+        # ``keep``: case variables copied onto the row, for lists that never load the workflow
+        # (the supervision board, the case page's 督办).
+        kept = {name: item.data.get(name) for name in _names(props.get("keep"))
+                if isinstance(item.data.get(name), (str, int, float, bool))}
+        rows.append({"spiff_id": item.spiff_id, "bpmn_id": node.bpmn_id, "name": node.name, "facts": kept or None,
                      "stage": props.get("stage", ""), "role": role, "scope_key": scope,
                      "form_key": node.form_key, "status": "open", "created_at": now, "due_at": due_at,
                      "due_estimated": row_estimated, "not_by": not_by if isinstance(not_by, str) and not_by else None})
     return rows, gone, (min(dues) if dues else None), due_times, estimated
+
+
+def _names(listed: str | None) -> list[str]:
+    return [name.strip() for name in (listed or "").split(",") if name.strip()]

@@ -20,6 +20,8 @@ POLICY_FILES = (STAGES_FILE, NOTICES_FILE, POLICY_FILE)
 # The channels a case can come from (its `source`); the policy says who may record each.
 SOURCES = ("patrol", "hotline", "app", "web", "open311", "referral", "video")
 OWNERS = ("centre", "department", "community", "resident", "none")
+# Boards a stage's open tasks can be listed on (a stage's `board`).
+BOARDS = ("supervision",)
 # Notices the engine writes for effects of its own; a diagram's `notify` names any other key.
 ENGINE_NOTICES = ("warning", "overdue", "escalated")
 # What a membership can sit on: an org unit of one of these levels, or a department.
@@ -38,6 +40,8 @@ class Stage:
     public: dict[str, str]    # plain words for residents
     owner: str
     set_by_engine: bool = False
+    board: str | None = None    # open tasks of the stage are listed on this board (督办: "supervision")
+    own_clock: bool = False     # its due times and warning/overdue marks never count for the case
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,15 @@ class Policy:
         """Whether every role ``user`` holds is one of [start].board (and they hold one)."""
         roles = {m.role for m in user.memberships}
         return bool(roles) and roles <= set(self.board_start_roles)
+
+    def board_stages(self, board: str) -> tuple[str, ...]:
+        """The stages whose open tasks the board lists (stages.toml ``board``)."""
+        return tuple(code for code, stage in self.stages.items() if stage.board == board)
+
+    def own_clock(self, code: str | None) -> bool:
+        """Whether a stage keeps its own clock: its due times and marks never count for the case."""
+        stage = self.stages.get(code or "")
+        return bool(stage and stage.own_clock)
 
     def stage_name(self, code: str | None, lang: str) -> str:
         stage = self.stages.get(code or "")
@@ -246,7 +259,13 @@ def _stages(doc: _Doc) -> tuple[dict[str, Stage], str]:
             raise PolicyError(f"{doc.name}: {key}.owner: must be one of {', '.join(OWNERS)}")
         if item.get("set_by", "engine") != "engine":
             raise PolicyError(f"{doc.name}: {key}.set_by: the only value is \"engine\"")
-        stages[code] = Stage(code, names, public, item["owner"], "set_by" in item)
+        board = item.get("board")
+        if board is not None and board not in BOARDS:
+            raise PolicyError(f"{doc.name}: {key}.board: must be one of {', '.join(BOARDS)}")
+        own_clock = item.get("own_clock", False)
+        if not isinstance(own_clock, bool):
+            raise PolicyError(f"{doc.name}: {key}.own_clock: must be true or false")
+        stages[code] = Stage(code, names, public, item["owner"], "set_by" in item, board, own_clock)
     expected = doc.get("expected_completion")
     if expected not in stages:
         raise PolicyError(f"{doc.name}: expected_completion: {expected!r} is not a stage listed here")

@@ -26,7 +26,7 @@ CASE_START_VARIABLES = (
 # The start variable that holds a category code (a decision column over it names categories).
 CATEGORY_VARIABLE = "category_code"
 # Properties whose value is the name of a variable, and those that are expressions.
-VARIABLE_PROPERTIES = ("scope", "notify")
+VARIABLE_PROPERTIES = ("scope", "notify", "roleFrom")
 EXPRESSION_PROPERTIES = ("due",)
 
 

@@ -1,4 +1,4 @@
-"""Finding cases: what a user may see, filtered and paged; and the supervision board's figures.
+"""Finding cases: what a user may see, filtered and paged (the supervision board is engine/queries/board.py).
 
 Search reads only indexed paths at a million cases: scopes are index ranges (engine/queries/scope.py),
 pages are a keyset over (created_at, id) walked newest first (offsets still work, at their cost),
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping
 
-from sqlalchemy import and_, case as when, false, func, literal, or_, select, text, tuple_
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import false, func, literal, or_, select, text, tuple_
+from sqlalchemy.orm import Session, selectinload
 
-from models import Case, Category, Department, OrgUnit, Task, User
+from models import Case, Category, OrgUnit, User
 
 from engine.lifecycle.cases import SOURCES
 from engine.errors import InputError, Message
@@ -131,7 +131,7 @@ def visible_clause(user: User, column=lambda c: c):
     return or_(*clauses) if clauses else false()
 
 
-def _hidden(column):
+def hidden(column):
     """The same value, which SQLite's planner cannot look up in an index (``x || ''``, ``id + 0``)."""
     return column + 0 if column is Case.id else column.concat("")
 
@@ -217,81 +217,3 @@ def _matching(session: Session, rt, user: User, f: CaseFilter, now: datetime, co
 
 
 _ONE_DAY = timedelta(days=1)
-
-
-# -- supervision board ---------------------------------------------------------------------------
-@dataclass
-class BoardRow:
-    key: str          # department code or street code
-    name: str
-    name_en: str
-    overdue: int
-    at_risk: int
-
-
-@dataclass
-class Board:
-    by_department: list[BoardRow]
-    by_street: list[BoardRow]
-    overdue: int
-    at_risk: int
-    supervise_tasks: list[Task] = field(default_factory=list)
-    incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
-
-
-def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
-    """The org units whose cases the user sees on the board (policy.toml [board])."""
-    return [m.scope_key for m in user.memberships if m.role in board_roles and not m.scope_key.startswith("dept:")]
-
-
-def supervision_board(session: Session, user: User, *, now: datetime, board_roles: tuple[str, ...]) -> Board:
-    """Open cases overdue or at risk now, counted by department and by street, within the units
-    where the user holds one of ``board_roles``."""
-    scopes = board_scopes(user, board_roles)
-    in_scope = or_(*[under(Case.scope_path, s) for s in scopes]) if scopes else false()
-    # The 督办 tasks and incidents are few and have their own (partial) indexes; a scope range the
-    # planner could use instead would read every case of the district.
-    few_in_scope = or_(*[under(_hidden(Case.scope_path), s) for s in scopes]) if scopes else false()
-    overdue = when((Case.due_at <= now, 1), else_=0)
-    at_risk = when((and_(Case.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
-    live = and_(Case.status == "open", in_scope, or_(Case.due_at <= now, Case.at_risk.is_(True)))
-    departments = {d.code: d for d in session.scalars(select(Department))}
-    by_department = []
-    for code, n_over, n_risk in session.execute(
-            select(Case.department_code, func.sum(overdue), func.sum(at_risk)).where(live)
-            .group_by(Case.department_code)):
-        dept = departments.get(code)
-        by_department.append(BoardRow(code or "", dept.name if dept else "", dept.name_en if dept else "",
-                                      int(n_over or 0), int(n_risk or 0)))
-    by_street = _by_street(session, session.execute(
-        select(Case.scope_path, func.sum(overdue), func.sum(at_risk)).where(live).group_by(Case.scope_path)).all())
-    for rows_ in (by_department, by_street):
-        rows_[:] = [r for r in rows_ if r.overdue or r.at_risk]
-        rows_.sort(key=lambda r: (-r.overdue, -r.at_risk, r.key))
-    supervise = list(session.scalars(
-        select(Task).join(Task.case).where(Task.status == "open", Task.stage == "supervise", few_in_scope)
-        .options(joinedload(Task.case).joinedload(Case.category)).order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-        .limit(100)))
-    # Ordered by an expression, not the column: walking ix_case_updated for the order would read
-    # every case when there is no incident, instead of the partial index of the few that have one.
-    incidents = list(session.scalars(select(Case).where(Case.incident.is_not(None), few_in_scope)
-                                     .order_by(func.coalesce(Case.updated_at, Case.created_at)).limit(100)))
-    return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
-                 supervise, incidents)
-
-
-def _by_street(session: Session, rows) -> list[BoardRow]:
-    """Add up per-grid counts by street: the street is the ancestor in a grid's path whose unit is a street
-    (codes may have any width, so the path is read unit by unit)."""
-    if not rows:
-        return []
-    streets = {u.path: u for u in session.scalars(select(OrgUnit).where(OrgUnit.level == "street"))}
-    totals: dict[str, list[int]] = {}
-    for path, n_over, n_risk in rows:
-        ancestors = ("/".join(path.split("/")[:i]) + "/" for i in range(1, path.count("/") + 1))
-        street = next((prefix for prefix in ancestors if prefix in streets), path)
-        total = totals.setdefault(street, [0, 0])
-        total[0] += int(n_over or 0)
-        total[1] += int(n_risk or 0)
-    return [BoardRow(streets[p].code, streets[p].name, streets[p].name_en, o, r) if p in streets
-            else BoardRow(p, p, p, o, r) for p, (o, r) in totals.items()]

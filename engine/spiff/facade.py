@@ -407,6 +407,8 @@ def _collector(effects: list[Effect]):
             props = dict(props)
             if props.get("notify"):  # the name of a scope variable: resolve it now
                 props["notify_scope"] = task.data.get(props["notify"])
+            if props.get("roleFrom"):  # the name of a variable holding the role to tell
+                props["role"] = task.data.get(props["roleFrom"]) or props.get("role", "")
             if props.get("notice"):  # a text of notices.toml over the case data, filled by the engine
                 props["data"] = {k: v for k, v in task.data.items() if v is None or isinstance(v, (str, int, float))}
             effects.append(Effect(props["effect"], task.task_spec.bpmn_id,

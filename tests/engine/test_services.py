@@ -155,7 +155,8 @@ def test_case_search_sees_only_the_users_scope_and_departments(driver):
 
 
 def test_supervision_board_counts_by_department_and_street(driver, clock):
-    BOARD = driver.rt.policy.board_roles
+    from engine.queries.board import supervision_board
+    policy, cal = driver.rt.policy, driver.rt.calendar
     case = driver.report()
     unfiled = driver.report(grid_code=FRINGE_GRID, username="clerk_jdk")
     driver.do(case, "accept", "clerk_dhm", decision="file")
@@ -166,16 +167,16 @@ def test_supervision_board_counts_by_department_and_street(driver, clock):
     sweep(driver.sessions, driver.rt)
     driver.session.expire_all()
     now = datetime.now(SH)
-    board = search.supervision_board(driver.session, driver.user("super_district"), now=now, board_roles=BOARD)
+    board = supervision_board(driver.session, driver.user("super_district"), now=now, policy=policy, calendar=cal)
     assert board.overdue == 2
     assert [(r.key, r.overdue) for r in board.by_department] == [("", 1), ("HW", 1)]
     assert sorted((r.key, r.name, r.overdue) for r in board.by_street) == [
         ("110101001", "东华门街道", 1), ("110101003", "交道口街道", 1)]
     # late in handling and late in acceptance: each has a 督办, both in the district's scope
-    assert sorted(t.case_id for t in board.supervise_tasks) == sorted([case.id, unfiled.id])
-    street_board = search.supervision_board(driver.session, driver.user("super_dhm"), now=now, board_roles=BOARD)
+    assert sorted(r.task.case_id for r in board.supervision.rows) == sorted([case.id, unfiled.id])
+    street_board = supervision_board(driver.session, driver.user("super_dhm"), now=now, policy=policy, calendar=cal)
     assert street_board.overdue == 1 and [r.key for r in street_board.by_street] == ["110101001"]
-    assert search.supervision_board(driver.session, driver.user("clerk_dhm"), now=now, board_roles=BOARD).overdue == 0
+    assert supervision_board(driver.session, driver.user("clerk_dhm"), now=now, policy=policy, calendar=cal).overdue == 0
 
 
 def test_attachments_are_checked_stored_and_thumbnailed(driver, tmp_path):

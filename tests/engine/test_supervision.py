@@ -46,13 +46,17 @@ def test_a_done_supervision_is_not_reopened_by_the_same_lateness_but_a_later_sta
     case = driver.report()
     sweep_at(driver, clock, at(25, 11, 1))
     clock.move_to(at(25, 11, 10))
-    driver.do(case, "supervise", "super_dhm", supervision_note="请受理员立即受理")
+    driver.do(case, "supervise", "super_dhm", supervision_unit="", supervision_note="请受理员立即受理",
+              supervision_level="general")                    # to the street centre: reply due 14:40
     assert supervisions(driver, case) == []
 
     sweep_at(driver, clock, at(25, 14, 31))                  # acceptance still late: the ladder goes on ...
     assert [e.data["level"] for e in driver.events(case) if e.kind == "escalated"] == ["street"]
     assert supervisions(driver, case) == []                  # ... and the 督办 already issued is not repeated
 
+    clock.move_to(at(25, 14, 35))
+    driver.do(case, "supervise_reply", "leader_dhm", supervision_reply="已督促受理员受理")
+    driver.do(case, "supervise_review", "super_dhm", supervision_review="adopt")   # the order is done
     clock.move_to(at(25, 14, 40))
     driver.do(case, "accept", "clerk_dhm", decision="file")  # dispatch due 15:40
     sweep_at(driver, clock, at(25, 15, 41))
@@ -71,7 +75,10 @@ def test_late_sign_for_and_late_verification_each_open_a_supervision_and_closing
     assert (supervise.role, supervise.scope_key) == ("supervisor", STREET_SCOPE)
     clock.move_to(at(25, 11, 10))
     driver.do(case, "sign_for", "handler_hw", sign_decision="sign")
-    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫按时签收")
+    driver.do(case, "supervise", "super_dhm", supervision_unit="HW", supervision_note="请环卫按时签收",
+              supervision_level="general")
+    driver.do(case, "supervise_reply", "handler_hw", supervision_reply="已签收")
+    driver.do(case, "supervise_review", "super_dhm", supervision_review="adopt")
 
     clock.move_to(at(25, 14, 0))
     driver.do(case, "handle", "handler_hw", action="done")

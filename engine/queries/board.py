@@ -1,0 +1,167 @@
+"""The supervision board: open cases overdue or at risk by department and by street, the 督办 in
+progress (a page at a time), and cases stuck on a failed step."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case as when, false, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from models import Case, Department, OrgUnit, Task, User
+
+from engine.process.policy import Policy
+from engine.queries.scope import under
+from engine.queries.search import hidden
+
+# The board whose list holds the 督办 (the stages that stages.toml gives `board = "supervision"`).
+SUPERVISION = "supervision"
+# The case variables a 督办 task keeps on its row (its ``keep`` property; processes/README.md):
+# which stage was late when the order was opened, and that stage's due time.
+LATE_STAGE, LATE_DUE, ADDRESSEE = "supervision_late_stage", "supervision_late_due", "supervision_unit"
+PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+
+
+@dataclass
+class BoardRow:
+    key: str          # department code or street code
+    name: str
+    name_en: str
+    overdue: int
+    at_risk: int
+
+
+@dataclass(frozen=True)
+class SupervisionRow:
+    """One 督办 in progress: its open task (to issue, to reply, to review) and what the board shows."""
+
+    task: Task
+    department: Department | None   # the addressee named on the order, else the case's department
+    street: OrgUnit | None
+    late_stage: str | None          # stage code
+    overdue_hours: float | None     # working hours the late stage's due time is behind now
+    reply_late: bool                # the open task's own clock has run out
+
+
+@dataclass
+class SupervisionPage:
+    """A page of the 督办 list, oldest first (ordered by the task's opening time, then id: offset paging
+    over a stable order)."""
+
+    rows: list[SupervisionRow]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        return self.offset + self.limit if self.offset + self.limit < self.total else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+
+
+@dataclass
+class Board:
+    by_department: list[BoardRow]
+    by_street: list[BoardRow]
+    overdue: int
+    at_risk: int
+    supervision: SupervisionPage = field(default_factory=lambda: SupervisionPage([], 0, PAGE_SIZE, 0))
+    incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
+
+
+def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
+    """The org units whose cases the user sees on the board (policy.toml [board])."""
+    return [m.scope_key for m in user.memberships if m.role in board_roles and not m.scope_key.startswith("dept:")]
+
+
+def supervision_board(session: Session, user: User, *, now: datetime, policy: Policy, calendar,
+                      offset: int = 0, limit: int = PAGE_SIZE) -> Board:
+    """Open cases overdue or at risk now, counted by department and by street, and a page of the 督办
+    in progress, within the units where the user holds one of the policy's board roles."""
+    scopes = board_scopes(user, policy.board_roles)
+    in_scope = or_(*[under(Case.scope_path, s) for s in scopes]) if scopes else false()
+    # The 督办 tasks and incidents are few and have their own (partial) indexes; a scope range the
+    # planner could use instead would read every case of the district.
+    few_in_scope = or_(*[under(hidden(Case.scope_path), s) for s in scopes]) if scopes else false()
+    overdue = when((Case.due_at <= now, 1), else_=0)
+    at_risk = when((and_(Case.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
+    live = and_(Case.status == "open", in_scope, or_(Case.due_at <= now, Case.at_risk.is_(True)))
+    departments = {d.code: d for d in session.scalars(select(Department))}
+    by_department = []
+    for code, n_over, n_risk in session.execute(
+            select(Case.department_code, func.sum(overdue), func.sum(at_risk)).where(live)
+            .group_by(Case.department_code)):
+        dept = departments.get(code)
+        by_department.append(BoardRow(code or "", dept.name if dept else "", dept.name_en if dept else "",
+                                      int(n_over or 0), int(n_risk or 0)))
+    streets = _streets(session)
+    by_street = _by_street(streets, session.execute(
+        select(Case.scope_path, func.sum(overdue), func.sum(at_risk)).where(live).group_by(Case.scope_path)).all())
+    for rows_ in (by_department, by_street):
+        rows_[:] = [r for r in rows_ if r.overdue or r.at_risk]
+        rows_.sort(key=lambda r: (-r.overdue, -r.at_risk, r.key))
+    page = _supervision_page(session, few_in_scope, policy, calendar, departments, streets, now=now,
+                             offset=offset, limit=limit)
+    # Ordered by an expression, not the column: walking ix_case_updated for the order would read
+    # every case when there is no incident, instead of the partial index of the few that have one.
+    incidents = list(session.scalars(select(Case).where(Case.incident.is_not(None), few_in_scope)
+                                     .order_by(func.coalesce(Case.updated_at, Case.created_at)).limit(100)))
+    return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
+                 page, incidents)
+
+
+def _supervision_page(session: Session, in_scope, policy: Policy, calendar, departments, streets, *,
+                      now: datetime, offset: int, limit: int) -> SupervisionPage:
+    limit, offset = min(max(limit, 1), MAX_PAGE_SIZE), max(offset, 0)
+    stages = policy.board_stages(SUPERVISION)
+    if not stages:
+        return SupervisionPage([], 0, limit, offset)
+    query = select(Task).join(Task.case).where(Task.status == "open", Task.stage.in_(stages), in_scope)
+    total = session.scalar(query.with_only_columns(func.count(Task.id))) or 0
+    tasks = session.scalars(query.options(joinedload(Task.case).joinedload(Case.category))
+                            .order_by(Task.created_at, Task.id).limit(limit).offset(offset)).all()
+    rows = []
+    for task in tasks:
+        facts = task.facts or {}
+        late_due = _instant(facts.get(LATE_DUE))
+        emergency = bool(task.case.category and task.case.category.emergency)
+        hours = (calendar.working_hours_between(late_due, now, emergency=emergency)
+                 if late_due and late_due < now else None)
+        addressee = departments.get(facts.get(ADDRESSEE) or task.case.department_code or "")
+        rows.append(SupervisionRow(task, addressee, _street_of(streets, task.case.scope_path),
+                                   facts.get(LATE_STAGE), hours, bool(task.due_at and task.due_at <= now)))
+    return SupervisionPage(rows, total, limit, offset)
+
+
+def _instant(value) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment and moment.tzinfo else None
+
+
+def _streets(session: Session) -> dict[str, OrgUnit]:
+    return {u.path: u for u in session.scalars(select(OrgUnit).where(OrgUnit.level == "street"))}
+
+
+def _street_of(streets: dict[str, OrgUnit], path: str) -> OrgUnit | None:
+    """The ancestor in a grid's path whose unit is a street (codes may have any width, so the path is
+    read unit by unit)."""
+    ancestors = ("/".join(path.split("/")[:i]) + "/" for i in range(1, path.count("/") + 1))
+    return next((streets[prefix] for prefix in ancestors if prefix in streets), None)
+
+
+def _by_street(streets: dict[str, OrgUnit], rows) -> list[BoardRow]:
+    """Add up per-grid counts by street."""
+    totals: dict[str, list[int]] = {}
+    for path, n_over, n_risk in rows:
+        street = _street_of(streets, path)
+        total = totals.setdefault(street.path if street else path, [0, 0])
+        total[0] += int(n_over or 0)
+        total[1] += int(n_risk or 0)
+    return [BoardRow(streets[p].code, streets[p].name, streets[p].name_en, o, r) if p in streets
+            else BoardRow(p, p, p, o, r) for p, (o, r) in totals.items()]
