@@ -76,6 +76,10 @@ class Runtime:
             hours = calendar.working_hours_between(begin, _instant(due), emergency=emergency)
             return calendar.add(begin, hours=hours * float(fraction), emergency=emergency).isoformat()
 
+        def local_time(value):
+            # A time as people read it in notices: the calendar's zone, to the minute.
+            return _instant(value).astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
+
         def cycles_since(start, hours=0, days=0):
             return calendar.intervals_between(_instant(start), clock(), hours=hours, days=days,
                                               emergency=emergency)
@@ -91,7 +95,7 @@ class Runtime:
 
         return {"deadline": deadline, "deadline_from": deadline_from, "now": now,
                 "working_hours_between": working_hours_between, "warn_at": warn_at,
-                "cycles_since": cycles_since, "every": every}
+                "cycles_since": cycles_since, "every": every, "local_time": local_time}
 
     def bundle(self, session: Session, process_version_id: int) -> ProcessBundle:
         """Return the parsed spec of a deployed version, deserialized once per process."""

@@ -92,7 +92,10 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
                   if t.node.properties.get("affectsStage", "true").lower() != "false"]
         stages += [n.properties.get("stage") for n in snap.waiting]
         changes["stage"] = next((s for s in stages if s), case.stage)
-    handler_scope = (ready[0].data if ready else snap.data).get("handler_scope")
+    # The main task's data says who handles the case; a side task (督办) holds a copy from when it
+    # opened, which may predate a dispatch or re-dispatch.
+    main = [t for t in ready if t.node.properties.get("affectsStage", "true").lower() != "false"]
+    handler_scope = (main[0].data if main else snap.data).get("handler_scope")
     if isinstance(handler_scope, str):  # a re-dispatch to a grid or street clears the department
         changes["department_code"] = handler_scope[5:] if handler_scope.startswith("dept:") else None
     changes.update(state=wf.dump_state(workflow), next_timer_at=wf.next_timer_at(workflow), updated_at=now)

@@ -17,8 +17,8 @@ from engine.queries.search import hidden
 # The board whose list holds the 督办 (the stages that stages.toml gives `board = "supervision"`).
 SUPERVISION = "supervision"
 # The case variables a 督办 task keeps on its row (its ``keep`` property; processes/README.md):
-# which stage was late when the order was opened, and that stage's due time.
-LATE_STAGE, LATE_DUE, ADDRESSEE = "supervision_late_stage", "supervision_late_due", "supervision_unit"
+# which stage was late when the order was opened, and the department the order names.
+LATE_STAGE, ADDRESSEE = "supervision_late_stage", "supervision_unit"
 PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
 
@@ -36,10 +36,10 @@ class SupervisionRow:
     """One 督办 in progress: its open task (to issue, to reply, to review) and what the board shows."""
 
     task: Task
-    department: Department | None   # the addressee named on the order, else the case's department
+    department: Department | None   # the order's addressee (None: the street centre); unissued: the case's
     street: OrgUnit | None
     late_stage: str | None          # stage code
-    overdue_hours: float | None     # working hours the late stage's due time is behind now
+    overdue_hours: float | None     # working hours the case's work is late now (None: on time now)
     reply_late: bool                # the open task's own clock has run out
 
 
@@ -126,22 +126,13 @@ def _supervision_page(session: Session, in_scope, policy: Policy, calendar, depa
     rows = []
     for task in tasks:
         facts = task.facts or {}
-        late_due = _instant(facts.get(LATE_DUE))
-        emergency = bool(task.case.category and task.case.category.emergency)
-        hours = (calendar.working_hours_between(late_due, now, emergency=emergency)
-                 if late_due and late_due < now else None)
-        addressee = departments.get(facts.get(ADDRESSEE) or task.case.department_code or "")
+        due, emergency = task.case.due_at, bool(task.case.category and task.case.category.emergency)
+        hours = calendar.working_hours_between(due, now, emergency=emergency) if due and due <= now else None
+        # the addressee the order names (none: the street centre); before it is issued, the case's department
+        addressee = departments.get((facts[ADDRESSEE] if ADDRESSEE in facts else task.case.department_code) or "")
         rows.append(SupervisionRow(task, addressee, _street_of(streets, task.case.scope_path),
                                    facts.get(LATE_STAGE), hours, bool(task.due_at and task.due_at <= now)))
     return SupervisionPage(rows, total, limit, offset)
-
-
-def _instant(value) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return moment if moment and moment.tzinfo else None
 
 
 def _streets(session: Session) -> dict[str, OrgUnit]:
