@@ -192,5 +192,5 @@ def _parse(value) -> datetime | None:
 def template_helpers() -> dict:
     return {"stage_name": stage_name, "label": label, "duration": _span, "named": named, "local_time": local_time,
             "SOURCES": SOURCES, "URGENCIES": URGENCIES, "STATUSES": STATUSES, "ROLES": ROLES, "LEVEL_NAMES": ORG_LEVELS,
-            "STAGES": STAGES, "lang": lang, "event_sentence": event_sentence, "event_details": event_details,
+            "STAGES": STAGES, "lang": lang, "event_sentence": event_sentence, "event_details": event_details, "field_value": field_value,
             "current_user": lambda: g.get("user")}

@@ -205,8 +205,8 @@ def _project(rt: Runtime, policy, case: Case, ready: list[ReadyTask], open_rows:
                 due_times[props["sla"]] = due_at.isoformat()
         # ``keep``: case variables copied onto the row, for lists that never load the workflow
         # (the supervision board, the case page's 督办).
-        kept = {name: item.data.get(name) for name in _names(props.get("keep"))
-                if isinstance(item.data.get(name), (str, int, float, bool))}
+        kept = {name: item.data[name] for name in _names(props.get("keep"))
+                if name in item.data and (item.data[name] is None or isinstance(item.data[name], (str, int, float, bool)))}
         rows.append({"spiff_id": item.spiff_id, "bpmn_id": node.bpmn_id, "name": node.name, "facts": kept or None,
                      "stage": props.get("stage", ""), "role": role, "scope_key": scope,
                      "form_key": node.form_key, "status": "open", "created_at": now, "due_at": due_at,

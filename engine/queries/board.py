@@ -41,6 +41,7 @@ class SupervisionRow:
     late_stage: str | None          # stage code
     overdue_hours: float | None     # working hours the case's work is late now (None: on time now)
     reply_late: bool                # the open task's own clock has run out
+    to_street_centre: bool = False  # the order names no department: the street centre replies
 
 
 @dataclass
@@ -131,7 +132,8 @@ def _supervision_page(session: Session, in_scope, policy: Policy, calendar, depa
         # the addressee the order names (none: the street centre); before it is issued, the case's department
         addressee = departments.get((facts[ADDRESSEE] if ADDRESSEE in facts else task.case.department_code) or "")
         rows.append(SupervisionRow(task, addressee, _street_of(streets, task.case.scope_path),
-                                   facts.get(LATE_STAGE), hours, bool(task.due_at and task.due_at <= now)))
+                                   facts.get(LATE_STAGE), hours, bool(task.due_at and task.due_at <= now),
+                                   ADDRESSEE in facts and not facts[ADDRESSEE]))
     return SupervisionPage(rows, total, limit, offset)
 
 

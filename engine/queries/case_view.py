@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import Attachment, Case, CaseEvent, Comment, Department, ProcessVersion, Task, User
 
@@ -16,8 +16,39 @@ from engine.lifecycle import attachments, cases, comments, satisfaction, tasks
 from engine.lifecycle.satisfaction import Satisfaction
 from engine.process.forms import Fact
 from engine.queries import directory
+from engine.queries.board import SUPERVISION
 from engine.runtime import Runtime
 from engine.spiff import FormField, Node
+
+
+@dataclass(frozen=True)
+class SupervisionStep:
+    """One task of a 督办 (the order, a reply, a review), with what was submitted in it."""
+
+    task: Task
+    node: Node | None
+    answers: dict[str, Any]     # the submitted form, as the completion recorded it
+    facts: dict[str, Any]       # the order's facts kept on the task (late stage, addressee, level, reply due)
+
+
+def supervision_steps(session: Session, rt: Runtime, case: Case,
+                      events: list[CaseEvent] | None = None) -> list[SupervisionStep]:
+    """Every task of the case's 督办 (the stages stages.toml puts on the supervision board), oldest
+    first; one ended by the case's closing is there as cancelled."""
+    stages = rt.policy.board_stages(SUPERVISION)
+    if not stages:
+        return []
+    rows = session.scalars(select(Task).options(joinedload(Task.completed_by))
+                           .where(Task.case_id == case.id, Task.stage.in_(stages)).order_by(Task.created_at, Task.id))
+    events = events if events is not None else cases.timeline(session, case)
+    done = {(e.task_bpmn_id, e.at): e for e in events if e.kind == "task_completed"}
+    bundle = rt.bundle(session, case.process_version_id)
+    steps = []
+    for task in rows:
+        event = done.get((task.bpmn_id, task.completed_at)) if task.completed_at else None
+        steps.append(SupervisionStep(task, bundle.node(task.bpmn_id), dict(event.data) if event else {},
+                                     dict(task.facts or {})))
+    return steps
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,7 @@ class CaseView:
     path: dict[str, list]
     photo_stages: dict[int, str] = field(default_factory=dict)
     satisfaction: Satisfaction | None = None  # the closing's one rating, with the callback's and the resident's
+    supervision: list[SupervisionStep] = field(default_factory=list)
 
     @property
     def emergency(self) -> bool:
@@ -53,9 +85,10 @@ def case_view(session: Session, rt: Runtime, user: User, code: str, now: datetim
     path = {"done": done, "steps": steps, "current": sorted({t.bpmn_id for t in open_tasks}),
             "overdue": sorted({t.bpmn_id for t in open_tasks if t.due_at and t.due_at <= now})}
     photos = attachments.list_attachments(session, case)
+    events = cases.timeline(session, case)
     return CaseView(
-        case=case, photo_stages=photo_stages(session, photos),
-        events=[(e, bundle.node(e.task_bpmn_id) if e.task_bpmn_id else None) for e in cases.timeline(session, case)],
+        case=case, photo_stages=photo_stages(session, photos), supervision=supervision_steps(session, rt, case, events=events),
+        events=[(e, bundle.node(e.task_bpmn_id) if e.task_bpmn_id else None) for e in events],
         open_tasks=open_tasks,
         attachments=photos,
         comments=comments.list_comments(session, case),

@@ -457,3 +457,37 @@ def test_case_search_pages_on_by_cursor_and_a_mangled_link_shows_the_first_page(
     assert len(codes(first)) == 50 and len(codes(second)) == 10 and not codes(first) & codes(second)
     mangled = client.get("/cases?cursor=%%%broken")
     assert mangled.status_code == 200 and codes(text(mangled)) == codes(first)
+
+
+def test_board_lists_supervision_orders_a_page_at_a_time(client_for, app, demo_db, clock):
+    worker = client_for("grid_dhm_01")
+    codes = []
+    for minute in (0, 5, 10):                                   # acceptance due 11:00, 11:05, 11:10
+        clock.move_to(WEDNESDAY_10 + timedelta(minutes=minute))
+        codes.append(reported_code(report(worker)))
+    clock.move_to(WEDNESDAY_10 + timedelta(hours=1, minutes=11))
+    sweep(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
+    supervisor = client_for("super_dhm")
+    first = text(supervisor.get("/board?limit=2"))
+    rows = first.split('id="supervise-tasks"')[1].split("</table>")[0]
+    assert [c for c in codes if c in rows] == codes[:2]         # oldest first
+    assert rows.count('class="late-stage">受理<') == 2 and rows.count('class="street">东华门街道<') == 2
+    assert 'class="overdue-for">11 分钟<' in rows               # the first case: accept due 11:00
+    assert 'id="supervision-total">3<' in first and "offset=2" in first and 'rel="prev"' not in first
+    second = text(supervisor.get("/board?offset=2&limit=2"))
+    rows = second.split('id="supervise-tasks"')[1].split("</table>")[0]
+    assert [c for c in codes if c in rows] == codes[2:] and 'rel="prev"' in second and 'rel="next"' not in second
+    bad = text(supervisor.get("/board?offset=-1&limit=500"))   # the first page, with the rules broken
+    assert "须为 0 至 1000000000 之间的整数" in bad and "须为 1 至 100 之间的整数" in bad and codes[0] in bad
+    assert codes[0] not in text(client_for("super_jdk").get("/board"))   # another street's board
+
+    # the order, issued to the street centre: its reply state is shown and the reply has its own clock
+    task_id = open_task(demo_db, codes[0], "supervise")
+    supervisor.post(f"/tasks/{task_id}", data={"csrf_token": supervisor.csrf, "supervision_unit": "",
+                                               "supervision_note": "说明超时原因", "supervision_level": "general"})
+    rows = text(supervisor.get("/board")).split('id="supervise-tasks"')[1].split("</table>")[0]
+    first_row = next(r for r in rows.split("<tr") if codes[0] in r)
+    assert "督办待答复" in first_row and "街道中心" in first_row
+    page = text(client_for("leader_dhm").get(f"/cases/{codes[0]}"))
+    section = page.split('id="supervision"')[1].split("</section>")[0]
+    assert "说明超时原因" in section and "一般督办" in section and "街道中心" in section and "受理" in section

@@ -12,6 +12,7 @@ from engine.public.texts import public_text
 from engine.lifecycle import comments as comment_service
 from engine.lifecycle.idempotency import report_once
 from engine.lifecycle.tasks import task_of_case
+from engine.queries.case_view import supervision_steps
 from engine.queries.search import CaseFilter, search_cases
 
 from web.api.core import MalformedBody, bp, load, operation, problem
@@ -36,6 +37,7 @@ class CaseResource:
         self._case = case
         self.open_tasks = case_service.open_tasks(session, case)
         self.timeline = case_service.timeline(session, case)
+        self.supervision = supervision_steps(session, runtime(), case, events=self.timeline)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._case, name)
@@ -84,7 +86,7 @@ def search(args):
 
 @bp.get("/cases/<code>")
 @operation("Read a case", tag="cases", response=CaseSchema, errors=CASE_ERRORS, etag=True,
-           description="Stage, status, department, due times, SLA flags, open tasks and timeline. "
+           description="Stage, status, department, due times, SLA flags, open tasks, timeline and 督办. "
            "A case outside your scope is 404, as if it did not exist.")
 def get_case(code: str):
     session = get_session()

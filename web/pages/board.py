@@ -8,26 +8,37 @@ from engine.queries import board as board_service
 
 from web.auth import login_required
 from web.db import get_session, runtime
-from web.pages import bp, now
+from web.pages import bp, error_text, now
 from web.present import countdown
 
 
-def _offset(raw: str | None) -> int:
-    """The 督办 list's offset: a whole number of at least 0."""
-    if raw is None or raw == "":
-        return 0
-    if not raw.isdigit() or len(raw) > 9:
-        raise InputError({"offset": [Message("Must be a whole number of at least 0.")]}, "The board's page is invalid.")
-    return int(raw)
+def _page(args) -> tuple[int, int | None]:
+    """The 督办 list's page: ``offset`` (at least 0) and ``limit`` (1 to 100), both optional."""
+    errors, values = {}, {}
+    for name, low, high in (("offset", 0, 10 ** 9), ("limit", 1, board_service.MAX_PAGE_SIZE)):
+        raw = args.get(name)
+        if raw in (None, ""):
+            continue
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            errors[name] = [Message("Must be a whole number from {low} to {high}.", low=low, high=high)]
+        else:
+            values[name] = int(raw)
+    if errors:
+        raise InputError(errors, "The board's page is invalid.")
+    return values.get("offset", 0), values.get("limit")
 
 
 @bp.get("/board")
 @login_required(lambda: runtime().policy.board_roles)
 def board():
     moment, rt = now(), runtime()
-    data = board_service.supervision_board(get_session(), g.user, now=moment, policy=rt.policy,
-                                           calendar=rt.calendar, offset=_offset(request.args.get("offset")))
-    context = dict(board=data, moment=moment, offset=data.supervision.offset,
+    try:
+        offset, limit, page_error = *_page(request.args), None
+    except InputError as exc:  # as a list's bad filter does: the first page, with the rule above it
+        offset, limit, page_error = 0, None, error_text(exc)
+    data = board_service.supervision_board(get_session(), g.user, now=moment, policy=rt.policy, calendar=rt.calendar,
+                                           offset=offset, limit=limit or board_service.PAGE_SIZE)
+    context = dict(board=data, moment=moment, offset=data.supervision.offset, limit=limit, page_error=page_error,
                    clocks={r.task.id: countdown(r.task.due_at, moment, r.task.case.category.emergency)
                            for r in data.supervision.rows})
     if request.args.get("partial"):

@@ -31,6 +31,9 @@ def case(code: str):
         task_clocks={t.id: countdown(t.due_at, moment, view.emergency) for t in view.open_tasks},
         attachments=view.attachments, photo_stages=view.photo_stages, comments=view.comments,
         duplicates=view.duplicates, satisfaction=view.satisfaction,
+        supervision=view.supervision,
+        supervision_clocks={s.task.id: countdown(s.task.due_at, moment, view.emergency)
+                            for s in view.supervision if s.task.status == "open"},
         department=view.department, version=view.version, departments=view.departments, path=view.path)
 
 

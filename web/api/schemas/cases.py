@@ -115,6 +115,25 @@ class OpenTaskSchema(Schema):
     due_at = fields.DateTime(required=True, allow_none=True)
 
 
+class SupervisionStepSchema(Schema):
+    """One task of a 督办: the order (addressee, what is required, level), a reply, or its review."""
+
+    task_id = fields.Integer(required=True, attribute="task.id")
+    task = fields.String(required=True, attribute="task.bpmn_id", metadata={"description": "BPMN task id"})
+    name = fields.String(required=True, attribute="task.name")
+    stage = fields.String(required=True, attribute="task.stage")
+    status = fields.String(required=True, attribute="task.status")
+    opened_at = fields.DateTime(required=True, attribute="task.created_at")
+    due_at = fields.DateTime(required=True, allow_none=True, attribute="task.due_at",
+                             metadata={"description": "A reply's deadline (its own clock)."})
+    completed_at = fields.DateTime(required=True, allow_none=True, attribute="task.completed_at")
+    completed_by = fields.Pluck("PersonSchema", "name", required=True, allow_none=True, attribute="task.completed_by")
+    answers = fields.Dict(required=True, metadata={"description": "What was submitted: the order's "
+                          "supervision_unit, supervision_note and supervision_level, a reply, a review's decision."})
+    facts = fields.Dict(required=True, metadata={"description": "The order's facts kept on the task: "
+                        "late stage and its due time, addressee, level name, reply due."})
+
+
 class CaseSchema(CaseSummarySchema):
     lat = fields.Float(required=True, allow_none=True)
     lng = fields.Float(required=True, allow_none=True)
@@ -128,6 +147,8 @@ class CaseSchema(CaseSummarySchema):
     duplicate_of = fields.Pluck("CaseRefSchema", "code", required=True, allow_none=True)
     open_tasks = fields.List(fields.Nested(OpenTaskSchema), required=True)
     timeline = fields.List(fields.Nested(EventSchema), required=True)
+    supervision = fields.List(fields.Nested(SupervisionStepSchema), required=True,
+                              metadata={"description": "The case's 督办, every order, reply and review, oldest first."})
 
 
 # -- attachments and comments ---------------------------------------------------------------------
