@@ -110,6 +110,10 @@ def check(rt: Runtime, files: dict[str, str], required: str | None = None,
                 used.add(stage)
                 if stage not in policy.stages:
                     problems.append(f"{where}: stage {stage!r} is not in the stage vocabulary (stages.toml)")
+                elif (policy.own_clock(stage) and node.kind == "userTask"
+                      and node.properties.get("affectsStage", "true").lower() != "false"):
+                    problems.append(f"{where}: stage {stage!r} keeps its own clock (stages.toml own_clock), so its "
+                                    "task must be a side task (affectsStage = false)")
             if node.kind == "userTask":
                 if policy.role_for_lane(node.lane) is None:
                     problems.append(f"{where}: lane {node.lane!r} is not a known role (policy.toml [lanes])")

@@ -43,6 +43,8 @@ def shipped(settings):
     ("stages.toml", 'expected_completion = "handle"', 'expected_completion = "fix"',
      "stages.toml: expected_completion: 'fix' is not a stage listed here"),
     ("notices.toml", "[overdue]", "[late]", "notices.toml: overdue: missing (the engine writes it)"),
+    ("stages.toml", 'board = "supervision"', 'board = "supervisors"', "stages.toml: stages.supervise.board: must be one of"),
+    ("stages.toml", "own_clock = true", 'own_clock = "yes"', "stages.toml: stages.supervise.own_clock: must be true or false"),
     ("notices.toml", 'default_locale = "zh"', "default_locale = zh", "notices.toml: not valid TOML"),
 ])
 def test_a_broken_policy_file_is_refused_naming_file_key_and_rule(shipped, file, old, new, message):
@@ -67,6 +69,19 @@ def test_validate_refuses_a_stage_outside_the_vocabulary_and_warns_about_an_unus
     assert "grid_case/verify: stage 'inspect' is not in the stage vocabulary (stages.toml)" in report.problems
     assert report.warnings == ["stages.toml: stage 'verify' is not used by any diagram"]
     assert process_service.check(rt, files, required="grid_case").warnings == []
+
+
+def test_a_stage_with_its_own_clock_must_be_a_side_task(settings):
+    rt = make_runtime(settings)
+    files = process_service.read_files([settings["PROCESSES_DIR"]])
+    main_clock = dict(files, **{"stages.toml": files["stages.toml"].replace(
+        '[stages.handle]\nzh = "处置"\nen = "Handling"\npublic = { zh = "处置中", en = "Being fixed" }\nowner = "department"\n',
+        '[stages.handle]\nzh = "处置"\nen = "Handling"\npublic = { zh = "处置中", en = "Being fixed" }\nowner = "department"\n'
+        'own_clock = true\n')})
+    assert main_clock["stages.toml"] != files["stages.toml"]
+    problems = process_service.check(rt, main_clock, required="grid_case").problems
+    assert problems == ["grid_case/handle: stage 'handle' keeps its own clock (stages.toml own_clock), so its task "
+                        "must be a side task (affectsStage = false)"]
 
 
 def _city(tmp_path, sessions, settings, edits: dict[str, list[tuple[str, str]]]) -> Driver:

@@ -152,3 +152,37 @@ def test_search_pages_by_cursor_and_follows_changes_with_updated_since(client, t
     assert bad.status_code == 422 and field_errors(bad) == {"cursor"}
     assert field_errors(client.get("/api/v1/cases?updated_since=2026-11-25T10:00:00", headers=clerk)) == \
         {"updated_since"}
+
+
+def test_a_case_shows_its_supervision_order_reply_and_review(app, client, token, clock):
+    from datetime import datetime
+
+    from engine.lifecycle.sweep import sweep
+    from tests.timekeeping import SH
+
+    clerk = token("clerk_dhm")
+    code = report(client, clerk)                                     # acceptance due 11:00
+    clock.move_to(datetime(2026, 11, 25, 11, 1, tzinfo=SH))
+    sweep(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
+    supervisor, leader = token("super_dhm"), token("leader_dhm")
+
+    def complete(headers, bpmn_id, body):
+        [task] = [t for t in client.get(f"/api/v1/cases/{code}", headers=headers).get_json()["open_tasks"]
+                  if t["name"] == bpmn_id]
+        answer = client.post(f"/api/v1/tasks/{task['id']}/complete", json=body, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+
+    complete(supervisor, "督办", {"supervision_unit": "", "supervision_note": "说明超时原因", "supervision_level": "listed"})
+    complete(leader, "督办答复", {"supervision_reply": "受理员临时外出，已补位"})
+    complete(supervisor, "审核督办答复", {"supervision_review": "adopt"})
+    steps = client.get(f"/api/v1/cases/{code}", headers=clerk).get_json()["supervision"]
+    assert [(s["task"], s["status"], s["answers"]) for s in steps] == [
+        ("supervise", "completed", {"supervision_unit": "", "supervision_note": "说明超时原因",
+                                    "supervision_level": "listed"}),
+        ("supervise_reply", "completed", {"supervision_reply": "受理员临时外出，已补位"}),
+        ("supervise_review", "completed", {"supervision_review": "adopt"}),
+    ]
+    reply = steps[1]
+    # 挂牌督办: one working hour from 11:01, due 13:31 local (05:31 UTC), answered by the street's shift leader
+    assert reply["due_at"].startswith("2026-11-25T05:31") and reply["completed_by"] == "杨帆"
+    assert reply["facts"]["supervision_late_stage"] == "accept" and reply["facts"]["supervision_level_name"] == "挂牌督办"
