@@ -227,6 +227,15 @@ def _raw_checks(files: dict[str, str]) -> list[str]:
             if has_form and not task.get(f"{{{CAMUNDA_NS}}}formKey"):
                 problems.append(f"{name}: user task {task.get('id')} has formData but no camunda:formKey,"
                                 " so its form would be ignored")
+        # Two elements with one id: the parser keeps one of them without a word, so a flow can
+        # silently join the wrong elements.
+        seen_ids: set[str] = set()
+        for el in root.iter(f"{{{BPMN_NS}}}*"):
+            element_id = el.get("id")
+            if element_id in seen_ids:
+                problems.append(f"{name}: element id {element_id!r} is used twice; ids must be unique")
+            elif element_id:
+                seen_ids.add(element_id)
         form_ids = {el.get("id") for tag in ("formField", "value") for el in root.iter(f"{{{CAMUNDA_NS}}}{tag}")}
         node_ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str)
                     and el.tag.startswith(f"{{{BPMN_NS}}}")}

@@ -84,6 +84,16 @@ def test_a_stage_with_its_own_clock_must_be_a_side_task(settings):
                         "must be a side task (affectsStage = false)"]
 
 
+def test_an_element_id_used_twice_is_refused(settings):
+    rt = make_runtime(settings)
+    files = process_service.read_files([settings["PROCESSES_DIR"]])
+    twice = dict(files, **{"grid_case.bpmn": files["grid_case.bpmn"].replace(
+        'id="Flow_supervision_review_gw"', 'id="Flow_review_gw"').replace(
+        '<bpmn:incoming>Flow_supervision_review_gw</bpmn:incoming>', '<bpmn:incoming>Flow_review_gw</bpmn:incoming>')})
+    problems = process_service.check(rt, twice, required="grid_case").problems
+    assert "grid_case.bpmn: element id 'Flow_review_gw' is used twice; ids must be unique" in problems
+
+
 def _city(tmp_path, sessions, settings, edits: dict[str, list[tuple[str, str]]]) -> Driver:
     """The demo city with its own copy of processes/, edited, deployed from there."""
     folder = tmp_path / "processes"
