@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from engine.lifecycle.sweep import sweep
 from models import Case, Task
-from tests.web.pages import sign_in
 
-from tests.browser.test_walkthrough import GRID, open_task, submit_task
+from tests.browser.test_walkthrough import submit_task, to_handling
 
 pytestmark = pytest.mark.browser
 
@@ -34,18 +33,7 @@ def open_task_from_inbox(pages, page, code: str, task_name: str, shot: str) -> N
 def test_a_supervision_order_its_reply_a_send_back_and_the_adopted_reply(pages, live_server):
     app = live_server.app
     with time_machine.travel(datetime.now(timezone.utc), tick=True) as traveller:
-        client = app.test_client()
-        csrf = sign_in(client, "grid_dhm_01")
-        r = client.post("/report", data={"csrf_token": csrf, "category_code": "E0102", "grid_code": GRID,
-                                         "address": "南池子大街12号", "description": "路边堆放生活垃圾"})
-        code = r.headers["Location"].rsplit("/", 1)[-1]
-        for username, task, form in [("clerk_dhm", "accept", {"decision": "file"}),
-                                     ("dispatch_dhm", "dispatch", {"level": "department", "department_code": "HW"}),
-                                     ("handler_hw", "sign_for", {"sign_decision": "sign"})]:
-            client = app.test_client()
-            csrf = sign_in(client, username)
-            r = client.post(f"/tasks/{open_task(app, code, task)}", data={"csrf_token": csrf, **form})
-            assert r.status_code == 302, (task, r.get_data(as_text=True)[-1000:])
+        code = to_handling(app)
         with app.extensions["gridflow.sessions"]() as session:
             handle_due = session.scalar(select(Task.due_at).join(Case).where(
                 Case.code == code, Task.bpmn_id == "handle", Task.status == "open"))

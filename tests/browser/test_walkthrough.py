@@ -225,19 +225,7 @@ def test_return_extension_and_rework_show_what_is_decided_and_start_from_empty_f
 def test_board_turns_a_case_overdue_as_time_moves_on(pages, live_server):
     app = live_server.app
     with time_machine.travel(datetime.now(timezone.utc), tick=True) as traveller:
-        # Bring a case to the department's handling stage through the same app, without a browser.
-        client = app.test_client()
-        csrf = sign_in(client, "grid_dhm_01")
-        r = client.post("/report", data={"csrf_token": csrf, "category_code": "E0102", "grid_code": GRID,
-                                         "address": "南池子大街12号", "description": "路边堆放生活垃圾"})
-        code = r.headers["Location"].rsplit("/", 1)[-1]
-        for username, task, form in [("clerk_dhm", "accept", {"decision": "file"}),
-                                     ("dispatch_dhm", "dispatch", {"level": "department", "department_code": "HW"}),
-                                     ("handler_hw", "sign_for", {"sign_decision": "sign"})]:
-            client = app.test_client()
-            csrf = sign_in(client, username)
-            r = client.post(f"/tasks/{open_task(app, code, task)}", data={"csrf_token": csrf, **form})
-            assert r.status_code == 302, (task, r.get_data(as_text=True)[-1000:])
+        code = to_handling(app)
 
         # The supervisor's board polls every 10 s. The page's clock is Playwright's, so the test
         # fires the real htmx poll by running that clock on, instead of waiting ten seconds.
@@ -284,6 +272,23 @@ def test_pages_switch_to_english(pages, live_server):
     pages.shot(clerk, "inbox-en")
     clerk.get_by_role("button", name="中文").click()
     expect(clerk.locator("h1")).to_have_text("待办")
+
+
+def to_handling(app) -> str:
+    """Bring a new garbage case to 环卫's handling stage through the same app, without a browser."""
+    client = app.test_client()
+    csrf = sign_in(client, "grid_dhm_01")
+    r = client.post("/report", data={"csrf_token": csrf, "category_code": "E0102", "grid_code": GRID,
+                                     "address": "南池子大街12号", "description": "路边堆放生活垃圾"})
+    code = r.headers["Location"].rsplit("/", 1)[-1]
+    for username, task, form in [("clerk_dhm", "accept", {"decision": "file"}),
+                                 ("dispatch_dhm", "dispatch", {"level": "department", "department_code": "HW"}),
+                                 ("handler_hw", "sign_for", {"sign_decision": "sign"})]:
+        client = app.test_client()
+        csrf = sign_in(client, username)
+        r = client.post(f"/tasks/{open_task(app, code, task)}", data={"csrf_token": csrf, **form})
+        assert r.status_code == 302, (task, r.get_data(as_text=True)[-1000:])
+    return code
 
 
 def open_task(app, code: str, bpmn_id: str) -> int:

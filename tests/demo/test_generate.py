@@ -17,7 +17,7 @@ from models import Case, CaseCodeCounter, CaseEvent, Task
 # An answer that completes each stage's task (a clerk's everyday choice).
 ANSWERS = {**MAIN_PATH_ANSWERS, "parked": {"resume_note": "条件具备，恢复处置"},
            "approve_extension": {"approval": "approve", "approval_note": "同意"},
-           "supervise": {"supervision_note": "请加快处置"}}
+           "supervise": {"supervision_note": "请加快处置", "supervision_level": "general"}}
 
 
 @pytest.fixture

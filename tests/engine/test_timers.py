@@ -59,7 +59,7 @@ def test_warning_overdue_supervision_and_escalation_fire_on_time(driver, clock, 
     assert len(kinds(driver, case, "escalated")) == 3
     driver.check_round_trip(case)
 
-    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运")
+    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运", supervision_level="general")
     driver.do(case, "handle", "handler_hw", action="done")
     driver.do(case, "feedback", "handler_hw", result="已清运")
     driver.do(case, "verify", "grid_dhm_01", verify_result="pass")
@@ -251,8 +251,10 @@ def test_rework_after_an_overdue_episode_opens_a_supervision_only_when_none_is_o
     sweep_at(driver, clock, at(26, 14, 31))                 # its escalations start again at the bottom
     assert levels(driver, case) == ["community"]
 
-    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运")
+    driver.do(case, "supervise", "super_dhm", supervision_note="请环卫今日内清运", supervision_level="general")
     assert supervisions(driver, case) == []
+    driver.do(case, "supervise_reply", "leader_dhm", supervision_reply="已督促环卫今日清运")  # no unit named: the street centre
+    driver.do(case, "supervise_review", "super_dhm", supervision_review="adopt")   # the 督办 is done
     clock.move_to(at(26, 14, 45))
     driver.do(case, "handle", "handler_hw", action="done")
     driver.do(case, "feedback", "handler_hw", result="已清运")
@@ -297,6 +299,6 @@ def test_the_sweeps_audit_event_says_which_timers_fired(driver, clock, handling)
 def test_a_timer_already_due_when_someone_acts_fires_in_that_step(driver, clock, handling):
     sweep_at(driver, clock, at(25, 15, 31))  # handling overdue: 督办 opens
     clock.move_to(at(26, 9, 0))  # the first escalation (Wednesday 17:30) is due; no sweep has run
-    driver.do(handling, "supervise", "super_dhm", supervision_note="请尽快处置")
+    driver.do(handling, "supervise", "super_dhm", supervision_note="请尽快处置", supervision_level="general")
     assert kinds(driver, handling, "escalated") == ["escalated"]
     assert handling.next_timer_at is not None and handling.next_timer_at > at(26, 9, 0)

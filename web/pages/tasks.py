@@ -109,10 +109,11 @@ def _render_task(view: TaskView, state: FormState, refs: list[str] = ()):
 
 
 def _shown(value) -> str:
-    """A fact as text: times in the local zone, numbers and texts as they are."""
+    """A fact as text: times in the local zone, a text drawn in the process (such as a decision
+    table's level name) in the page's language, numbers and other texts as they are."""
     if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
         try:
             return current_app.jinja_env.globals["local_time"](datetime.fromisoformat(value))
         except ValueError:
             pass
-    return str(value)
+    return current_app.jinja_env.globals["label"](value) if isinstance(value, str) else str(value)
