@@ -171,7 +171,7 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
     if counted > cap and session.get_bind().dialect.name == "sqlite":
         # Many match: walking ix_case_newest finds a page at once, but SQLite's planner would rather
         # read every match through the scope or text index and sort them (seconds at a million).
-        query = _matching(session, rt, user, f, now, column=_hidden)
+        query = _matching(session, rt, user, f, now, column=hidden)
     if after:
         query = query.where(tuple_(Case.created_at, Case.id) < tuple_(literal(after[0], Case.created_at.type), after[1]))
     rows = list(session.scalars(query.options(selectinload(Case.category), selectinload(Case.grid))
