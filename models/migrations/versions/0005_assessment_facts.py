@@ -1,0 +1,47 @@
+"""Add assessment_fact: the rows assessment figures are read from, written with each step.
+
+Revision 0005 (after 0004). Cases recorded before it have no facts until
+`gridflow assessment rebuild` derives them from their events.
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'assessment_fact',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=32), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('scope_path', sa.String(length=255), nullable=False),
+        sa.Column('street', sa.String(length=32), nullable=True),
+        sa.Column('community', sa.String(length=32), nullable=True),
+        sa.Column('grid', sa.String(length=32), nullable=True),
+        sa.Column('department', sa.String(length=20), nullable=True),
+        sa.Column('person', sa.String(length=64), nullable=True),
+        sa.Column('category', sa.String(length=16), nullable=False),
+        sa.Column('major', sa.String(length=8), nullable=False),
+        sa.Column('source', sa.String(length=16), nullable=False),
+        sa.Column('owner', sa.String(length=16), nullable=True),
+        sa.Column('task_bpmn_id', sa.String(length=100), nullable=True),
+        sa.Column('value', sa.Float(), nullable=True),
+        sa.Column('detail', sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(['case_id'], ['grid_case.id'], name=op.f('assessment_fact_case_id_fkey'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('assessment_fact_pkey')),
+    )
+    op.create_index('ix_assessment_fact_case_kind', 'assessment_fact', ['case_id', 'kind'])
+    op.create_index('ix_assessment_fact_at', 'assessment_fact', ['at', 'kind', 'scope_path', 'department', 'value'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_assessment_fact_at', table_name='assessment_fact')
+    op.drop_index('ix_assessment_fact_case_kind', table_name='assessment_fact')
+    op.drop_table('assessment_fact')
