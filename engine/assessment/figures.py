@@ -260,3 +260,26 @@ def _role_holders(session: Session, roles: list[str], usernames: list[str]) -> d
         out.setdefault(username, set()).add(role)
     return out
 
+
+
+@dataclass
+class Dashboard:
+    """What the assessment page shows: the report (with the previous period) and a year's trend."""
+
+    report: Report
+    trend: list[TrendPoint]
+    trend_period: Period
+
+
+def dashboard(session: Session, rt: Runtime, user: User, period: Period, by: str) -> Dashboard:
+    """The period's ranking by ``by`` compared with the previous period, and the twelve months up to
+    the period's end month by month."""
+    report = assessment(session, rt, user, period, by, compare=True)
+    end = period.last.replace(day=1)
+    index = end.year * 12 + end.month - 1 - 11
+    year = Period(end.replace(year=index // 12, month=index % 12 + 1), period.last)
+    return Dashboard(report, trend(session, rt, user, year), year)
+
+
+def may_read(user: User, definitions: Definitions) -> bool:
+    return any(m.role in definitions.viewers for m in user.memberships)

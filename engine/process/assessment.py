@@ -271,7 +271,18 @@ def load_assessment(folder: str | Path) -> Definitions:
         return cached[1]
 
 
+_deployed: dict[str, Definitions] = {}
+
+
 def definitions_of(files: Mapping[str, str], folder: str | Path) -> Definitions:
     """The definitions deployed in ``files`` (a version's source files), else the folder's."""
     text = files.get(ASSESSMENT_FILE)
-    return parse_assessment(text) if text is not None else load_assessment(folder)
+    if text is None:
+        return load_assessment(folder)
+    found = _deployed.get(text)
+    if found is None:
+        with _lock:
+            if len(_deployed) > 32:   # deployed versions are few; this only bounds a long-running process
+                _deployed.clear()
+            found = _deployed[text] = parse_assessment(text)
+    return found
