@@ -283,3 +283,13 @@ def dashboard(session: Session, rt: Runtime, user: User, period: Period, by: str
 
 def may_read(user: User, definitions: Definitions) -> bool:
     return any(m.role in definitions.viewers for m in user.memberships)
+
+
+def late_by_owner(session: Session, rt: Runtime, user: User, period: Period) -> dict[str, int]:
+    """Late task completions in the period by whose work they were (centre, department, community)."""
+    defs, _ = current_definitions(session, rt)
+    viewer = Viewer(user, defs.viewers)
+    start, end = period.bounds(rt.calendar.tz)
+    rows = session.execute(select(F.owner, func.count()).where(F.at >= start, F.at < end, F.kind == "late",
+                                                               viewer.clause()).group_by(F.owner))
+    return {owner: int(n) for owner, n in rows if owner}
