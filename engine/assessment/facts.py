@@ -2,7 +2,8 @@
 
 :class:`FactWriter` is a runtime listener: the step writer hands it each RecordedStep, and it
 turns the step's events and completed task into assessment_fact rows as processes/assessment.toml
-says (one row per case and fact, a row per late task), so that figures never read the event log.
+says (one row per case and fact, a row per late task), and adds each change to the monthly tallies,
+so that figures never read the event log.
 """
 from __future__ import annotations
 
@@ -14,17 +15,17 @@ from sqlalchemy.orm import Session
 
 from models import AssessmentFact, Category, ProcessVersion, User
 
+from engine.assessment.tally import Deltas
 from engine.process.assessment import Definitions, Matcher, definitions_of
 from engine.runtime import Runtime
 
 _FACTS = AssessmentFact.__table__
 _INSERT = insert(_FACTS)
-_EXISTING = select(_FACTS.c.kind, _FACTS.c.at, _FACTS.c.value).where(_FACTS.c.case_id == bindparam("case_id"))
+# One row per kind is enough: only ``late`` repeats, and it is never replaced or settled.
+_EXISTING = select(*[c for c in _FACTS.c if c.key != "id"]).where(_FACTS.c.case_id == bindparam("case_id"))
 _DELETE = delete(_FACTS).where(_FACTS.c.case_id == bindparam("b_case"), _FACTS.c.kind == bindparam("b_kind"))
-_MOVE_DUE = (update(_FACTS).where(_FACTS.c.case_id == bindparam("b_case"), _FACTS.c.kind == "due_to_close")
-             .values(at=bindparam("b_at"), department=bindparam("b_department")))
-_SETTLE = (update(_FACTS).where(_FACTS.c.case_id == bindparam("b_case"), _FACTS.c.kind == "due_to_close")
-           .values(value=bindparam("b_value"), department=bindparam("b_department")))
+_CHANGE_DUE = (update(_FACTS).where(_FACTS.c.case_id == bindparam("b_case"), _FACTS.c.kind == "due_to_close")
+               .values(at=bindparam("b_at"), department=bindparam("b_department"), value=bindparam("b_value")))
 
 
 def place_of(scope_path: str) -> tuple[str | None, str | None, str | None]:
@@ -55,7 +56,8 @@ class FactWriter:
         case = step.case
         defs = self.definitions(session, case.process_version_id)
         first_step = any(e["kind"] == "reported" for e in step.events)
-        existing = {} if first_step else {k: (at, v) for k, at, v in session.execute(_EXISTING, {"case_id": case.id})}
+        existing = {} if first_step else {r["kind"]: dict(r) for r in
+                                          session.execute(_EXISTING, {"case_id": case.id}).mappings()}
         base = self._base(session, case)
         rows: list[dict] = []
         replaced: list[str] = []
@@ -75,7 +77,8 @@ class FactWriter:
                 if name in existing or name in (r["kind"] for r in rows):
                     if matcher.keep == "first":
                         continue
-                    replaced.append(name)
+                    if name in existing:
+                        replaced.append(name)
                     rows = [r for r in rows if r["kind"] != name]
                 value = self._value(defs, name, matcher, data, on_time)
                 rows.append(dict(base, kind=name, at=step.at, person=self._person(session, case, matcher, event),
@@ -87,26 +90,46 @@ class FactWriter:
         if task is not None and on_time is False:
             rows.append(self._late(session, defs, case, base, task, step))
         conn = session.connection()
+        deltas = Deltas(self.rt.calendar.tz)
         for name in dict.fromkeys(replaced):
             conn.execute(_DELETE, {"b_case": case.id, "b_kind": name})
-        due_raw = (case.due_times or {}).get(defs.due_sla)
-        if due_raw:
-            due = datetime.fromisoformat(due_raw)
-            if "due_to_close" not in existing:
-                rows.append(dict(base, kind="due_to_close", at=due, person=None, value=0.0, detail=None,
-                                 task_bpmn_id=None))
-            elif existing["due_to_close"][0] != due:
-                conn.execute(_MOVE_DUE, {"b_case": case.id, "b_at": due, "b_department": case.department_code})
+            deltas.remove(existing.pop(name))
+        self._due_to_close(conn, defs, case, base, rows, existing, deltas, step)
         if rows:
             conn.execute(_INSERT, rows)
-        if any(r["kind"] == defs.settled_by for r in rows) and due_raw:
+            for row in rows:
+                deltas.add(row)
+        deltas.apply(conn)
+
+    @staticmethod
+    def _due_to_close(conn, defs: Definitions, case, base: dict, rows: list[dict], existing: dict,
+                      deltas: Deltas, step) -> None:
+        """Keep the case's due-to-close fact at its current deadline; settle it when the case closes
+        (on time when its last handling met the deadline), unsettle it when the case reopens."""
+        due_raw = (case.due_times or {}).get(defs.due_sla)
+        if not due_raw:
+            return
+        due = datetime.fromisoformat(due_raw)
+        if any(r["kind"] == defs.settled_by for r in rows):
             met = next((r["value"] for r in rows if r["kind"] == defs.on_time_by), None)
             if met is None and defs.on_time_by in existing:
-                met = existing[defs.on_time_by][1]
-            conn.execute(_SETTLE, {"b_case": case.id, "b_value": 1.0 if met else 0.0,
-                                   "b_department": case.department_code})
+                met = existing[defs.on_time_by]["value"]
+            settled = 1.0 if met else 0.0
         elif any(e["kind"] == "reopened" for e in step.events):
-            conn.execute(_SETTLE, {"b_case": case.id, "b_value": 0.0, "b_department": case.department_code})
+            settled = 0.0
+        else:
+            settled = None
+        old = existing.get("due_to_close")
+        if old is None:
+            rows.append(dict(base, kind="due_to_close", at=due, person=None, value=settled or 0.0, detail=None,
+                             task_bpmn_id=None))
+            return
+        new = dict(old, at=due, department=case.department_code, value=old["value"] if settled is None else settled)
+        if (new["at"], new["department"], new["value"]) != (old["at"], old["department"], old["value"]):
+            conn.execute(_CHANGE_DUE, {"b_case": case.id, "b_at": due, "b_department": new["department"],
+                                       "b_value": new["value"]})
+            deltas.remove(old)
+            deltas.add(new)
 
     def _base(self, session: Session, case) -> dict:
         code = self._categories.get(case.category_id)

@@ -4,13 +4,13 @@ source: counts, rates, composites and role scores with grades, read from assessm
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case as when, false, func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import AssessmentFact, Case, Category, Department, Membership, OrgUnit, User
+from models import AssessmentFact, AssessmentTally, Case, Category, Department, Membership, OrgUnit, User
 
 from engine.assessment.periods import Period
 from engine.errors import Forbidden, InputError, Message
@@ -18,8 +18,9 @@ from engine.process.assessment import GROUPINGS, Definitions, definitions_of
 from engine.process.deploy import latest_version
 from engine.runtime import Runtime
 
-F = AssessmentFact
+F, T = AssessmentFact, AssessmentTally
 MAX_PAGE = 200
+COARSE_LEVELS = ("city", "district", "street")
 
 
 @dataclass
@@ -62,19 +63,30 @@ class CasesBehind:
 
 
 class Viewer:
-    """Whose facts a user may read: the org subtrees and departments where they hold a viewer role."""
+    """Whose facts a user may read: the org subtrees and departments where they hold a viewer role.
 
-    def __init__(self, user: User, roles: tuple[str, ...]):
+    ``coarse`` viewers read only streets or larger units (and departments): the monthly tallies,
+    kept per street, hold exactly their scope; anyone else is answered from the facts alone."""
+
+    def __init__(self, session: Session, user: User, roles: tuple[str, ...]):
         held = [m for m in user.memberships if m.role in roles]
         if not held:
             raise Forbidden(Message("The assessment is for {roles}.", roles=", ".join(roles)))
         self.paths = [m.scope_key for m in held if not m.scope_key.startswith("dept:")]
         self.departments = [m.scope_key[5:] for m in held if m.scope_key.startswith("dept:")]
+        levels = list(session.scalars(select(OrgUnit.level).where(OrgUnit.path.in_(self.paths)))) if self.paths else []
+        self.coarse = len(levels) == len(set(self.paths)) and all(lv in COARSE_LEVELS for lv in levels)
 
     def clause(self):
         clauses = [F.scope_path.startswith(p, autoescape=True) for p in self.paths]
         if self.departments:
             clauses.append(F.department.in_(self.departments))
+        return or_(*clauses) if clauses else false()
+
+    def tally_clause(self):
+        clauses = [T.street_path.startswith(p, autoescape=True) for p in self.paths]
+        if self.departments:
+            clauses.append(T.department.in_(self.departments))
         return or_(*clauses) if clauses else false()
 
 
@@ -98,7 +110,7 @@ def assessment(session: Session, rt: Runtime, user: User, period: Period, by: st
     the previous period's too (same shape: the month, quarter or year before)."""
     check_grouping(by)
     defs, process = current_definitions(session, rt)
-    viewer = Viewer(user, defs.viewers)
+    viewer = Viewer(session, user, defs.viewers)
     grouped = _read(session, rt, viewer, period, by)
     items, total = _items(session, defs, by, grouped)
     report = Report(by, period, items, total, defs, process, rt.clock())
@@ -112,30 +124,25 @@ def assessment(session: Session, rt: Runtime, user: User, period: Period, by: st
 
 def trend(session: Session, rt: Runtime, user: User, period: Period, by: str | None = None,
           key: str | None = None) -> list[TrendPoint]:
-    """Month by month over ``period`` (one grouped read), for one unit or the whole scope."""
+    """Month by month over ``period``, for one unit or the whole scope."""
     defs, _ = current_definitions(session, rt)
-    viewer = Viewer(user, defs.viewers)
-    months = period.months()
-    tz = rt.calendar.tz
-    edges = [m.bounds(tz)[1] for m in months]
-    bucket = when(*[(F.at < edge, i) for i, edge in enumerate(edges)], else_=len(edges))
-    start, end = period.bounds(tz)
-    where = [F.at >= start, F.at < end, viewer.clause()]
-    if by and key:
-        where.append(_column(check_grouping(by)) == key)
-    rows = session.execute(select(bucket, F.kind, func.count(), func.sum(F.value), func.count(F.value))
-                           .where(*where).group_by(bucket, F.kind)).all()
-    per: dict[int, dict[str, tuple]] = {}
-    for index, kind, n, total, valued in rows:
-        per.setdefault(int(index), {})[kind] = (n, total or 0.0, valued)
-    return [TrendPoint(m.first.strftime("%Y-%m"), _values(defs, per.get(i, {}))) for i, m in enumerate(months)]
+    viewer = Viewer(session, user, defs.viewers)
+    points = []
+    for month in period.months():
+        facts = _read(session, rt, viewer, month, check_grouping(by) if by else "street", only=key if by else None)
+        merged: dict[str, tuple] = {}
+        for per_key in facts.values():
+            for kind, counts in per_key.items():
+                merged[kind] = _plus(merged.get(kind), counts)
+        points.append(TrendPoint(month.first.strftime("%Y-%m"), _values(defs, merged)))
+    return points
 
 
 def cases_behind(session: Session, rt: Runtime, user: User, period: Period, by: str, key: str | None,
                  indicator: str, *, denominator: bool = False, limit: int = 50, offset: int = 0) -> CasesBehind:
     """The cases a figure counts (a rate's numerator, or its denominator), paged by case code."""
     defs, _ = current_definitions(session, rt)
-    viewer = Viewer(user, defs.viewers)
+    viewer = Viewer(session, user, defs.viewers)
     check_grouping(by)
     name = indicator
     if indicator in defs.rates:
@@ -166,14 +173,47 @@ def _column(by: str):
     return getattr(F, "category" if by == "category" else by)
 
 
-def _read(session: Session, rt: Runtime, viewer: Viewer, period: Period, by: str) -> dict[str | None, dict[str, tuple]]:
-    start, end = period.bounds(rt.calendar.tz)
-    column = _column(by)
-    rows = session.execute(select(column, F.kind, func.count(), func.sum(F.value), func.count(F.value))
-                           .where(F.at >= start, F.at < end, viewer.clause()).group_by(column, F.kind)).all()
+def _whole_months(period: Period) -> list[Period]:
+    return [m for m in period.months() if m.first.day == 1 and (m.last + timedelta(days=1)).day == 1]
+
+
+def _plus(a: tuple | None, b: tuple) -> tuple:
+    return b if a is None else (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+
+
+def _read(session: Session, rt: Runtime, viewer: Viewer, period: Period, by: str,
+          only: str | None = None) -> dict[str | None, dict[str, tuple]]:
+    """(count, sum, valued) of each kind of fact per key of ``by``: whole months from the tallies
+    (for coarse viewers), the rest of the period from the facts."""
+    tz = rt.calendar.tz
+    start, end = period.bounds(tz)
     grouped: dict[str | None, dict[str, tuple]] = {}
-    for key, kind, n, total, valued in rows:
-        grouped.setdefault(key, {})[kind] = (n, total or 0.0, valued)
+
+    def take(rows):
+        for key, kind, n, total, valued in rows:
+            key = key or None
+            if n or valued:
+                per = grouped.setdefault(key, {})
+                per[kind] = _plus(per.get(kind), (int(n), round(float(total or 0.0), 6), int(valued)))
+
+    column = _column(by)
+    ranges = [(start, end)]
+    whole = _whole_months(period) if viewer.coarse else []
+    if whole:
+        where = [T.grouping == by, T.month >= whole[0].first, T.month <= whole[-1].first, viewer.tally_clause()]
+        if only is not None:
+            where.append(T.key == only)
+        take(session.execute(select(T.key, T.kind, func.sum(T.n), func.sum(T.total), func.sum(T.valued))
+                             .where(*where).group_by(T.key, T.kind)).all())
+        ranges = [(start, whole[0].bounds(tz)[0]), (whole[-1].bounds(tz)[1], end)]
+    for low, high in ranges:
+        if low >= high:
+            continue
+        where = [F.at >= low, F.at < high, viewer.clause()]
+        if only is not None:
+            where.append(column == only)
+        take(session.execute(select(column, F.kind, func.count(), func.sum(F.value), func.count(F.value))
+                             .where(*where).group_by(column, F.kind)).all())
     return grouped
 
 
@@ -225,9 +265,8 @@ def _items(session: Session, defs: Definitions, by: str, grouped: dict) -> tuple
     items.sort(key=lambda i: (i.score is None, -(i.score or 0), i.key))
     merged: dict[str, tuple] = {}
     for facts in grouped.values():
-        for kind, (n, total, valued) in facts.items():
-            before = merged.get(kind, (0, 0.0, 0))
-            merged[kind] = (before[0] + n, before[1] + total, before[2] + valued)
+        for kind, counts in facts.items():
+            merged[kind] = _plus(merged.get(kind), counts)
     return items, Item(None, "合计", "Total", _values(defs, merged))
 
 
@@ -288,7 +327,7 @@ def may_read(user: User, definitions: Definitions) -> bool:
 def late_by_owner(session: Session, rt: Runtime, user: User, period: Period) -> dict[str, int]:
     """Late task completions in the period by whose work they were (centre, department, community)."""
     defs, _ = current_definitions(session, rt)
-    viewer = Viewer(user, defs.viewers)
+    viewer = Viewer(session, user, defs.viewers)
     start, end = period.bounds(rt.calendar.tz)
     rows = session.execute(select(F.owner, func.count()).where(F.at >= start, F.at < end, F.kind == "late",
                                                                viewer.clause()).group_by(F.owner))

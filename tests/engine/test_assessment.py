@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from engine.assessment import figures
+from engine.assessment.tally import Deltas
 from engine.assessment.periods import Period
 from engine.errors import Forbidden, InputError
 from engine.process import deploy as process_service
 from engine.process.assessment import parse_assessment
-from models import AssessmentFact, Case
+from models import AssessmentFact, AssessmentTally, Case
 
 from tests.timekeeping import SH, at
 
@@ -29,6 +30,20 @@ def report(driver, username, by, period=NOVEMBER, **kw):
 
 def item(rep, key):
     return next(i for i in rep.items if i.key == key)
+
+
+def check_tallies(driver):
+    """The monthly tallies are exactly the facts added up."""
+    session = driver.session
+    session.expire_all()
+    expected = Deltas(driver.rt.calendar.tz)
+    columns = [c for c in AssessmentFact.__table__.c if c.key != "id"]
+    for row in session.execute(select(*columns)).mappings():
+        expected.add(dict(row))
+    want = {k: (n, round(t, 6), v) for k, (n, t, v) in expected.acc.items() if n or v}
+    have = {(r.grouping, r.month, r.key, r.kind, r.street_path, r.department): (r.n, round(r.total, 6), r.valued)
+            for r in session.scalars(select(AssessmentTally)) if r.n or r.valued}
+    assert have == want
 
 
 def to_handling(driver, case):
@@ -57,6 +72,7 @@ def test_a_late_handling_completed_before_any_sweep_counts_against_the_departmen
     dept = item(report(driver, "admin", "department"), "HW")
     assert (dept.values["overdue"], dept.values["closed"], dept.values["closed_on_time"]) == (1, 1, 0)
     assert dept.values["on_time_handling_rate"] == 0.0 and dept.values["handling_rate"] == 1.0
+    check_tallies(driver)
 
 
 def test_the_centres_late_acceptance_counts_against_the_street_not_a_department(driver, clock):
@@ -67,6 +83,7 @@ def test_the_centres_late_acceptance_counts_against_the_street_not_a_department(
     assert {(f.detail, f.owner, f.department, f.street) for f in late} == {("accept", "centre", None, "110101001")}
     assert not any(i.values["overdue"] for i in report(driver, "admin", "department").items)
     assert item(report(driver, "admin", "street"), "110101001").values["overdue"] == 1
+    check_tallies(driver)
 
 
 def test_an_extended_case_is_due_to_close_where_its_new_deadline_falls(driver, clock):
@@ -85,6 +102,7 @@ def test_an_extended_case_is_due_to_close_where_its_new_deadline_falls(driver, c
     to_closed(driver, case)
     moved = item(report(driver, "admin", "street", december), "110101001")
     assert (moved.values["closed"], moved.values["closed_on_time"], moved.values["on_time_closing_rate"]) == (1, 1, 1.0)
+    check_tallies(driver)
 
 
 def test_rework_returns_and_satisfaction_for_the_period(driver, clock):
@@ -101,6 +119,7 @@ def test_rework_returns_and_satisfaction_for_the_period(driver, clock):
     assert item(report(driver, "admin", "source"), "hotline").values["received"] == 1
     by_grid = item(report(driver, "admin", "grid"), "110101001001001")
     assert by_grid.values["miss_rate"] == 0.5 and by_grid.grade is not None and by_grid.score_name == "grid"
+    check_tallies(driver)
 
 
 def test_the_cases_behind_a_figure(driver, clock):
@@ -118,6 +137,7 @@ def test_the_cases_behind_a_figure(driver, clock):
     with pytest.raises(InputError) as err:
         figures.cases_behind(driver.session, driver.rt, driver.user("admin"), NOVEMBER, "street", None, "nonsense")
     assert "indicator" in err.value.errors
+    check_tallies(driver)
 
 
 def test_callers_see_only_the_units_in_their_scope(driver, clock):
@@ -195,9 +215,15 @@ def test_the_tianmen_example_gives_the_published_rates(driver, clock):
         row["code"] = f"TM2016{n:05d}"
     session.execute(insert(Case.__table__), clones)
     ids = list(session.scalars(select(Case.id).where(Case.code.like("TM2016%")).order_by(Case.code)))
-    session.execute(insert(AssessmentFact.__table__), tianmen_facts(ids, street_path))
+    facts = tianmen_facts(ids, street_path)
+    session.execute(insert(AssessmentFact.__table__), facts)
+    deltas = Deltas(driver.rt.calendar.tz)      # what the step writer adds up with each fact
+    for row in facts:
+        deltas.add(row)
+    deltas.apply(session.connection())
     session.commit()
-    rep = report(driver, "admin", "street", Period.month(2016, 12))
+    check_tallies(driver)
+    rep = report(driver, "admin", "street", Period.month(2016, 12))   # a whole month: from the tallies
     values = item(rep, "110101001").values
     assert (values["received"], values["filed"], values["due_to_close"], values["closed"],
             values["closed_on_time"]) == (1054, 996, 972, 911, 737)
@@ -206,6 +232,11 @@ def test_the_tianmen_example_gives_the_published_rates(driver, clock):
     assert round(values["filing_rate"] * 100, 2) == 94.50
     assert rep.total.values["closing_rate"] == values["closing_rate"]
     assert rep.definitions.version and rep.process == "grid_case v1"
+    # The grid's own staff read the facts themselves (their scope is finer than a street): the same figures.
+    assert item(report(driver, "grid_dhm_01", "street", Period.month(2016, 12)), "110101001").values == values
+    # And from/to dates that are not whole months read the facts too.
+    days = item(report(driver, "admin", "street", Period(date(2016, 11, 30), date(2016, 12, 31))), "110101001")
+    assert days.values == values
 
 
 def test_subtracting_parked_cases_is_a_setting_of_the_file(driver):

@@ -1,4 +1,4 @@
-"""Add assessment_fact: the rows assessment figures are read from, written with each step.
+"""Add assessment_fact and assessment_tally: the rows assessment figures are read from, written with each step.
 
 Revision 0005 (after 0004). Cases recorded before it have no facts until
 `gridflow assessment rebuild` derives them from their events.
@@ -38,10 +38,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('assessment_fact_pkey')),
     )
     op.create_index('ix_assessment_fact_case_kind', 'assessment_fact', ['case_id', 'kind'])
-    op.create_index('ix_assessment_fact_at', 'assessment_fact', ['at', 'kind', 'scope_path', 'department', 'value'])
+    op.create_index('ix_assessment_fact_at', 'assessment_fact',
+                    ['at', 'kind', 'scope_path', 'street', 'community', 'grid', 'department', 'person', 'category',
+                     'major', 'source', 'value'])
+    op.create_table(
+        'assessment_tally',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('grouping', sa.String(length=12), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('kind', sa.String(length=32), nullable=False),
+        sa.Column('street_path', sa.String(length=255), nullable=False),
+        sa.Column('department', sa.String(length=20), nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.Column('total', sa.Float(), nullable=False),
+        sa.Column('valued', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('assessment_tally_pkey')),
+        sa.UniqueConstraint('grouping', 'month', 'key', 'kind', 'street_path', 'department',
+                            name=op.f('assessment_tally_cell_key')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('assessment_tally')
     op.drop_index('ix_assessment_fact_at', table_name='assessment_fact')
     op.drop_index('ix_assessment_fact_case_kind', table_name='assessment_fact')
     op.drop_table('assessment_fact')
