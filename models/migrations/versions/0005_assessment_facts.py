@@ -1,7 +1,7 @@
 """Add assessment_fact and assessment_tally: the rows assessment figures are read from, written with each step.
 
-Revision 0005 (after 0004). Cases recorded before it have no facts until
-`gridflow assessment rebuild` derives them from their events.
+Revision 0005 (after 0004). Steps recorded before it made no facts: the figures count from the
+upgrade on (the events alone do not say every due time and department a step saw).
 """
 from alembic import op
 import sqlalchemy as sa
