@@ -30,8 +30,8 @@ LABELS = {
     "hotline_three_rates": l_("12345 three rates"),
 }
 GROUPING_LABELS = {"street": l_("Street"), "community": l_("Community"), "grid": l_("Grid"),
-                   "department": l_("Department"), "person": l_("Person"), "category": l_("Category (小类)"),
-                   "major": l_("Category (大类)"), "source": l_("Source")}
+                   "department": l_("Department"), "person": l_("Person"), "category": l_("Category (minor)"),
+                   "major": l_("Category (major)"), "source": l_("Source")}
 CHART_RATES = ("closing_rate", "on_time_closing_rate", "rework_rate", "satisfaction_rate")
 PERIOD_ARGS = ("from", "to", "month", "quarter", "year")
 
