@@ -75,6 +75,8 @@ def test_bench_load_drives_whole_lifecycles_over_http_on_postgresql(run_gridflow
     assert 10 < w1["one_client_ms_per_lifecycle"] < 20_000
     assert w1["latency"]["report"]["n"] >= w1["lifecycles"]
     assert 0 < w1["latency"]["all"]["p50_ms"] <= w1["latency"]["all"]["p99_ms"]
+
+
 def test_bench_assessment_generates_a_year_of_facts_and_times_every_grouping(run_gridflow, db_engine):
     figures = figures_of(run_gridflow("bench", "assessment", "--cases", "300", "--requests", "1"))
     assert figures["cases"] == 300 and figures["database"] == db_engine.dialect.name
