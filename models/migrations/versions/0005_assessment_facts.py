@@ -1,6 +1,6 @@
 """Add assessment_fact and assessment_tally: the rows assessment figures are read from, written with each step.
 
-Revision 0005 (after 0007, main's head when it was written). Steps recorded before it made no facts: the figures count from the
+Revision 0005 (after 0008, main's head when it was written). Steps recorded before it made no facts: the figures count from the
 upgrade on (the events alone do not say every due time and department a step saw).
 """
 from alembic import op
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
