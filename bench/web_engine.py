@@ -66,7 +66,8 @@ def time_engine(rt: Runtime, sessions: sessionmaker, repeat: int) -> dict[str, f
             figures[f"{key}_engine_ms"] = median_ms(inbox(users[username]), repeat)
 
         def board():
-            supervision_board(session, users[BOARD_USER], now=rt.clock(), board_roles=rt.policy.board_roles)
+            supervision_board(session, users[BOARD_USER], now=rt.clock(), board_roles=rt.policy.board_roles,
+                              stage_owners={c: s.owner for c, s in rt.policy.stages.items()})
             session.expire_all()
         figures["board_engine_ms"] = median_ms(board, repeat)
     return figures

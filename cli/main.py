@@ -457,6 +457,22 @@ def bench_load(database_url: str, workers: str, clients: int, seconds: float, si
     click.echo(json.dumps(run_load(database_url, counts, clients, seconds, single_seconds, echo=click.echo)))
 
 
+@bench.command("assessment")
+@click.option("--cases", "n", default=100_000, show_default=True,
+              help="Benchmark cases (a year of facts) the database must hold (generated if fewer).")
+@click.option("--year", default=2025, show_default=True, help="The year the generated cases fall in.")
+@click.option("--requests", "repeat", default=5, show_default=True, help="Runs of each report; the median is reported.")
+@click.pass_obj
+def bench_assessment(ctx: Context, n: int, year: int, repeat: int):
+    """Time one month's assessment by every grouping and a year's ranking at N cases."""
+    from bench.assessment import ensure_facts, time_assessment
+
+    count = ensure_facts(ctx.rt, ctx.sessions, n, year, echo=click.echo)
+    result = {"cases": count, "database": ctx.engine.dialect.name,
+              **time_assessment(ctx.rt, ctx.sessions, year, repeat, echo=click.echo)}
+    click.echo(json.dumps(result))
+
+
 main.add_command(db)
 main.add_command(city)
 

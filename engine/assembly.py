@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from engine import outbound
+from engine import assessment, outbound
 from engine.runtime import Runtime
 from models import open_database
 
@@ -12,5 +12,5 @@ __all__ = ["make_runtime", "open_database"]
 
 
 def make_runtime(settings: dict, clock: Callable[[], datetime] | None = None) -> Runtime:
-    """Return a Runtime whose recorded steps reach notifications and webhooks."""
-    return outbound.subscribe(Runtime(settings, clock=clock))
+    """Return a Runtime whose recorded steps reach notifications, webhooks and the assessment facts."""
+    return assessment.subscribe(outbound.subscribe(Runtime(settings, clock=clock)))

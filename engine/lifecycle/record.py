@@ -43,12 +43,14 @@ _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 
 @dataclass(frozen=True)
 class RecordedStep:
-    """What one step wrote, handed to the runtime's listeners (notifications, webhooks)."""
+    """What one step wrote, handed to the runtime's listeners (notifications, webhooks, assessment);
+    ``task`` is the task row the step completed, if any (its due time judges lateness)."""
 
     case: Case
     at: datetime
     events: list[dict]
     notices: list[Notice]
+    task: Task | None = None
 
 
 def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
@@ -128,7 +130,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     for event in events:
         event["case_id"], event["to_stage"] = case.id, case.stage
     conn.execute(_INSERT_EVENT, events)
-    rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices))
+    rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices, task=task))
     if keep_live:
         rt.keep_workflow(case.id, case.state, workflow)
 

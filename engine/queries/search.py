@@ -25,6 +25,7 @@ from engine.access.org import DEPT_CODE
 from engine.queries.scope import under
 
 STATUSES = ("open", "closed", "cancelled", "duplicate")
+LATE_OWNERS = ("centre", "department", "community")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
@@ -38,6 +39,7 @@ class CaseFilter:
     department: str | None = None
     source: str | None = None
     flag: str | None = None
+    late: str | None = None         # whose work is late now: centre, department or community (stages.toml owner)
     created_from: date | None = None
     created_to: date | None = None
     updated_since: datetime | None = None  # changed at or after this moment (integrators poll with it)
@@ -55,6 +57,7 @@ class CaseFilter:
             "department": (lambda v: DEPT_CODE.match(v), Message("Must be a department code such as HW.")),
             "source": (lambda v: v in SOURCES, Message("Must be one of: {choices}.", choices=", ".join(SOURCES))),
             "flag": (lambda v: v in FLAGS, Message("Must be one of: {choices}.", choices=", ".join(FLAGS))),
+            "late": (lambda v: v in LATE_OWNERS, Message("Must be one of: {choices}.", choices=", ".join(LATE_OWNERS))),
         }
         read_args(args, checks, values, errors)
         for name in ("created_from", "created_to"):
@@ -206,6 +209,10 @@ def _matching(session: Session, rt, user: User, f: CaseFilter, now: datetime, co
         query = query.where(column(Case.status) == "open", Case.due_at <= now)
     elif f.flag == "at_risk":
         query = query.where(column(Case.status) == "open", Case.due_at > now, Case.at_risk.is_(True))
+    if f.late:
+        stages = [code for code, stage in rt.policy.stages.items() if stage.owner == f.late]
+        query = query.where(column(Case.status) == "open", select(Task.id).where(
+            Task.case_id == Case.id, Task.status == "open", Task.due_at <= now, Task.stage.in_(stages)).exists())
     tz = rt.calendar.tz
     if f.created_from:
         query = query.where(Case.created_at >= datetime.combine(f.created_from, time(), tz))
@@ -237,6 +244,8 @@ class Board:
     at_risk: int
     supervise_tasks: list[Task] = field(default_factory=list)
     incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
+    # Late and at-risk open tasks by whose work they are (stages.toml owner: centre, department, community).
+    by_owner: list[BoardRow] = field(default_factory=list)
 
 
 def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
@@ -244,9 +253,12 @@ def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
     return [m.scope_key for m in user.memberships if m.role in board_roles and not m.scope_key.startswith("dept:")]
 
 
-def supervision_board(session: Session, user: User, *, now: datetime, board_roles: tuple[str, ...]) -> Board:
-    """Open cases overdue or at risk now, counted by department and by street, within the units
-    where the user holds one of ``board_roles``."""
+def supervision_board(session: Session, user: User, *, now: datetime, board_roles: tuple[str, ...],
+                      stage_owners: Mapping[str, str]) -> Board:
+    """Open cases overdue or at risk now by street, and their open late or at-risk tasks by whose work
+    they are (``stage_owners``: stage code → stages.toml owner) and by department (only the stages a
+    department owns count against it: the centre's late acceptance or closing does not), within the
+    units where the user holds one of ``board_roles``."""
     scopes = board_scopes(user, board_roles)
     in_scope = or_(*[under(Case.scope_path, s) for s in scopes]) if scopes else false()
     # The 督办 tasks and incidents are few and have their own (partial) indexes; a scope range the
@@ -255,17 +267,32 @@ def supervision_board(session: Session, user: User, *, now: datetime, board_role
     overdue = when((Case.due_at <= now, 1), else_=0)
     at_risk = when((and_(Case.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
     live = and_(Case.status == "open", in_scope, or_(Case.due_at <= now, Case.at_risk.is_(True)))
+    task_over = when((Task.due_at <= now, 1), else_=0)
+    task_risk = when((and_(Task.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
+    late_tasks = (select(Task.stage, Task.scope_key, func.sum(task_over), func.sum(task_risk)).join(Task.case)
+                  .where(Task.status == "open", Task.due_at.is_not(None), Case.status == "open", in_scope,
+                         or_(Task.due_at <= now, Case.at_risk.is_(True)))
+                  .group_by(Task.stage, Task.scope_key))
     departments = {d.code: d for d in session.scalars(select(Department))}
+    per_department: dict[str, list[int]] = {}
+    per_owner: dict[str, list[int]] = {}
+    for stage, scope_key, n_over, n_risk in session.execute(late_tasks):
+        owner = stage_owners.get(stage, "none")
+        counts = per_owner.setdefault(owner, [0, 0])
+        counts[0] += int(n_over or 0)
+        counts[1] += int(n_risk or 0)
+        if owner == "department" and scope_key.startswith("dept:"):
+            counts = per_department.setdefault(scope_key[5:], [0, 0])
+            counts[0] += int(n_over or 0)
+            counts[1] += int(n_risk or 0)
     by_department = []
-    for code, n_over, n_risk in session.execute(
-            select(Case.department_code, func.sum(overdue), func.sum(at_risk)).where(live)
-            .group_by(Case.department_code)):
+    for code, (n_over, n_risk) in per_department.items():
         dept = departments.get(code)
-        by_department.append(BoardRow(code or "", dept.name if dept else "", dept.name_en if dept else "",
-                                      int(n_over or 0), int(n_risk or 0)))
+        by_department.append(BoardRow(code, dept.name if dept else code, dept.name_en if dept else code, n_over, n_risk))
+    by_owner = [BoardRow(owner, owner, owner, o, r) for owner, (o, r) in per_owner.items()]
     by_street = _by_street(session, session.execute(
         select(Case.scope_path, func.sum(overdue), func.sum(at_risk)).where(live).group_by(Case.scope_path)).all())
-    for rows_ in (by_department, by_street):
+    for rows_ in (by_department, by_street, by_owner):
         rows_[:] = [r for r in rows_ if r.overdue or r.at_risk]
         rows_.sort(key=lambda r: (-r.overdue, -r.at_risk, r.key))
     supervise = list(session.scalars(
@@ -277,7 +304,7 @@ def supervision_board(session: Session, user: User, *, now: datetime, board_role
     incidents = list(session.scalars(select(Case).where(Case.incident.is_not(None), few_in_scope)
                                      .order_by(func.coalesce(Case.updated_at, Case.created_at)).limit(100)))
     return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
-                 supervise, incidents)
+                 supervise, incidents, by_owner)
 
 
 def _by_street(session: Session, rows) -> list[BoardRow]:

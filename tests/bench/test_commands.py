@@ -75,3 +75,16 @@ def test_bench_load_drives_whole_lifecycles_over_http_on_postgresql(run_gridflow
     assert 10 < w1["one_client_ms_per_lifecycle"] < 20_000
     assert w1["latency"]["report"]["n"] >= w1["lifecycles"]
     assert 0 < w1["latency"]["all"]["p50_ms"] <= w1["latency"]["all"]["p99_ms"]
+
+
+def test_bench_assessment_generates_a_year_of_facts_and_times_every_grouping(run_gridflow, db_engine):
+    figures = figures_of(run_gridflow("bench", "assessment", "--cases", "300", "--requests", "1"))
+    assert figures["cases"] == 300 and figures["database"] == db_engine.dialect.name
+    groupings = ("street", "community", "grid", "department", "person", "category", "major", "source")
+    assert all(0 < figures[f"month_by_{g}_ms"] < 30_000 for g in groupings)
+    assert all(0 < figures[f"year_ranking_by_{g}_ms"] < 30_000 for g in ("street", "department", "person"))
+    # About a twelfth of the year's cases are reported in June; most of what falls due there is closed.
+    assert 5 <= figures["month_received"] <= 60 and 0.5 < figures["month_closing_rate"] <= 1
+    assert figures["facts"] > 300 * 5 and figures["tally_rows"] > 0
+    again = figures_of(run_gridflow("bench", "assessment", "--cases", "300", "--requests", "1"))
+    assert again["cases"] == 300 and again["facts"] == figures["facts"]       # reused, not generated again

@@ -140,8 +140,8 @@ def docs():
     schemas = spec["components"]["schemas"]
     operations = [{"method": method.upper(), "path": path, **op}
                   for path, ops in spec["paths"].items() for method, op in ops.items()]
-    tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "reference", "admin",
-                                                            "tokens"].index)
+    tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "assessment",
+                                                            "reference", "admin", "tokens"].index)
     return render_template("api_docs.html", spec=spec, tags=tags, operations=operations, schemas=schemas,
                            describe=describe, ref_name=ref_name)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from engine.queries import search as search_service
+from engine.assessment.board import board_with_figures
 
 from web.auth import login_required
 from web.db import get_session, runtime
@@ -15,9 +15,9 @@ from web.present import countdown
 @login_required(lambda: runtime().policy.board_roles)
 def board():
     moment = now()
-    data = search_service.supervision_board(get_session(), g.user, now=moment,
-                                            board_roles=runtime().policy.board_roles)
-    context = dict(board=data, moment=moment,
+    figures = board_with_figures(get_session(), runtime(), g.user, now=moment)
+    data = figures.board
+    context = dict(board=data, figures=figures, moment=moment,
                    clocks={t.id: countdown(t.due_at, moment, t.case.category.emergency) for t in data.supervise_tasks})
     if request.args.get("partial"):
         return render_template("board/_body.html", **context)
