@@ -71,3 +71,11 @@ def test_bench_load_drives_whole_lifecycles_over_http_on_postgresql(run_gridflow
     assert 10 < w1["one_client_ms_per_lifecycle"] < 20_000
     assert w1["latency"]["report"]["n"] >= w1["lifecycles"]
     assert 0 < w1["latency"]["all"]["p50_ms"] <= w1["latency"]["all"]["p99_ms"]
+
+
+def test_bench_city_imports_twice_and_places_every_point_in_its_grid(run_gridflow):
+    figures = figures_of(run_gridflow("bench", "city", "--scale", "0.02", "--points", "500"))
+    assert (figures["streets"], figures["communities"], figures["grids"], figures["users"]) == (3, 40, 120, 400)
+    assert figures["reimport_changes"] == 0 and figures["misplaced"] == 0
+    assert 0 < figures["reimport_s"] and 0 < figures["import_s"] < 60
+    assert 0 < figures["place_ms"] < 5 and figures["database"] == "sqlite"
