@@ -23,6 +23,9 @@ $(VENDOR_STAMP): package.json package-lock.json web/modeler/modeler.js web/model
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/assets/*.css $(VENDOR)/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
 	node web/modeler/build.mjs $(VENDOR)/studio
+	mkdir -p $(VENDOR)/leaflet
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	touch $@
 
 ## Compile the page catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)

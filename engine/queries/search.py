@@ -88,7 +88,15 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
                  limit: int = 50, offset: int = 0) -> CasePage:
     f = f or CaseFilter()
     limit, offset = min(max(limit, 1), MAX_PAGE), max(offset, 0)
-    query = select(Case).where(visible_clause(user))
+    query = apply_filter(session, rt, select(Case).where(visible_clause(user)), f, now=now)
+    total = session.scalar(query.with_only_columns(func.count(Case.id)))
+    items = list(session.scalars(query.options(joinedload(Case.category)).order_by(Case.created_at.desc(), Case.id.desc())
+                                 .limit(limit).offset(offset)))
+    return CasePage(items, total or 0, limit, offset)
+
+
+def apply_filter(session: Session, rt, query, f: CaseFilter, *, now: datetime):
+    """Narrow a query of cases to those the filter admits (the search page's, the map's)."""
     if f.q:
         words = f.q
         query = query.where(or_(Case.code == words.upper(), Case.address.contains(words, autoescape=True),
@@ -117,10 +125,7 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
         query = query.where(Case.created_at >= datetime.combine(f.created_from, time(), tz))
     if f.created_to:
         query = query.where(Case.created_at < datetime.combine(f.created_to, time(), tz) + _ONE_DAY)
-    total = session.scalar(query.with_only_columns(func.count(Case.id)))
-    items = list(session.scalars(query.options(joinedload(Case.category)).order_by(Case.created_at.desc(), Case.id.desc())
-                                 .limit(limit).offset(offset)))
-    return CasePage(items, total or 0, limit, offset)
+    return query
 
 
 _ONE_DAY = timedelta(days=1)
