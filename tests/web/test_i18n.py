@@ -77,10 +77,10 @@ SAME_THINGS = {
 ROLE_PAGES = {
     "grid_dhm_01": ["/inbox", "/report", "/cases", "/notifications"],
     "clerk_dhm": ["/inbox", "/report", "/cases"],
-    "leader_dhm": ["/inbox?team=1", "/board", "/cases"],
+    "leader_dhm": ["/inbox?team=1", "/board", "/cases", "/map"],
     "dispatch_dhm": ["/inbox", "/cases"],
     "handler_hw": ["/inbox", "/cases"],
-    "super_district": ["/board", "/inbox", "/cases"],
+    "super_district": ["/board", "/inbox", "/cases", "/map"],
     "admin": ["/inbox", "/report", "/board", "/cases", "/admin/users", "/admin/users/new", "/admin/users/clerk_dhm",
               "/admin/units", "/admin/departments", "/admin/categories", "/admin/import", "/admin/history"],
 }
