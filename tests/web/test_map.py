@@ -9,20 +9,12 @@ from sqlalchemy import select
 from engine.city.coords import wgs84_to_gcj02
 from models import Case
 from tests.timekeeping import at
-from tests.web.pages import sign_in, text
+from tests.web.pages import text
+from tests.web.test_pages import client_for  # noqa: F401 (a fixture)
 
 GRID = "110101001001001"
 GRID_2 = "110101001001002"
 IN_GRID_2 = (39.9119, 116.4017)
-
-
-@pytest.fixture
-def client_for(app):
-    def make(username):
-        c = app.test_client()
-        c.csrf = sign_in(c, username)
-        return c
-    return make
 
 
 def map_data(response) -> dict:
