@@ -58,7 +58,9 @@ class CityStamp(Base):
 
 @event.listens_for(Session, "before_flush")
 def _note_org_unit_writes(session, _context, _instances) -> None:
-    if any(isinstance(o, OrgUnit) for o in chain(session.new, session.dirty, session.deleted)):
+    # Only a net change counts: an import that finds nothing new sets attributes to what they were.
+    if any(isinstance(o, OrgUnit) for o in chain(session.new, session.deleted)) or any(
+            isinstance(o, OrgUnit) and session.is_modified(o) for o in session.dirty):
         session.info["org_units_written"] = True
 
 

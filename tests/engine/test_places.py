@@ -113,3 +113,17 @@ def test_a_deactivated_grid_takes_no_more_cases_in_every_process(driver, demo_db
     assert refused.value.errors["grid_code"] == ["Unknown grid code."]
     driver.session.rollback()
     assert driver.report(category_code=GARBAGE).grid.code == GRID
+
+
+def test_only_a_real_change_of_an_org_unit_changes_the_city_stamp(driver, demo_db):
+    from models import CityStamp
+    stamp = lambda: driver.session.scalar(select(CityStamp.stamp))
+    before = stamp()
+    assert before
+    grid = driver.session.scalars(select(OrgUnit).where(OrgUnit.code == GRID)).one()
+    grid.active, grid.name = True, grid.name  # the same values: nothing to reload
+    driver.session.commit()
+    assert stamp() == before
+    grid.name = "南池子社区第一网格"
+    driver.session.commit()
+    assert stamp() != before
