@@ -1,6 +1,7 @@
 """The map page and the report page's point picker, through the app factory."""
 from __future__ import annotations
 
+import html
 import json
 import re
 import pytest
@@ -18,8 +19,8 @@ IN_GRID_2 = (39.9119, 116.4017)
 
 
 def map_data(response) -> dict:
-    found = re.search(r'<script type="application/json" id="case-map-data">(.*?)</script>', text(response), re.S)
-    return json.loads(found.group(1))
+    found = re.search(r"data-geojson='([^']*)'", text(response))
+    return json.loads(html.unescape(found.group(1)))
 
 
 def reported(c, **fields) -> str:

@@ -28,7 +28,7 @@
   }
 
   function caseMap(el) {
-    var data = JSON.parse(document.getElementById("case-map-data").textContent);
+    var data = JSON.parse(el.dataset.geojson);
     var grids = data.features.filter(function (f) { return f.properties.kind === "grid"; });
     var cases = data.features.filter(function (f) { return f.properties.kind === "case"; });
     var map = baseMap(el);
