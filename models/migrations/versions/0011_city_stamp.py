@@ -1,6 +1,6 @@
 """A stamp that changes whenever an org unit is written, so processes reload their grids.
 
-Revision 0011 (after 0012): point placement keeps every grid's polygon in memory per process;
+Revision 0011 (after 0010): point placement keeps every grid's polygon in memory per process;
 each process compares this stamp with the one it loaded.
 """
 from uuid import uuid4
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0012'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
