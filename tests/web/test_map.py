@@ -25,7 +25,7 @@ def map_data(response) -> dict:
 
 def reported(c, **fields) -> str:
     data = {"csrf_token": c.csrf, "category_code": "E0102", "address": "南池子大街12号",
-            "description": "路边堆放生活垃圾", "urgency": "normal", "source": "hotline", **fields}
+            "description": "路边堆放生活垃圾", "urgency": "normal", "source": "patrol", **fields}
     r = c.post("/report", data=data, content_type="multipart/form-data")
     assert r.status_code == 302, text(r)[:2000]
     return r.headers["Location"].rsplit("/", 1)[-1]
