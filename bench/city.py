@@ -68,11 +68,11 @@ def generate_city(folder: Path, *, streets: int = 170, communities: int = 2000, 
     for i in range(users):
         username = f"u{i:05d}"
         people.append((username, f"用户{i}", "zh" if i % 5 else "en"))
-        if i < 2 * len(grids):  # two grid workers per grid, the first also a clerk of its community
+        if i < 2 * len(grids):  # two grid workers per grid; one per community also a clerk of its street
             grid = grids[i % len(grids)]
             memberships.append((username, "grid_worker", grid, ""))
             if i < len(grids) and i % GRIDS_PER_COMMUNITY == 0:
-                memberships.append((username, "acceptance_clerk", grid[:12], ""))
+                memberships.append((username, "acceptance_clerk", grid[:9], ""))
         elif i < 2 * len(grids) + 6 * streets:
             k = i - 2 * len(grids)
             memberships.append((username, street_roles[k % len(street_roles)], f"{DISTRICT}{k // 6 + 1:03d}", ""))
