@@ -24,6 +24,9 @@ $(VENDOR_STAMP): package.json package-lock.json web/modeler/modeler.js web/model
 	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
 	node web/modeler/build.mjs $(VENDOR)/studio
 	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	mkdir -p $(VENDOR)/leaflet
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	touch $@
 
 ## Compile the page catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)

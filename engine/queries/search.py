@@ -187,7 +187,11 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
 def _matching(session: Session, rt, user: User, f: CaseFilter, now: datetime, column=lambda c: c):
     """The select of the cases ``user`` may see that match ``f``; ``column`` may hide the indexed
     columns from the planner (see search_cases)."""
-    query = select(Case).where(visible_clause(user, column))
+    return apply_filter(session, rt, select(Case).where(visible_clause(user, column)), f, now=now, column=column)
+
+
+def apply_filter(session: Session, rt, query, f: CaseFilter, *, now: datetime, column=lambda c: c):
+    """Narrow a query of cases to those the filter admits (the search page's, the map's)."""
     if f.q:
         query = query.where(_words(session, f.q, column))
     if f.status:

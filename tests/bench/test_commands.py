@@ -88,3 +88,11 @@ def test_bench_assessment_generates_a_year_of_facts_and_times_every_grouping(run
     assert figures["facts"] > 300 * 5 and figures["tally_rows"] > 0
     again = figures_of(run_gridflow("bench", "assessment", "--cases", "300", "--requests", "1"))
     assert again["cases"] == 300 and again["facts"] == figures["facts"]       # reused, not generated again
+
+
+def test_bench_city_imports_twice_and_places_every_point_in_its_grid(run_gridflow):
+    figures = figures_of(run_gridflow("bench", "city", "--scale", "0.02", "--points", "500"))
+    assert (figures["streets"], figures["communities"], figures["grids"], figures["users"]) == (3, 40, 120, 400)
+    assert figures["reimport_changes"] == 0 and figures["misplaced"] == 0
+    assert 0 < figures["reimport_s"] and 0 < figures["import_s"] < 60
+    assert 0 < figures["place_ms"] < 5 and figures["database"] == "sqlite"

@@ -84,7 +84,9 @@ def test_openapi_document_and_docs_page_need_no_token(client):
     assert any(p["name"] == "If-Match" for p in complete["parameters"])
     assert "application/problem+json" in complete["responses"]["412"]["content"]
     report = spec["components"]["schemas"]["CaseReport"]
-    assert {"category_code", "grid_code", "description"} <= set(report["required"])
+    assert {"category_code", "description"} <= set(report["required"])
+    # A point places the case on its own, so the grid code is optional (and coord_system names the datum).
+    assert "grid_code" not in report["required"] and report["properties"]["coord_system"]["enum"] == ["wgs84", "gcj02"]
     assert report["additionalProperties"] is False
     page = client.get("/api/v1/docs")
     html = page.get_data(as_text=True)

@@ -283,15 +283,15 @@ def test_intake_preselects_the_workers_grid_and_keeps_input_on_errors(client_for
     body = text(r)
     assert r.status_code == 422 and "王府井大街1号" in body
     assert body.count('class="field-error"') >= 2
-    r = report(worker, self_handled="on", lat="39.9130", lng="116.4030",
+    r = report(worker, self_handled="on", lat="39.9119", lng="116.3993",
                photos=[(io.BytesIO(png()), "before.png"), (io.BytesIO(png()[:-20] + b"x" * 20), "b2.png")])
     assert r.status_code == 422  # the broken second photo: nothing is reported
     with demo_db() as s:
         assert s.scalar(select(Case.id)) is None
-    code = reported_code(report(worker, self_handled="on", lat="39.9130", lng="116.4030",
+    code = reported_code(report(worker, self_handled="on", lat="39.9119", lng="116.3993",
                                 photos=(io.BytesIO(png()), "before.png")))
     case = case_by_code(demo_db, code)
-    assert case.self_handled and case.source == "patrol" and case.lat == pytest.approx(39.913)
+    assert case.self_handled and case.source == "patrol" and case.lat == pytest.approx(39.9119)
     assert "before.png" in text(worker.get(f"/cases/{code}"))
 
 
