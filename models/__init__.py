@@ -6,6 +6,8 @@ from models.process import ProcessDraft, ProcessVersion
 from models.case import Case, Task, CaseEvent, CaseCodeCounter, Notification, WebhookDelivery, Attachment, Comment, IntakeKey
 from models.admin import AdminChange, PasswordLink
 from models.public import TrackingLink, Rating, Open311Client, Open311Request, RateLimitWindow
+from models.audit import AuditVerification
+from models.twoway import UnitRating, RatingRound, RoundScore
 
 __all__ = [
     "Base", "UTCDateTime", "make_engine", "make_session_factory", "open_database", "create_schema", "drop_schema",
@@ -13,4 +15,5 @@ __all__ = [
     "ProcessVersion", "ProcessDraft", "Case", "Task", "CaseEvent", "CaseCodeCounter", "Notification", "WebhookDelivery",
     "IntakeKey",
     "Attachment", "Comment", "AdminChange", "PasswordLink", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
+    "AuditVerification", "UnitRating", "RatingRound", "RoundScore",
 ]
