@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Callable
 
 from engine import outbound
+from engine.assessment import twoway
 from engine.runtime import Runtime
 from models import open_database
 
@@ -12,5 +13,5 @@ __all__ = ["make_runtime", "open_database"]
 
 
 def make_runtime(settings: dict, clock: Callable[[], datetime] | None = None) -> Runtime:
-    """Return a Runtime whose recorded steps reach notifications and webhooks."""
-    return outbound.subscribe(Runtime(settings, clock=clock))
+    """Return a Runtime whose recorded steps reach notifications, webhooks and the two-way ratings."""
+    return twoway.subscribe(outbound.subscribe(Runtime(settings, clock=clock)))
