@@ -30,12 +30,13 @@ class RoundSummary:
     unit_code: str
     unit_name: str
     status: str
+    items: list[dict]
     may_score: bool        # the user scores for a community in it
     may_close: bool
 
 
 def open_round(session: Session, rt: Runtime, user: User, *, name: Any, period_start: date | None,
-               period_end: date | None, unit_code: Any) -> RatingRound:
+               period_end: date | None, unit_code: Any) -> RoundSummary:
     """Open a round over a district or street for a period, with the items assessment.toml lists now."""
     cfg = config(rt)
     errors: dict[str, list[str]] = {}
@@ -64,10 +65,10 @@ def open_round(session: Session, rt: Runtime, user: User, *, name: Any, period_s
                       opened_by_id=user.id, opened_at=rt.clock())
     session.add(rnd)
     session.flush()
-    return rnd
+    return _summary(session, rt, user, rnd)
 
 
-def close_round(session: Session, rt: Runtime, user: User, round_id: int) -> RatingRound:
+def close_round(session: Session, rt: Runtime, user: User, round_id: int) -> RoundSummary:
     """Close a round: no more scores are taken."""
     rnd = _round(session, rt, user, round_id)
     if not _may_open(rt, user, rnd):
@@ -76,19 +77,21 @@ def close_round(session: Session, rt: Runtime, user: User, round_id: int) -> Rat
         raise Conflict(Message("round {id} is already closed", id=rnd.id))
     rnd.status, rnd.closed_at = "closed", rt.clock()
     session.flush()
-    return rnd
+    return _summary(session, rt, user, rnd)
 
 
 def rounds_for(session: Session, rt: Runtime, user: User) -> list[RoundSummary]:
     """Return the rounds the user takes part in or may read, newest first."""
-    units = dict(session.execute(select(OrgUnit.path, OrgUnit.code)).all())
-    names = dict(session.execute(select(OrgUnit.path, OrgUnit.name)).all())
     rounds = session.scalars(select(RatingRound).order_by(RatingRound.opened_at.desc(), RatingRound.id.desc()))
-    return [RoundSummary(id=r.id, name=r.name, period_start=r.period_start, period_end=r.period_end,
-                         unit_code=units.get(r.scope_path, ""), unit_name=names.get(r.scope_path, ""),
-                         status=r.status, may_score=r.status == "open" and bool(_communities(session, rt, user, r)),
-                         may_close=r.status == "open" and _may_open(rt, user, r))
-            for r in rounds if _may_read(rt, user, r)]
+    return [_summary(session, rt, user, r) for r in rounds if _may_read(rt, user, r)]
+
+
+def _summary(session: Session, rt: Runtime, user: User, r: RatingRound) -> RoundSummary:
+    unit = session.execute(select(OrgUnit.code, OrgUnit.name).where(OrgUnit.path == r.scope_path)).first()
+    return RoundSummary(id=r.id, name=r.name, period_start=r.period_start, period_end=r.period_end,
+                        unit_code=unit.code if unit else "", unit_name=unit.name if unit else "", status=r.status,
+                        items=list(r.items), may_score=r.status == "open" and bool(_communities(session, rt, user, r)),
+                        may_close=r.status == "open" and _may_open(rt, user, r))
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,19 @@ class SheetRow:
 
 @dataclass(frozen=True)
 class Sheet:
-    round: RatingRound
     community_code: str
     community_name: str
     rows: list[SheetRow]
 
 
-def score_sheets(session: Session, rt: Runtime, user: User, round_id: int) -> list[Sheet]:
-    """Return, for each community the user scores for, the departments to score in the round."""
+@dataclass(frozen=True)
+class RoundSheets:
+    round: RoundSummary
+    sheets: list[Sheet]
+
+
+def score_sheets(session: Session, rt: Runtime, user: User, round_id: int) -> RoundSheets:
+    """Return the round and, for each community the user scores for, the departments to score in it."""
     rnd = _round(session, rt, user, round_id)
     sheets = []
     for community in _communities(session, rt, user, rnd):
@@ -124,8 +132,8 @@ def score_sheets(session: Session, rt: Runtime, user: User, round_id: int) -> li
             score = given.get(code)
             rows.append(SheetRow(code, name, name_en or name, cases, dict(score.scores) if score else None,
                                  score.total if score else None, score.comment if score else ""))
-        sheets.append(Sheet(rnd, community.code, community.name, rows))
-    return sheets
+        sheets.append(Sheet(community.code, community.name, rows))
+    return RoundSheets(_summary(session, rt, user, rnd), sheets)
 
 
 def submit_scores(session: Session, rt: Runtime, user: User, round_id: int, *, community_code: Any,
@@ -190,7 +198,13 @@ class ResultRow:
     items: dict[str, float]     # mean points per item
 
 
-def round_results(session: Session, rt: Runtime, user: User, round_id: int) -> tuple[RatingRound, list[ResultRow]]:
+@dataclass(frozen=True)
+class RoundResults:
+    round: RoundSummary
+    results: list[ResultRow]
+
+
+def round_results(session: Session, rt: Runtime, user: User, round_id: int) -> RoundResults:
     """Return each department's mean scores in the round, from the communities in the user's scope
     (a department's members: their own department), best first."""
     rnd = _round(session, rt, user, round_id)
@@ -209,7 +223,7 @@ def round_results(session: Session, rt: Runtime, user: User, round_id: int) -> t
             round(sum(s.total for s in scored) / len(scored), 2),
             {k: round(sum(float(s.scores.get(k, 0)) for s in scored) / len(scored), 2) for k in keys}))
     results.sort(key=lambda r: (-r.total, r.department_code))
-    return rnd, results
+    return RoundResults(_summary(session, rt, user, rnd), results)
 
 
 def _num(value: float) -> str:

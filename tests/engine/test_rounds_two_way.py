@@ -45,20 +45,20 @@ def test_a_community_scores_the_departments_it_dealt_with(driver, clock):
     closed_case(driver, "HW")
     closed_case(driver, "CG")
     rnd = open_q4(driver)
-    [sheet] = rounds.score_sheets(driver.session, driver.rt, driver.user("comm_nanchizi"), rnd.id)
+    [sheet] = rounds.score_sheets(driver.session, driver.rt, driver.user("comm_nanchizi"), rnd.id).sheets
     assert sheet.community_code == "110101001001"
     assert [(r.department_code, r.cases, r.scores) for r in sheet.rows] == [("CG", 1, None), ("HW", 1, None)]
-    assert rounds.score_sheets(driver.session, driver.rt, driver.user("comm_dengshikou"), rnd.id)[0].rows == []
+    assert rounds.score_sheets(driver.session, driver.rt, driver.user("comm_dengshikou"), rnd.id).sheets[0].rows == []
     row = score(driver, rnd, "comm_nanchizi", "110101001001", "HW", response=8, quality=10, cooperation=5)
     assert row.total == 79.0                                     # (30×0.8 + 40×1 + 30×0.5) / 100
     row = score(driver, rnd, "comm_nanchizi", "110101001001", "HW", response=10, quality=10, cooperation=10)
     assert row.total == 100.0                                    # scoring again replaces the sheet
     score(driver, rnd, "comm_nanchizi", "110101001001", "CG", response=5, quality=5, cooperation=5)
-    _, results = rounds.round_results(driver.session, driver.rt, driver.user("leader_district"), rnd.id)
+    results = rounds.round_results(driver.session, driver.rt, driver.user("leader_district"), rnd.id).results
     assert [(r.department_code, r.communities, r.total) for r in results] == [("HW", 1, 100.0), ("CG", 1, 50.0)]
-    _, own = rounds.round_results(driver.session, driver.rt, driver.user("handler_cg"), rnd.id)
+    own = rounds.round_results(driver.session, driver.rt, driver.user("handler_cg"), rnd.id).results
     assert [r.department_code for r in own] == ["CG"]
-    _, other_street = rounds.round_results(driver.session, driver.rt, driver.user("leader_js"), rnd.id)
+    other_street = rounds.round_results(driver.session, driver.rt, driver.user("leader_js"), rnd.id).results
     assert other_street == []
     figures = {d.code: d for d in two_way_figures(driver.session, driver.rt, driver.user("admin"),
                                                   date(2026, 10, 1), date(2026, 12, 31))}
@@ -86,7 +86,7 @@ def test_bad_scores_are_refused_whole(driver, clock):
                              community_code="110101001001", department_code="HW",
                              scores={"response": 1, "quality": 1, "cooperation": 1})
     driver.session.rollback()
-    _, results = rounds.round_results(driver.session, driver.rt, driver.user("admin"), rnd.id)
+    results = rounds.round_results(driver.session, driver.rt, driver.user("admin"), rnd.id).results
     assert results == []
 
 

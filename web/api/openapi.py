@@ -141,7 +141,7 @@ def docs():
     operations = [{"method": method.upper(), "path": path, **op}
                   for path, ops in spec["paths"].items() for method, op in ops.items()]
     tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "reference", "admin",
-                                                            "tokens"].index)
+                                                            "tokens", "assessment"].index)
     return render_template("api_docs.html", spec=spec, tags=tags, operations=operations, schemas=schemas,
                            describe=describe, ref_name=ref_name)
 
