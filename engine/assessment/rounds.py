@@ -273,3 +273,34 @@ def _dealt_with(session: Session, rt: Runtime, rnd: RatingRound, community: OrgU
         .where(Case.scope_path.startswith(community.path), Case.closed_at >= since, Case.closed_at < until,
                Case.status == "closed")
         .group_by(Case.department_code, Department.name, Department.name_en).order_by(Case.department_code))]
+
+
+@dataclass(frozen=True)
+class RoundsPage:
+    rounds: list[RoundSummary]
+    open_units: list[tuple[str, str]]     # (code, name) of the districts and streets the user may open a round in
+
+
+def rounds_page(session: Session, rt: Runtime, user: User) -> RoundsPage:
+    """Return what the rounds page shows: the user's rounds and where they may open one."""
+    roles = config(rt).open_roles
+    paths = [m.scope_key for m in user.memberships if m.role in roles and not m.scope_key.startswith("dept:")]
+    units = []
+    if paths:
+        units = [(u.code, u.name) for u in session.scalars(
+            select(OrgUnit).where(OrgUnit.level.in_(ROUND_LEVELS), OrgUnit.active.is_(True)).order_by(OrgUnit.path))
+            if any(u.path.startswith(p) for p in paths)]
+    return RoundsPage(rounds_for(session, rt, user), units)
+
+
+@dataclass(frozen=True)
+class RoundPage:
+    round: RoundSummary
+    sheets: list[Sheet]
+    results: list[ResultRow]
+
+
+def round_page(session: Session, rt: Runtime, user: User, round_id: int) -> RoundPage:
+    """Return what one round's page shows: the user's score sheets and the results in their scope."""
+    sheets = score_sheets(session, rt, user, round_id)
+    return RoundPage(sheets.round, sheets.sheets, round_results(session, rt, user, round_id).results)
