@@ -68,3 +68,20 @@ def test_a_round_is_opened_scored_and_its_results_read_by_scope(client, token, d
     assert late.status_code == 409
     other_street = client.get(f"/api/v1/assessment/rounds/{rnd['id']}/results", headers=token("leader_js"))
     assert other_street.status_code == 200 and other_street.get_json()["results"] == []  # its communities scored none
+
+
+def test_the_trail_says_how_far_it_was_verified(client, token, demo_db, settings, clock):
+    from engine.assessment.trail import verify_chain
+    from tests.timekeeping import at
+
+    headers = token("super_dhm")
+    assert client.get("/api/v1/assessment/trail", headers=headers).get_json()["verified_at"] is None
+    rated_cases(demo_db, settings)
+    clock.move_to(at(25, 11))
+    driver = Driver(demo_db, settings)
+    run = verify_chain(driver.session, driver.rt).record
+    driver.session.commit()
+    driver.close()
+    body = client.get("/api/v1/assessment/trail", headers=headers).get_json()
+    assert body["up_to_event_id"] == run.up_to_event_id > 0 and body["broken_at"] is None
+    assert body["verified_at"].startswith("2026-11-25T03:00")            # 11:00 in the city

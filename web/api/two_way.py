@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import g
 
 from engine.assessment import rounds as round_service
-from engine.assessment import twoway
+from engine.assessment import trail, twoway
 
 from web.api.core import bp, operation
 from web.api.schemas.two_way import (CaseRatingListSchema, PeriodArgs, RatingsArgs, ResultsSchema, RoundCreateSchema,
                                      RoundListSchema, RoundSchema, ScoreSchema, ScoresSchema, SheetListSchema,
-                                     TwoWayListSchema)
+                                     TrailSchema, TwoWayListSchema)
 from web.db import get_session, runtime
 
 
@@ -85,3 +85,11 @@ def submit_scores(round_id: int, body):
            "members: their own department), best first.")
 def round_results(round_id: int):
     return round_service.round_results(get_session(), runtime(), g.user, round_id)
+
+
+@bp.get("/assessment/trail")
+@operation("How far the case events' hash chains were last found intact", tag="assessment", response=TrailSchema,
+           description="From the stored results of `gridflow audit verify`: the figures rest on events up to "
+           "`up_to_event_id`, checked at `verified_at`; `broken_at` and `problem` say a later check found a break.")
+def audit_trail():
+    return trail.trail_status(get_session())

@@ -134,3 +134,15 @@ class ResultRowSchema(Schema):
 class ResultsSchema(Schema):
     round = fields.Nested(RoundSchema, required=True)
     results = fields.List(fields.Nested(ResultRowSchema), required=True)
+
+
+class TrailSchema(Schema):
+    verified_at = fields.DateTime(required=True, allow_none=True,
+                                  metadata={"description": "When the last intact check (`gridflow audit verify`) ran."})
+    up_to_event_id = fields.Integer(required=True, allow_none=True,
+                                    metadata={"description": "Every event up to this id was found intact."})
+    up_to_at = fields.DateTime(required=True, allow_none=True, metadata={"description": "That event's time."})
+    broken_at = fields.DateTime(required=True, allow_none=True,
+                                metadata={"description": "When a later check found a break (null: none did)."})
+    broken_event_id = fields.Integer(required=True, allow_none=True)
+    problem = fields.String(required=True, allow_none=True, metadata={"description": "The first break it named."})
