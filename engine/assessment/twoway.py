@@ -3,6 +3,7 @@ recorded with the step that completes the rating task, and each department's two
 period (per-case ratings and round scores) within the caller's scope."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from models import Case, Department, OrgUnit, RatingRound, RoundScore, UnitRating, User
 
 from engine.errors import InputError, Message
-from engine.process.two_way import TwoWay, load_two_way
+from engine.process.two_way import TWO_WAY_FILE, TwoWay, load_two_way
 from engine.runtime import Runtime
 
 
@@ -32,6 +33,8 @@ def record_unit_rating(session: Session, step, *, rt: Runtime) -> None:
     main = step.events[0] if step.events else None
     if main is None or main.get("kind") != "task_completed":
         return
+    if not os.path.isfile(os.path.join(rt.settings["PROCESSES_DIR"], TWO_WAY_FILE)):
+        return  # a processes folder without two-way assessment: nothing to record
     cfg = config(rt)
     if main.get("task_bpmn_id") != cfg.task:
         return

@@ -125,7 +125,7 @@ def test_upgrading_chains_the_existing_events_so_that_verify_passes_and_then_cat
     assert verified.exit_code == 0, verified.output
     assert verified.output.startswith("check 1: 246 event(s) checked, the trail is intact up to event #246")
     with old_engine.begin() as conn:
-        conn.execute(text("UPDATE case_event SET task_name = '结案' WHERE id = :id"), {"id": victim.id})
+        conn.execute(text("UPDATE case_event SET task_name = task_name || '（改）' WHERE id = :id"), {"id": victim.id})
     broken = cli("audit", "verify", "--from", "1")
     assert broken.exit_code == 0  # --from 1 walks only what came after check 1: the edit is before it
     broken = cli("audit", "verify")

@@ -32,7 +32,7 @@ def test_process_versions_and_their_bpmn(client, token):
     versions = client.get("/api/v1/processes", headers=clerk).get_json()["items"]
     assert [(v["key"], v["version"]) for v in versions] == [("grid_case", 1)] and len(versions[0]["hash"]) == 64
     detail = client.get("/api/v1/processes/grid_case/1", headers=clerk).get_json()
-    assert detail["files"] == ["grid_case.bpmn", "notices.toml", "policy.toml", "routing.dmn", "sla.dmn", "stages.toml"]
+    assert detail["files"] == ["assessment.toml", "grid_case.bpmn", "notices.toml", "policy.toml", "routing.dmn", "sla.dmn", "stages.toml"]
     policy = client.get("/api/v1/processes/grid_case/1/files/policy.toml", headers=clerk)
     assert policy.mimetype == "application/toml" and b"[escalation.levels.street]" in policy.data
     bpmn = client.get("/api/v1/processes/grid_case/1/files/grid_case.bpmn", headers=clerk)

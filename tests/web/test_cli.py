@@ -26,7 +26,7 @@ def test_init_demo_then_refuses_to_overwrite_without_force(run_gridflow, databas
 def test_processes_validate_and_deploy(run_gridflow, tmp_path):
     assert run_gridflow("init").exit_code == 0
     ok = run_gridflow("processes", "validate")
-    assert ok.exit_code == 0 and "6 file(s) valid" in ok.output and "policy.toml" in ok.output
+    assert ok.exit_code == 0 and "7 file(s) valid" in ok.output and "policy.toml" in ok.output
     bad = tmp_path / "bad.bpmn"
     bad.write_text("<definitions", encoding="utf-8")
     failed = run_gridflow("processes", "validate", str(bad))
