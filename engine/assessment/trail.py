@@ -71,9 +71,10 @@ def verify_chain(session: Session, rt: Runtime, *, from_id: int | None = None, b
     if start is not None:
         count = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.id <= floor))
         if count != start.events_up_to:
-            problems.append(Problem(None, 0, f"{start.events_up_to - count} event(s) up to #{floor}, checked "
-                                              f"by run {start.id}, were removed (or {count - start.events_up_to} "
-                                              f"inserted) since"))
+            change = (f"{start.events_up_to - count} of them were removed" if count < start.events_up_to
+                      else f"{count - start.events_up_to} were inserted among them")
+            problems.append(Problem(None, 0, f"check {start.id} vouched for {start.events_up_to} event(s) up to "
+                                             f"#{floor}; {change} since"))
     for case_id, code, seen_seq, events in _chains(session, floor):
         pred_seq, prev = _predecessor(session, case_id, events[0], floor)
         expected = pred_seq + 1
