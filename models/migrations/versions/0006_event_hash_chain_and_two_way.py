@@ -1,6 +1,6 @@
 """Hash-chain the case events; add the chain checks' record and the two-way assessment tables.
 
-Revision 0006 (after 0014). Each case's existing events are chained in their order (by id) with the same
+Revision 0006 (after 0010). Each case's existing events are chained in their order (by id) with the same
 canonical form and hash as the engine writes, so `gridflow audit verify` passes on an upgraded
 database and fails from the first event changed afterwards.
 """
@@ -15,7 +15,7 @@ from models.base import UTCDateTime
 
 
 revision = '0006'
-down_revision = '0014'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
