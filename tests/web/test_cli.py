@@ -50,7 +50,7 @@ def test_processes_deploy_records_its_note_and_export_writes_the_version_back(ru
     assert "deployed new version grid_case v1" in run_gridflow("processes", "deploy", "--note", "首个版本").output
     out = tmp_path / "exported"
     result = run_gridflow("processes", "export", "1", str(out))
-    assert result.exit_code == 0 and "wrote 6 file(s) of grid_case v1" in result.output
+    assert result.exit_code == 0 and "wrote 7 file(s) of grid_case v1" in result.output
     assert process_service.read_files([out]) == process_service.read_files([settings["PROCESSES_DIR"]])
     missing = run_gridflow("processes", "export", "9", str(out))
     assert missing.exit_code != 0 and "grid_case has no version 9" in missing.output
