@@ -25,6 +25,7 @@ from engine.settings import load_settings
 from engine.spiff import ProcessError
 from models import drop_schema, migrate, open_database
 
+from cli.audit import audit
 from cli.city import city
 from cli.db import db
 
@@ -493,6 +494,8 @@ def bench_assessment(ctx: Context, n: int, year: int, repeat: int):
 
 main.add_command(db)
 main.add_command(city)
+main.add_command(audit)
 
 if __name__ == "__main__":
     main()
+

@@ -7,6 +7,8 @@ from models.case import Case, Task, CaseEvent, CaseCodeCounter, Notification, We
 from models.admin import AdminChange, PasswordLink
 from models.public import TrackingLink, Rating, Open311Client, Open311Request, RateLimitWindow
 from models.assessment import AssessmentFact, AssessmentTally
+from models.audit import AuditVerification
+from models.twoway import UnitRating, RatingRound, RoundScore
 
 __all__ = [
     "Base", "UTCDateTime", "make_engine", "make_session_factory", "open_database", "create_schema", "drop_schema",
@@ -15,4 +17,5 @@ __all__ = [
     "IntakeKey",
     "Attachment", "Comment", "AdminChange", "PasswordLink", "TrackingLink", "Rating", "Open311Client", "Open311Request", "RateLimitWindow",
     "AssessmentFact", "AssessmentTally",
+    "AuditVerification", "UnitRating", "RatingRound", "RoundScore",
 ]

@@ -16,6 +16,7 @@ from models import Case, CaseEvent, ProcessVersion, Task
 from engine.errors import Conflict, NotFound
 from engine.lifecycle.record import record_step
 from engine.runtime import Runtime
+from engine.lifecycle.chain import append_event
 
 
 def record_incident(session: Session, rt: Runtime, case_id: int, message: str,
@@ -25,8 +26,7 @@ def record_incident(session: Session, rt: Runtime, case_id: int, message: str,
     now = rt.clock()
     session.execute(update(Case).where(Case.id == case_id).values(incident=message[:2000], updated_at=now)
                     .execution_options(synchronize_session=False))
-    session.add(CaseEvent(case_id=case_id, at=now, kind="incident",
-                          data={"error": message[:2000], **(retry or {})}))
+    append_event(session, case_id, at=now, kind="incident", data={"error": message[:2000], **(retry or {})})
 
 
 def pending_retry(session: Session, case: Case) -> dict[str, Any]:

@@ -16,14 +16,15 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import Case, CaseEvent, Task, User
+from models import Case, Task, User
 
 from engine.errors import Conflict, ProcessFailure
+from engine.lifecycle.chain import append_events
 from engine.lifecycle.effects import Notice, apply_effect
 from engine.runtime import Runtime
 from engine.spiff import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
 
-_CASES, _TASKS, _EVENTS = Case.__table__, Task.__table__, CaseEvent.__table__
+_CASES, _TASKS = Case.__table__, Task.__table__
 
 # Statements are built once: building one costs several times more than running it.
 # The case UPDATE always sets every column a step may change, so it has one fixed shape.
@@ -37,7 +38,6 @@ _FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
                 .values(status=bindparam("b_status"), completed_at=bindparam("b_at"),
                         completed_by_id=bindparam("b_by")))
 _INSERT_TASK = insert(_TASKS)
-_INSERT_EVENT = insert(_EVENTS)
 # Built once: generating .values(...) per new case cost about 0.4 ms.
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 
@@ -129,7 +129,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     events.insert(0, _event(case, now, actor, kind, task, from_stage, data))
     for event in events:
         event["case_id"], event["to_stage"] = case.id, case.stage
-    conn.execute(_INSERT_EVENT, events)
+    events = append_events(session, case.id, events)
     rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices, task=task))
     if keep_live:
         rt.keep_workflow(case.id, case.state, workflow)

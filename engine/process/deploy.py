@@ -15,6 +15,7 @@ from models import Category, Department, ProcessVersion
 from engine.spiff import ExpressionError, bare_iso_literal, compile_checked
 from engine.process.assessment import ASSESSMENT_FILE, parse_assessment
 from engine.process.forms import FormDefinitionError, form_schema
+from engine.process.two_way import TWO_WAY_FILE, parse_two_way
 from engine.process.policy import POLICY_FILES, Policy, PolicyError, parse_policy, read_policy_files
 from engine.runtime import Runtime
 from engine.spiff import ProcessError, flow_graph
@@ -130,10 +131,13 @@ def check(rt: Runtime, files: dict[str, str], required: str | None = None,
                         compile_checked(node.properties[prop], "eval")
                     except ExpressionError as exc:
                         problems.append(f"{where}: property {prop}: {exc}")
-    if ASSESSMENT_FILE in files:
+    if ASSESSMENT_FILE in files:  # one file, two readers: the indicators' and the two-way rating's
         user_tasks = {n.bpmn_id for b in bundles.values() for n in b.nodes() if n.kind == "userTask"}
+        forms = {n.bpmn_id: {f.id for f in n.fields} for b in bundles.values() for n in b.nodes()
+                 if n.kind == "userTask"}
         try:
             parse_assessment(files[ASSESSMENT_FILE], roles=policy.roles, tasks=user_tasks)
+            parse_two_way(files[TWO_WAY_FILE], roles=policy.roles, tasks=forms)
         except PolicyError as exc:
             problems.append(str(exc))
     warnings = [f"stages.toml: stage {code!r} is not used by any diagram"

@@ -40,6 +40,7 @@ PATH_PARAMS = {
     "version": ({"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1}, "A process version number."),
     "key": ({"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}, "A process key such as grid_case."),
     "name": ({"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}, "A file name such as grid_case.bpmn."),
+    "round_id": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A rating round's id."),
 }
 _ARG = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
