@@ -28,7 +28,8 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 
-from engine.spiff import patches
+from engine.spiff import migration, patches
+from engine.spiff.migration import SpecMapping, Unfit
 from engine.spiff.parser import TIMER_TYPES, Parser, matched_rule, timer_kind, use_first_hit
 from engine.spiff.patches import engine_steps, tune
 from engine.spiff.prune import prune_repeats
@@ -355,6 +356,21 @@ class WorkflowEngine:
         for sub in dct.get("subprocesses", {}).values():
             used |= {t["task_spec"] for t in sub.get("tasks", {}).values()}
         return used - known
+
+    def spec_mapping(self, old: ProcessBundle, new: ProcessBundle, chosen: dict[str, str]) -> SpecMapping:
+        """Align version ``old``'s tasks with ``new``'s: by id, by the flow around a renamed one,
+        and by ``chosen`` (old id → new id), which wins."""
+        return migration.map_specs(self.serializer.registry, old, new, chosen)
+
+    def migrated(self, bundle: ProcessBundle, state: bytes, mapping: SpecMapping):
+        """Return (what stops the state moving, the workflow on ``bundle`` or None when it cannot)."""
+        dct = self._state_dict(state)
+        problems = migration.unfit(dct, mapping)
+        if problems:
+            return problems, None
+        workflow = self.serializer.from_dict(migration.rewrite(dct, mapping), bundle=bundle)
+        workflow.script_engine = self.script_engine
+        return [], tune(workflow)
 
     def _state_dict(self, state: bytes) -> dict:
         if not state.startswith(self.STATE_FORMAT):
