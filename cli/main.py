@@ -490,6 +490,17 @@ def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
     click.echo(json.dumps(result))
 
 
+@bench.command("migrate")
+@click.option("--cases", "n", default=2000, show_default=True, help="How many open cases to move.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's cases and version (deleted afterwards by default).")
+@click.pass_obj
+def bench_migrate(ctx: Context, n: int, keep: bool):
+    """Move N open cases onto a new process version (dry run, real run, undo); print cases per second."""
+    from bench.migrate import run_migrate
+
+    click.echo(json.dumps(run_migrate(ctx.rt, ctx.sessions, n, echo=click.echo, keep=keep)))
+
+
 @bench.command("web")
 @click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
 @click.option("--requests", "repeat", default=50, show_default=True, help="Requests per page; the median is reported.")

@@ -47,8 +47,7 @@ def migrate_case(session: Session, rt: Runtime, case: Case, to_version: int, by:
     if to_version == current.version:
         raise Conflict(f"case {case.code} already runs on {current.key} v{to_version}")
     moving = migration.plan(session, rt, current.key, current.version, to_version)
-    open_rows = list(session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open")))
-    problems = migration.move_case(session, rt, case, moving, by, None, open_rows)
+    problems = migration.move_case(session, rt, case, moving, by, None)
     if problems:
         raise Conflict(f"case {case.code} cannot move to {current.key} v{to_version}: "
                        + "; ".join(migration.reasons(problems, moving)))

@@ -14,20 +14,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Iterator
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import Case, CaseMigration, ProcessVersion, Task
+from models import Case, CaseEvent, CaseMigration, ProcessVersion, Task
 
 from engine.errors import Conflict, EngineError, InputError, Message, NotFound
-from engine.lifecycle.record import record_step
+from engine.lifecycle.record import stage_of
 from engine.runtime import Runtime
 from engine.spiff import ProcessBundle, ProcessError, SpecMapping, Unfit
 
 REASONS = {
     "waits_in_removed": "it waits in {task}, which version {to} does not have",
     "waits_in_changed_kind": "it waits in {task}, which is another kind of element in version {to}",
+    "waits_in_reshaped": "it waits in {task}, and what leads into it (a flow or boundary event) changed in version {to}",
     "ran_removed": "it has already run {task}, which version {to} does not have",
     "ran_changed_kind": "it has already run {task}, which is another kind of element in version {to}",
     "next_removed": "its next step {task} does not exist in version {to}",
@@ -88,7 +89,7 @@ def dry_run(session: Session, rt: Runtime, migration: MigrationPlan, codes: list
         if case.process_version_id != migration.source.id:
             fits.append(_elsewhere(session, case, migration))
             continue
-        problems, _ = rt.workflows.migrated(migration.bundle, case.state, migration.mapping)
+        problems = rt.workflows.migration_problems(case.state, migration.mapping)
         fits.append(CaseFit(case.code, not problems, reasons(problems, migration)))
     return fits
 
@@ -98,57 +99,35 @@ def migrate(session: Session, rt: Runtime, migration: MigrationPlan, by: str, co
     """Move the cases batch by batch; yield after each batch so the caller commits it."""
     size = max(1, int(batch_size or rt.settings.get("MIGRATION_BATCH_SIZE") or 500))
     run = uuid.uuid4().hex
-    ids = [c.id for c in _cases(session, migration, codes, ids_only=True)] if codes is None else \
-        [c.id for c in _cases(session, migration, codes)]
+    ids = [c.id for c in _cases(session, migration, codes)]
     for start in range(0, len(ids), size):
         batch = BatchResult(run)
         cases = list(session.scalars(select(Case).where(Case.id.in_(ids[start:start + size])).order_by(Case.id)))
-        open_rows: dict[int, list[Task]] = {}
-        for row in session.scalars(select(Task).where(Task.case_id.in_([c.id for c in cases]), Task.status == "open")):
-            open_rows.setdefault(row.case_id, []).append(row)
+        moves = _Moves(session, rt, by)
         for case in cases:
             if case.process_version_id != migration.source.id:
                 batch.failed.append(_elsewhere(session, case, migration))
                 continue
             try:
-                with session.begin_nested():
-                    problems = move_case(session, rt, case, migration, by, run, open_rows.get(case.id, []))
+                problems = moves.move(case, migration, run)
             except (EngineError, ProcessError) as exc:
-                session.expire(case)
                 batch.failed.append(CaseFit(case.code, False, (Message(str(getattr(exc, "message", exc))),)))
                 continue
             if problems:
                 batch.failed.append(CaseFit(case.code, False, reasons(problems, migration)))
             else:
                 batch.migrated.append(case.code)
+        moves.flush()
         yield batch
 
 
 def move_case(session: Session, rt: Runtime, case: Case, migration: MigrationPlan, by: str,
-              run: str | None, open_rows: list[Task]) -> list[Unfit]:
+              run: str | None) -> list[Unfit]:
     """Move one case (inside the caller's transaction); return what stops it, writing nothing then."""
-    old_state = case.state
-    problems, workflow = rt.workflows.migrated(migration.bundle, old_state, migration.mapping)
-    if problems:
-        return problems
-    seen = case.version
-    # The target's lanes and policy apply to the tasks written now.
-    set_committed_value(case, "process_version_id", migration.target.id)
-    try:
-        record_step(session, rt, case, workflow, migration.bundle, None, kind="migrated", open_rows=open_rows,
-                    data={"from_version": migration.source.version, "to_version": migration.target.version,
-                          "by": by, **({"run": run} if run else {})})
-    except Exception:
-        set_committed_value(case, "process_version_id", migration.source.id)
-        raise
-    session.execute(update(Case).where(Case.id == case.id, Case.version == seen + 1)
-                    .values(process_version_id=migration.target.id).execution_options(synchronize_session=False))
-    _follow(session, rt, workflow, migration.bundle, open_rows)
-    if run is not None:
-        session.add(CaseMigration(run=run, case_id=case.id, from_version_id=migration.source.id,
-                                  to_version_id=migration.target.id, old_state=old_state,
-                                  moved_case_version=case.version, by=by, at=rt.clock()))
-    return []
+    moves = _Moves(session, rt, by)
+    problems = moves.move(case, migration, run)
+    moves.flush()
+    return problems
 
 
 def undo(session: Session, rt: Runtime, run: str, by: str) -> UndoResult:
@@ -163,54 +142,110 @@ def undo(session: Session, rt: Runtime, run: str, by: str) -> UndoResult:
         raise Conflict(Message("migration run {run} can no longer be undone (the window is {days} days)",
                                run=run, days=days))
     result = UndoResult()
+    versions = {v.id: v for v in session.scalars(select(ProcessVersion).where(
+        ProcessVersion.id.in_({r.from_version_id for r in rows} | {r.to_version_id for r in rows})))}
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([r.case_id for r in rows])))}
+    moves = _Moves(session, rt, by)
+    now = rt.clock()
+    undone = []
     for row in rows:
-        case = session.get(Case, row.case_id)
+        case = cases[row.case_id]
         if row.undone_at is not None:
             continue
         if case.version != row.moved_case_version or case.process_version_id != row.to_version_id:
             result.refused.append(CaseFit(case.code, False, (Message(
                 "it has taken steps on the new version since it moved"),)))
             continue
-        source = session.get(ProcessVersion, row.from_version_id)
-        target = session.get(ProcessVersion, row.to_version_id)
+        source, target = versions[row.from_version_id], versions[row.to_version_id]
         bundle = rt.bundle(session, source.id)
-        workflow = rt.workflows.load_state(bundle, row.old_state)
-        open_rows = list(session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open")))
-        with session.begin_nested():
-            set_committed_value(case, "process_version_id", source.id)
-            record_step(session, rt, case, workflow, bundle, None, kind="migrated", open_rows=open_rows,
-                        data={"from_version": target.version, "to_version": source.version, "by": by,
-                              "undoes": run})
-            session.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
-                            .values(process_version_id=source.id).execution_options(synchronize_session=False))
-            _follow(session, rt, workflow, bundle, open_rows)
-            row.undone_at = rt.clock()
-        result.restored.append(case.code)
+        ready, waiting = rt.workflows.waits(bundle, row.old_state)
+        if moves.write(case, source, row.old_state, ready, waiting,
+                       {"from_version": target.version, "to_version": source.version, "by": by, "undoes": run}):
+            undone.append(row.id)
+            result.restored.append(case.code)
+        else:
+            result.refused.append(CaseFit(case.code, False, (Message("it was changed by someone else meanwhile"),)))
+    if undone:
+        session.execute(update(CaseMigration).where(CaseMigration.id.in_(undone)).values(undone_at=now)
+                        .execution_options(synchronize_session=False))
+    moves.flush()
     return result
 
 
-_RENAME_TASK = (update(Task.__table__).where(Task.__table__.c.id == bindparam("b_id"))
+_CASES, _TASKS, _EVENTS, _MOVES = (Case.__table__, Task.__table__, CaseEvent.__table__,
+                                   CaseMigration.__table__)
+_MOVE_CASE = (update(_CASES).where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_seen"))
+              .values(version=bindparam("b_version"), process_version_id=bindparam("b_pv"),
+                      state=bindparam("b_state"), stage=bindparam("b_stage"), updated_at=bindparam("b_at")))
+_RENAME_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
                 .values(bpmn_id=bindparam("b_bpmn_id"), name=bindparam("b_name"), stage=bindparam("b_stage"),
                         form_key=bindparam("b_form_key")))
+_INSERT_EVENTS, _INSERT_MOVES = insert(_EVENTS), insert(_MOVES)
 
 
-def _follow(session: Session, rt: Runtime, workflow, bundle: ProcessBundle, open_rows: list[Task]) -> None:
-    """Give the task rows still open the new version's id, name, stage and form; who takes them,
-    their assignee and their due time stay as they were."""
-    nodes = {t.spiff_id: t.node for t in rt.workflows.ready_tasks(workflow, bundle)}
-    changes = []
-    for row in open_rows:
-        node = nodes.get(row.spiff_id)
-        if node is None:
-            continue
-        values = {"bpmn_id": node.bpmn_id, "name": node.name, "stage": node.properties.get("stage", ""),
-                  "form_key": node.form_key}
-        if any(getattr(row, k) != v for k, v in values.items()):
-            changes.append({"b_id": row.id, **{f"b_{k}": v for k, v in values.items()}})
-            for key, value in values.items():
-                set_committed_value(row, key, value)
-    if changes:
-        session.connection().execute(_RENAME_TASK, changes)
+class _Moves:
+    """The writes of moving cases, gathered and sent as a few statements per batch.
+
+    A move changes no task's state, data or timer, so it is not a step of the workflow: the
+    case row gets its new version, state and stage (one guarded UPDATE each: a case someone
+    else changed meanwhile stays as it was, all of it), its open task rows the new version's
+    names and stages (ids, assignees and due times stay), and its timeline a ``migrated`` event.
+    """
+
+    def __init__(self, session: Session, rt: Runtime, by: str):
+        self.session, self.rt, self.by = session, rt, by
+        self.conn = session.connection()
+        self.now = rt.clock()
+        self.events: list[dict] = []
+        self.renames: list[dict] = []
+        self.kept: list[dict] = []
+
+    def move(self, case: Case, migration: MigrationPlan, run: str | None) -> list[Unfit]:
+        moved = self.rt.workflows.migrate_state(migration.bundle, case.state, migration.mapping)
+        if moved.problems:
+            return moved.problems
+        old_state, seen = case.state, case.version
+        data = {"from_version": migration.source.version, "to_version": migration.target.version, "by": self.by,
+                **({"run": run} if run else {})}
+        if not self.write(case, migration.target, moved.state, moved.ready, moved.waiting, data):
+            raise Conflict(Message("case {code} was changed by someone else; try again", code=case.code))
+        if run is not None:
+            self.kept.append({"run": run, "case_id": case.id, "from_version_id": migration.source.id,
+                              "to_version_id": migration.target.id, "old_state": old_state,
+                              "moved_case_version": seen + 1, "by": self.by, "at": self.now, "undone_at": None})
+        return []
+
+    def write(self, case: Case, version: ProcessVersion, state: bytes, ready, waiting, data: dict) -> bool:
+        stage = stage_of([node for _, node in ready], waiting, case.stage) if ready or waiting else case.stage
+        result = self.conn.execute(_MOVE_CASE, {"b_id": case.id, "b_seen": case.version, "b_version": case.version + 1,
+                                                "b_pv": version.id, "b_state": state, "b_stage": stage,
+                                                "b_at": self.now})
+        if result.rowcount != 1:
+            return False
+        from_stage = case.stage
+        for key, value in {"version": case.version + 1, "process_version_id": version.id, "state": state,
+                           "stage": stage, "updated_at": self.now}.items():
+            set_committed_value(case, key, value)
+        nodes = dict(ready)
+        for row in self.conn.execute(select(_TASKS.c.id, _TASKS.c.spiff_id).where(
+                _TASKS.c.case_id == case.id, _TASKS.c.status == "open")):
+            node = nodes.get(row.spiff_id)
+            if node is not None:
+                self.renames.append({"b_id": row.id, "b_bpmn_id": node.bpmn_id, "b_name": node.name,
+                                     "b_stage": node.properties.get("stage", ""), "b_form_key": node.form_key})
+        self.events.append({"case_id": case.id, "at": self.now, "actor_id": None, "kind": "migrated",
+                            "task_bpmn_id": None, "task_name": None, "from_stage": from_stage, "to_stage": stage,
+                            "data": data})
+        return True
+
+    def flush(self) -> None:
+        if self.renames:
+            self.conn.execute(_RENAME_TASK, self.renames)
+        if self.events:
+            self.conn.execute(_INSERT_EVENTS, self.events)
+        if self.kept:
+            self.conn.execute(_INSERT_MOVES, self.kept)
+        self.renames, self.events, self.kept = [], [], []
 
 
 def _version(session: Session, key: str, version: int) -> ProcessVersion:
@@ -221,11 +256,10 @@ def _version(session: Session, key: str, version: int) -> ProcessVersion:
     return row
 
 
-def _cases(session: Session, migration: MigrationPlan, codes: list[str] | None, ids_only: bool = False) -> list:
+def _cases(session: Session, migration: MigrationPlan, codes: list[str] | None) -> list[Case]:
     if codes is None:
-        query = select(Case.id if ids_only else Case).where(
-            Case.process_version_id == migration.source.id, Case.status == "open").order_by(Case.id)
-        return list(session.execute(query)) if ids_only else list(session.scalars(query))
+        return list(session.scalars(select(Case).where(
+            Case.process_version_id == migration.source.id, Case.status == "open").order_by(Case.id)))
     cases = list(session.scalars(select(Case).where(Case.code.in_(codes)).order_by(Case.id)))
     unknown = sorted(set(codes) - {c.code for c in cases})
     if unknown:

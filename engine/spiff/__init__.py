@@ -3,6 +3,7 @@ from engine.spiff.facade import (
     TIMER_FIRED,
     Effect,
     FormField,
+    MovedState,
     Node,
     NotWaiting,
     ProcessBundle,
@@ -19,5 +20,5 @@ from engine.spiff.sandbox import TEMPLATE_FIELD, ExpressionError, Namespace, bar
 __all__ = [
     "TEMPLATE_FIELD", "TIMER_FIRED", "Effect", "ExpressionError", "FormField", "Namespace", "Node", "NotWaiting", "Decision", "FlowGraph", "FlowStep", "flow_graph",
     "ProcessBundle", "ProcessError", "ReadyTask", "Snapshot", "UnsupportedSpiffWorkflow", "WorkflowEngine",
-    "SpecMapping", "Unfit", "bare_iso_literal", "compile_checked",
+    "MovedState", "SpecMapping", "Unfit", "bare_iso_literal", "compile_checked",
 ]

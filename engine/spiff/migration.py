@@ -30,6 +30,8 @@ class SpecMapping:
     kind_changed: frozenset[str]
     # Specs with changed attributes (its form, its outputs, its expression ...), by old name.
     changed: dict[str, tuple[str, ...]]
+    # Specs whose incoming flow differs beyond the mapping's renames (a boundary timer added ...).
+    reshaped: frozenset[str] = frozenset()
     subprocess_names: frozenset[str] = field(default_factory=frozenset)
 
     def target(self, name: str) -> str | None:
@@ -39,6 +41,7 @@ class SpecMapping:
 @dataclass(frozen=True)
 class Unfit:
     """Why a state cannot move: ``reason`` is one of ``waits_in_removed``, ``waits_in_changed_kind``,
+    ``waits_in_reshaped`` (what leads into it changed, e.g. a boundary timer was added),
     ``ran_removed``, ``ran_changed_kind``, ``next_removed``; ``task`` the BPMN id in the old version
     (of the task a helper spec such as "X.BoundaryEventSplit" belongs to)."""
 
@@ -69,8 +72,17 @@ def map_specs(registry, old, new, chosen: dict[str, str]) -> SpecMapping:
         old_spec, new_spec = old.spec.task_specs.get(old_name), new.spec.task_specs.get(new_name)
         if old_spec is not None and new_spec is not None and type(old_spec) is not type(new_spec):
             kind_changed.add(old_name)
+    reshaped = set()
+    for name, target in names.items():
+        old_spec, new_spec = old.spec.task_specs.get(name), new.spec.task_specs.get(target or "")
+        if old_spec is None or new_spec is None:
+            continue
+        inputs = [names.get(i.name) for i in old_spec.inputs]
+        # An input that is gone is reported for itself (the case ran it or waits in it).
+        if None not in inputs and sorted(inputs) != sorted(i.name for i in new_spec.inputs):
+            reshaped.add(name)
     subs = set().union(*(s.task_specs for s in new.subprocess_specs.values())) if new.subprocess_specs else set()
-    return SpecMapping(names, frozenset(kind_changed), changed, frozenset(subs))
+    return SpecMapping(names, frozenset(kind_changed), changed, frozenset(reshaped), frozenset(subs))
 
 
 def unfit(dct: dict, mapping: SpecMapping) -> list[Unfit]:
@@ -84,9 +96,12 @@ def unfit(dct: dict, mapping: SpecMapping) -> list[Unfit]:
                 continue
             removed = mapping.target(spec_name) is None
             other_kind = spec_name in mapping.kind_changed
-            if not (removed or other_kind):
+            reshaped = spec_name in mapping.reshaped
+            if state & _WAITING and reshaped and not (removed or other_kind):
+                rank, reason = 0, "waits_in_reshaped"
+            elif not (removed or other_kind):
                 continue
-            if state & _WAITING:
+            elif state & _WAITING:
                 rank, reason = 0, "waits_in_removed" if removed else "waits_in_changed_kind"
             elif state & _RAN:
                 rank, reason = 1, "ran_removed" if removed else "ran_changed_kind"
@@ -100,16 +115,22 @@ def unfit(dct: dict, mapping: SpecMapping) -> list[Unfit]:
     return sorted((Unfit(reason, name) for name, (_, reason) in found.items()), key=lambda u: (u.reason, u.task))
 
 
-def rewrite(dct: dict, mapping: SpecMapping) -> dict:
+def rewrite(dct: dict, mapping: SpecMapping) -> bool:
     """Rename the state's task specs to the new version's, dropping predicted tasks whose spec
-    is gone; call only on a state :func:`unfit` found nothing wrong with."""
+    is gone; call only on a state :func:`unfit` found nothing wrong with. Return whether
+    anything changed (most moves rename nothing: the stored bytes stay as they are)."""
+    changed = False
     for tasks in _task_maps(dct):
         gone = [tid for tid, t in tasks.items() if t["state"] & _PREDICTED and mapping.target(t["task_spec"]) is None]
         for tid in gone:
             _drop(tasks, tid)
+        changed = changed or bool(gone)
         for task in tasks.values():
-            task["task_spec"] = mapping.target(task["task_spec"])
-    return dct
+            target = mapping.target(task["task_spec"])
+            if target != task["task_spec"]:
+                task["task_spec"] = target
+                changed = True
+    return changed
 
 
 def _drop(tasks: dict, tid: str) -> None:

@@ -75,3 +75,15 @@ def test_bench_load_drives_whole_lifecycles_over_http_on_postgresql(run_gridflow
     assert 10 < w1["one_client_ms_per_lifecycle"] < 20_000
     assert w1["latency"]["report"]["n"] >= w1["lifecycles"]
     assert 0 < w1["latency"]["all"]["p50_ms"] <= w1["latency"]["all"]["p99_ms"]
+
+
+def test_bench_migrate_moves_every_case_and_undoes_the_move(run_gridflow, sessions):
+    from models import CaseMigration, ProcessVersion
+
+    figures = figures_of(run_gridflow("bench", "migrate", "--cases", "5"))
+    assert figures["cases"] == figures["can_migrate"] == figures["migrated"] == figures["undone"] == 5
+    assert figures["failed"] == 0 and figures["migrated_per_s"] > 0
+    with sessions() as session:  # without --keep: no case, no moves and no bench version are left
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(CaseMigration)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 1
