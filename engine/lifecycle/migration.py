@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +22,7 @@ from models import Case, CaseEvent, CaseMigration, ProcessVersion, Task
 
 from engine.errors import Conflict, EngineError, InputError, Message, NotFound
 from engine.lifecycle.record import stage_of
+from engine.process.versions import VersionSummary, versions
 from engine.runtime import Runtime
 from engine.spiff import ProcessBundle, ProcessError, SpecMapping, Unfit
 
@@ -92,6 +93,55 @@ def dry_run(session: Session, rt: Runtime, migration: MigrationPlan, codes: list
         problems = rt.workflows.migration_problems(case.state, migration.mapping)
         fits.append(CaseFit(case.code, not problems, reasons(problems, migration)))
     return fits
+
+
+@dataclass(frozen=True)
+class MigrationPreview:
+    """What the studio's migration page shows: the versions, the plan and each case's verdict
+    (when two versions were chosen), the runs that can still be undone."""
+
+    versions: list[VersionSummary]
+    plan: MigrationPlan | None
+    fits: list[CaseFit]
+    runs: list[RunSummary]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: str
+    from_version: int
+    to_version: int
+    by: str
+    at: datetime
+    cases: int
+    undone: int
+
+
+def preview(session: Session, rt: Runtime, key: str, from_version: int | None, to_version: int | None,
+            chosen: dict[str, str] | None = None) -> MigrationPreview:
+    """The dry run of moving ``from_version``'s open cases (none chosen: no plan), with the
+    versions to choose from and the recent runs that can be undone."""
+    moving = plan(session, rt, key, from_version, to_version, chosen) if from_version and to_version else None
+    return MigrationPreview(versions(session, key), moving, dry_run(session, rt, moving) if moving else [],
+                            recent_runs(session, rt, key))
+
+
+def recent_runs(session: Session, rt: Runtime, key: str) -> list[RunSummary]:
+    """The migration runs of ``key`` still inside the undo window, newest first."""
+    days = float(rt.settings.get("MIGRATION_UNDO_DAYS") or 0)
+    if days <= 0:
+        return []
+    source = ProcessVersion.__table__.alias("source")
+    target = ProcessVersion.__table__.alias("target")
+    rows = session.execute(
+        select(CaseMigration.run, source.c.version, target.c.version, CaseMigration.by, func.min(CaseMigration.at),
+               func.count(), func.count(CaseMigration.undone_at))
+        .join(source, source.c.id == CaseMigration.from_version_id)
+        .join(target, target.c.id == CaseMigration.to_version_id)
+        .where(source.c.key == key, CaseMigration.at >= rt.clock() - timedelta(days=days))
+        .group_by(CaseMigration.run, source.c.version, target.c.version, CaseMigration.by)
+        .order_by(func.min(CaseMigration.at).desc()).limit(20))
+    return [RunSummary(*row) for row in rows]
 
 
 def migrate(session: Session, rt: Runtime, migration: MigrationPlan, by: str, codes: list[str] | None = None,
