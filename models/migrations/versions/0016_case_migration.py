@@ -1,13 +1,13 @@
 """Cases moved between process versions, each with the state it had before (undo within a window).
 
-Revision 0016 (after 0012).
+Revision 0016 (after 0010).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0012'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
