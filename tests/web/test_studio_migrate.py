@@ -26,13 +26,16 @@ def _two_versions(demo_db, settings):
 
 def test_the_dry_run_says_why_a_case_stays_and_a_mapping_lets_it_move(client, demo_db, settings):
     code = _two_versions(demo_db, settings)
-    sign_in(client, "designer")
+    token = sign_in(client, "designer")
     assert 'id="migrate-link"' in text(client.get("/studio"))
     page = text(client.get("/studio/migrate?from=1&to=2"))
-    assert "0 can move, 1 stay" in page and f'data-case="{code}"' in page
-    assert "it waits in sign_for, which version 2 does not have" in page and 'id="migrate"' not in page
+    assert "0 件可迁移，1 件保留" in page and f'data-case="{code}"' in page
+    assert "它停在 sign_for，而版本 2 没有该环节" in page and 'id="migrate"' not in page
     mapped = text(client.get("/studio/migrate?from=1&to=2&map=sign_for+%3D+sign_receipt"))
-    assert "1 can move, 0 stay" in mapped and 'id="migrate"' in mapped
+    assert "1 件可迁移，0 件保留" in mapped and 'id="migrate"' in mapped
+    client.post("/lang", data={"csrf_token": token, "lang": "en", "next": "/studio"})
+    english = text(client.get("/studio/migrate?from=1&to=2"))
+    assert "0 can move, 1 stay" in english and "it waits in sign_for, which version 2 does not have" in english
 
 
 def test_moving_and_undoing_from_the_page(client, demo_db, settings):
@@ -41,12 +44,12 @@ def test_moving_and_undoing_from_the_page(client, demo_db, settings):
     moved = client.post("/studio/migrate", data={"from": "1", "to": "2", "map": "sign_for=sign_receipt",
                                                  "csrf_token": token}, follow_redirects=True)
     page = text(moved)
-    assert "1 case(s) moved to version 2, 0 stayed." in page
-    assert "0 can move, 0 stay" in page          # nothing is left on version 1
+    assert "1 件案件已迁移到版本 2，0 件保留。" in page
+    assert "0 件可迁移，0 件保留" in page          # nothing is left on version 1
     run = re.search(r'name="run" value="([0-9a-f]+)"', page).group(1)
     undone = text(client.post("/studio/migrate/undo", data={"run": run, "csrf_token": token}, follow_redirects=True))
-    assert "1 case(s) back on their earlier version, 0 had moved on." in undone
-    assert "1 undone" in undone
+    assert "1 件案件已回到原版本，0 件已在新版本上办理，未撤销。" in undone
+    assert "1 件已撤销" in undone
     assert code in text(client.get("/studio/v/1"))
 
 
@@ -55,10 +58,10 @@ def test_a_malformed_mapping_is_named_and_nothing_moves(client, demo_db, setting
     token = sign_in(client, "designer")
     response = client.post("/studio/migrate", data={"from": "1", "to": "2", "map": "sign_for", "csrf_token": token},
                            follow_redirects=True)
-    assert "Line 1: write old task id = new task id." in text(response)
+    assert "第 1 行：请写成 旧任务编号 = 新任务编号。" in text(response)
     assert response.status_code == 200
     refused = client.post("/studio/migrate", data={"from": "1", "to": "2", "map": "sign_for=nowhere",
                                                    "csrf_token": token}, follow_redirects=True)
-    assert "version 2 has no task nowhere" in text(refused)
+    assert "版本 2 没有任务 nowhere" in text(refused)
     sign_in(client, "dispatch_dhm")
     assert client.get("/studio/migrate").status_code == 403
