@@ -153,7 +153,7 @@ def migrate(session: Session, rt: Runtime, migration: MigrationPlan, by: str, co
     for start in range(0, len(ids), size):
         batch = BatchResult(run)
         cases = list(session.scalars(select(Case).where(Case.id.in_(ids[start:start + size])).order_by(Case.id)))
-        moves = _Moves(session, rt, by)
+        moves = _Moves(session, rt, by, [c.id for c in cases])
         for case in cases:
             if case.process_version_id != migration.source.id:
                 batch.failed.append(_elsewhere(session, case, migration))
@@ -174,7 +174,7 @@ def migrate(session: Session, rt: Runtime, migration: MigrationPlan, by: str, co
 def move_case(session: Session, rt: Runtime, case: Case, migration: MigrationPlan, by: str,
               run: str | None) -> list[Unfit]:
     """Move one case (inside the caller's transaction); return what stops it, writing nothing then."""
-    moves = _Moves(session, rt, by)
+    moves = _Moves(session, rt, by, [case.id])
     problems = moves.move(case, migration, run)
     moves.flush()
     return problems
@@ -195,7 +195,7 @@ def undo(session: Session, rt: Runtime, run: str, by: str) -> UndoResult:
     versions = {v.id: v for v in session.scalars(select(ProcessVersion).where(
         ProcessVersion.id.in_({r.from_version_id for r in rows} | {r.to_version_id for r in rows})))}
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([r.case_id for r in rows])))}
-    moves = _Moves(session, rt, by)
+    moves = _Moves(session, rt, by, list(cases))
     now = rt.clock()
     undone = []
     for row in rows:
@@ -242,9 +242,15 @@ class _Moves:
     names and stages (ids, assignees and due times stay), and its timeline a ``migrated`` event.
     """
 
-    def __init__(self, session: Session, rt: Runtime, by: str):
+    def __init__(self, session: Session, rt: Runtime, by: str, case_ids: list[int]):
         self.session, self.rt, self.by = session, rt, by
         self.conn = session.connection()
+        # Every case's open task rows, read in one query for the batch.
+        self.open_rows: dict[int, list] = {}
+        for start in range(0, len(case_ids), 500):
+            for row in self.conn.execute(select(_TASKS.c.id, _TASKS.c.spiff_id, _TASKS.c.case_id).where(
+                    _TASKS.c.case_id.in_(case_ids[start:start + 500]), _TASKS.c.status == "open")):
+                self.open_rows.setdefault(row.case_id, []).append(row)
         self.now = rt.clock()
         self.events: list[dict] = []
         self.renames: list[dict] = []
@@ -277,8 +283,7 @@ class _Moves:
                            "stage": stage, "updated_at": self.now}.items():
             set_committed_value(case, key, value)
         nodes = dict(ready)
-        for row in self.conn.execute(select(_TASKS.c.id, _TASKS.c.spiff_id).where(
-                _TASKS.c.case_id == case.id, _TASKS.c.status == "open")):
+        for row in self.open_rows.get(case.id, ()):
             node = nodes.get(row.spiff_id)
             if node is not None:
                 self.renames.append({"b_id": row.id, "b_bpmn_id": node.bpmn_id, "b_name": node.name,
