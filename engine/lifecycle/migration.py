@@ -149,10 +149,13 @@ def migrate(session: Session, rt: Runtime, migration: MigrationPlan, by: str, co
     """Move the cases batch by batch; yield after each batch so the caller commits it."""
     size = max(1, int(batch_size or rt.settings.get("MIGRATION_BATCH_SIZE") or 500))
     run = uuid.uuid4().hex
-    ids = [c.id for c in _cases(session, migration, codes)]
+    ids = list(session.scalars(select(Case.id).where(Case.process_version_id == migration.source.id,
+                                                     Case.status == "open").order_by(Case.id))) \
+        if codes is None else [c.id for c in _cases(session, migration, codes)]
     for start in range(0, len(ids), size):
         batch = BatchResult(run)
-        cases = list(session.scalars(select(Case).where(Case.id.in_(ids[start:start + size])).order_by(Case.id)))
+        cases = list(session.scalars(select(Case).options(undefer(Case.state))
+                                     .where(Case.id.in_(ids[start:start + size])).order_by(Case.id)))
         moves = _Moves(session, rt, by, [c.id for c in cases])
         for case in cases:
             if case.process_version_id != migration.source.id:
@@ -194,7 +197,8 @@ def undo(session: Session, rt: Runtime, run: str, by: str) -> UndoResult:
     result = UndoResult()
     versions = {v.id: v for v in session.scalars(select(ProcessVersion).where(
         ProcessVersion.id.in_({r.from_version_id for r in rows} | {r.to_version_id for r in rows})))}
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([r.case_id for r in rows])))}
+    cases = {c.id: c for c in session.scalars(select(Case).options(undefer(Case.state))
+                                              .where(Case.id.in_([r.case_id for r in rows])))}
     moves = _Moves(session, rt, by, list(cases))
     now = rt.clock()
     undone = []
@@ -313,9 +317,10 @@ def _version(session: Session, key: str, version: int) -> ProcessVersion:
 
 def _cases(session: Session, migration: MigrationPlan, codes: list[str] | None) -> list[Case]:
     if codes is None:
-        return list(session.scalars(select(Case).where(
+        return list(session.scalars(select(Case).options(undefer(Case.state)).where(
             Case.process_version_id == migration.source.id, Case.status == "open").order_by(Case.id)))
-    cases = list(session.scalars(select(Case).where(Case.code.in_(codes)).order_by(Case.id)))
+    cases = list(session.scalars(select(Case).options(undefer(Case.state))
+                                 .where(Case.code.in_(codes)).order_by(Case.id)))
     unknown = sorted(set(codes) - {c.code for c in cases})
     if unknown:
         raise NotFound(Message("no case {codes}", codes=", ".join(unknown)))

@@ -1,13 +1,13 @@
 """Cases moved between process versions, each with the state it had before (undo within a window).
 
-Revision 0016 (after 0010).
+Revision 0016 (after 0008).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0010'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
