@@ -22,7 +22,7 @@ from engine.errors import Conflict, ProcessFailure
 from engine.lifecycle.chain import append_events
 from engine.lifecycle.effects import Notice, apply_effect
 from engine.runtime import Runtime
-from engine.spiff import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
+from engine.spiff import TIMER_FIRED, Effect, Node, ProcessBundle, ProcessError, ReadyTask
 
 _CASES, _TASKS = Case.__table__, Task.__table__
 
@@ -90,10 +90,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         closed_at = changes.get("closed_at") or (case.closed_at if case.status == status else None) or now
         changes.update(status=status, stage=status, closed_at=closed_at, due_at=None)
     else:
-        stages = [t.node.properties.get("stage") for t in ready
-                  if t.node.properties.get("affectsStage", "true").lower() != "false"]
-        stages += [n.properties.get("stage") for n in snap.waiting]
-        changes["stage"] = next((s for s in stages if s), case.stage)
+        changes["stage"] = stage_of([t.node for t in ready], snap.waiting, case.stage)
     handler_scope = (ready[0].data if ready else snap.data).get("handler_scope")
     if isinstance(handler_scope, str):  # a re-dispatch to a grid or street clears the department
         changes["department_code"] = handler_scope[5:] if handler_scope.startswith("dept:") else None
@@ -133,6 +130,13 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices, task=task))
     if keep_live:
         rt.keep_workflow(case.id, case.state, workflow)
+
+
+def stage_of(ready: list[Node], waiting: list[Node], current: str) -> str:
+    """The stage a running case is in: its first READY task's or message wait's that names one."""
+    stages = [n.properties.get("stage") for n in ready if n.properties.get("affectsStage", "true").lower() != "false"]
+    stages += [n.properties.get("stage") for n in waiting]
+    return next((s for s in stages if s), current)
 
 
 def _event(case: Case, now, actor: User | None, kind: str, task: Task | None, from_stage, data: dict) -> dict:

@@ -96,3 +96,13 @@ def test_bench_city_imports_twice_and_places_every_point_in_its_grid(run_gridflo
     assert figures["reimport_changes"] == 0 and figures["misplaced"] == 0
     assert 0 < figures["reimport_s"] and 0 < figures["import_s"] < 60
     assert 0 < figures["place_ms"] < 5 and figures["database"] == "sqlite"
+def test_bench_migrate_moves_every_case_and_undoes_the_move(run_gridflow, sessions):
+    from models import CaseMigration, ProcessVersion
+
+    figures = figures_of(run_gridflow("bench", "migrate", "--cases", "5"))
+    assert figures["cases"] == figures["can_migrate"] == figures["migrated"] == figures["undone"] == 5
+    assert figures["failed"] == 0 and figures["migrated_per_s"] > 0
+    with sessions() as session:  # without --keep: no case, no moves and no bench version are left
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(CaseMigration)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 1
