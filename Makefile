@@ -18,11 +18,15 @@ $(STAMP): pyproject.toml
 # The studio's modeller (bpmn-js, properties panel, bpmnlint, dmn-js) is bundled by esbuild.
 $(VENDOR_STAMP): package.json package-lock.json web/modeler/modeler.js web/modeler/modeler.css web/modeler/build.mjs
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)/bpmn-js
+	mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/echarts
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js node_modules/bpmn-js/dist/assets/*.css $(VENDOR)/bpmn-js/
 	cp -r node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
 	node web/modeler/build.mjs $(VENDOR)/studio
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	mkdir -p $(VENDOR)/leaflet
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	touch $@
 
 ## Compile the page catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)

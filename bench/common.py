@@ -27,6 +27,7 @@ MAIN_PATH_ANSWERS = {
     "callback": {"satisfaction": "satisfied"},
     "verify": {"verify_result": "pass", "photos_after": "att:verify-1.jpg"},
     "close": {"close_note": "核查通过，结案"},
+    "rate_unit": {"unit_rating": "satisfied"},
 }
 
 

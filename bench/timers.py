@@ -61,6 +61,7 @@ def prepare_due_cases(rt: Runtime, sessions: sessionmaker, n: int, *, spread_sec
             for i in range(start, min(n - 1, start + 1000)):
                 row = {k: v for k, v in template.items() if k != "id"}
                 row["code"] = f"BT{stamp}{i:07d}"
+                row["event_seq"] = 0  # a copy has none of the template's events: its chain starts empty
                 row["next_timer_at"] = now + timedelta(seconds=spread_seconds * i / n) if spread_seconds \
                     else template["next_timer_at"]
                 rows.append(row)

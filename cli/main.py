@@ -25,6 +25,7 @@ from engine.settings import load_settings
 from engine.spiff import ProcessError
 from models import drop_schema, migrate, open_database
 
+from cli.audit import audit
 from cli.city import city
 from cli.db import db
 
@@ -212,6 +213,81 @@ def processes_export(ctx: Context, version: int, folder: Path):
             _fail(exc.message)
     click.echo(f"wrote {len(written)} file(s) of {ctx.settings['CASE_PROCESS']} v{version} to {folder}: "
                + ", ".join(p.name for p in written))
+
+
+@processes.command("migrate")
+@click.option("--from", "from_version", required=True, type=click.IntRange(1), help="The version the cases run on.")
+@click.option("--to", "to_version", required=True, type=click.IntRange(1), help="The version to move them to.")
+@click.option("--dry-run", is_flag=True, help="Only say, per case, whether it can move and why not.")
+@click.option("--cases", "codes", multiple=True,
+              help="Only these cases (repeat, or separate by commas); default: every open case on --from.")
+@click.option("--map", "mapping", multiple=True, metavar="OLD=NEW",
+              help="Move tasks of id OLD onto task NEW of --to (for a task whose id changed).")
+@click.option("--by", default=None, help="Who moves them, for the cases' timelines (default: your login name).")
+@click.pass_obj
+def processes_migrate(ctx: Context, from_version: int, to_version: int, dry_run: bool, codes, mapping, by):
+    """Move running cases from one process version to another; the last line is JSON."""
+    from engine.lifecycle import migration
+
+    chosen = {}
+    for pair in mapping:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            _fail(f"--map {pair!r}: write OLD=NEW (a task id of version {from_version}, one of {to_version})")
+        chosen[old.strip()] = new.strip()
+    wanted = [c for item in codes for c in item.replace(",", " ").split()] or None
+    with ctx.sessions() as session:
+        try:
+            moving = migration.plan(session, ctx.rt, ctx.settings["CASE_PROCESS"], from_version, to_version, chosen)
+            if dry_run:
+                fits = migration.dry_run(session, ctx.rt, moving, wanted)
+                for fit in fits:
+                    click.echo(f"{fit.code}: " + ("can move" if fit.can_migrate else "stays: " + "; ".join(fit.reasons)))
+                click.echo(json.dumps({"dry_run": True, "can_migrate": sum(f.can_migrate for f in fits),
+                                       "refused": sum(not f.can_migrate for f in fits)}))
+                return
+            migrated = failed = 0
+            run = None
+            for batch in migration.migrate(session, ctx.rt, moving, by or getpass.getuser(), wanted):
+                session.commit()
+                run = batch.run
+                migrated += len(batch.migrated)
+                failed += len(batch.failed)
+                for fit in batch.failed:
+                    click.echo(f"{fit.code}: stays: " + "; ".join(fit.reasons))
+                click.echo(f"batch: {len(batch.migrated)} moved, {len(batch.failed)} stayed", err=True)
+        except EngineError as exc:
+            session.rollback()
+            _fail(_message_text(exc))
+    click.echo(json.dumps({"migrated": migrated, "failed": failed, "run": run,
+                           "from_version": from_version, "to_version": to_version}))
+
+
+@processes.command("undo-migration")
+@click.argument("run")
+@click.option("--by", default=None, help="Who undoes it, for the cases' timelines (default: your login name).")
+@click.pass_obj
+def processes_undo_migration(ctx: Context, run: str, by: str | None):
+    """Put the cases of migration RUN back on their earlier version (within MIGRATION_UNDO_DAYS)."""
+    from engine.lifecycle import migration
+
+    with ctx.sessions() as session:
+        try:
+            result = migration.undo(session, ctx.rt, run, by or getpass.getuser())
+        except EngineError as exc:
+            session.rollback()
+            _fail(_message_text(exc))
+        session.commit()
+    for fit in result.refused:
+        click.echo(f"{fit.code}: stays: " + "; ".join(fit.reasons))
+    click.echo(json.dumps({"restored": len(result.restored), "refused": len(result.refused)}))
+
+
+def _message_text(exc: EngineError) -> str:
+    errors = getattr(exc, "errors", None)
+    if errors:
+        return "; ".join(f"--{name}: {'; '.join(texts)}" for name, texts in errors.items())
+    return exc.message
 
 
 @processes.command("lint-config")
@@ -415,6 +491,35 @@ def bench_timers(ctx: Context, n: int, spread: float, workers: int, keep: bool):
     click.echo(json.dumps(result))
 
 
+@bench.command("city")
+@click.option("--database-url", default=None,
+              help="An EMPTY database to import into (default: a new SQLite file, deleted afterwards).")
+@click.option("--points", default=20000, show_default=True, help="How many random points to place.")
+@click.option("--scale", default=1.0, show_default=True, help="Generate this share of the full size (for quick runs).")
+@click.pass_obj
+def bench_city(ctx: Context, database_url: str | None, points: int, scale: float):
+    """Import a generated city ten times Dongcheng's size (6,000 grids, 20,000 users), again unchanged; place points."""
+    from bench.city import run_city
+
+    try:
+        result = run_city(ctx.settings, database_url=database_url, points=points, scale=scale,
+                          echo=click.echo)
+    except RuntimeError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(result))
+
+
+@bench.command("migrate")
+@click.option("--cases", "n", default=2000, show_default=True, help="How many open cases to move.")
+@click.option("--keep", is_flag=True, help="Keep the benchmark's cases and version (deleted afterwards by default).")
+@click.pass_obj
+def bench_migrate(ctx: Context, n: int, keep: bool):
+    """Move N open cases onto a new process version (dry run, real run, undo); print cases per second."""
+    from bench.migrate import run_migrate
+
+    click.echo(json.dumps(run_migrate(ctx.rt, ctx.sessions, n, echo=click.echo, keep=keep)))
+
+
 @bench.command("web")
 @click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
 @click.option("--requests", "repeat", default=50, show_default=True, help="Requests per page; the median is reported.")
@@ -457,8 +562,26 @@ def bench_load(database_url: str, workers: str, clients: int, seconds: float, si
     click.echo(json.dumps(run_load(database_url, counts, clients, seconds, single_seconds, echo=click.echo)))
 
 
+@bench.command("assessment")
+@click.option("--cases", "n", default=100_000, show_default=True,
+              help="Benchmark cases (a year of facts) the database must hold (generated if fewer).")
+@click.option("--year", default=2025, show_default=True, help="The year the generated cases fall in.")
+@click.option("--requests", "repeat", default=5, show_default=True, help="Runs of each report; the median is reported.")
+@click.pass_obj
+def bench_assessment(ctx: Context, n: int, year: int, repeat: int):
+    """Time one month's assessment by every grouping and a year's ranking at N cases."""
+    from bench.assessment import ensure_facts, time_assessment
+
+    count = ensure_facts(ctx.rt, ctx.sessions, n, year, echo=click.echo)
+    result = {"cases": count, "database": ctx.engine.dialect.name,
+              **time_assessment(ctx.rt, ctx.sessions, year, repeat, echo=click.echo)}
+    click.echo(json.dumps(result))
+
+
 main.add_command(db)
 main.add_command(city)
+main.add_command(audit)
 
 if __name__ == "__main__":
     main()
+

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, Membership, OrgUnit, Task
 
 from engine.lifecycle import cases as case_service
+from engine.lifecycle.chain import link
 from demo.templates import (STAGE_CLOCKS, VARIANTS, Template, build_templates, category_values,
                                  deployed_version_id)
 from engine.access.org import scope_covers
@@ -379,6 +380,7 @@ class _World:
             event_rows.append({"case_id": case_id, "at": step_time(e["step"]), "actor_id": actor, "kind": e["kind"],
                                "task_bpmn_id": e["task_bpmn_id"], "task_name": e["task_name"],
                                "from_stage": e["from_stage"], "to_stage": e["to_stage"], "data": data})
+        event_rows = link(event_rows, 0, "")  # each copied case starts its own hash chain
         row = template.row
         status = row["status"]
         pending = [at for t, at in timer_times.items() if t not in template.timers[:template.fired]]
@@ -398,6 +400,7 @@ class _World:
             "reported_by_id": reporter, "process_version_id": self.version_id, "state": state, "version": 1,
             "next_timer_at": min(pending) if pending and status == "open" else None,
             "created_at": times[0], "updated_at": max(times), "closed_at": last if status != "open" else None,
+            "event_seq": len(event_rows),
         }
         return case_row, task_rows, event_rows, variant
 

@@ -76,9 +76,10 @@ VARIANTS = {
     "close": (_TO_FEEDBACK + ["feedback", "callback", "verify"], True, False),
     "close/patrol": (_TO_FEEDBACK + ["feedback", "verify"], False, False),
     "closed": (_TO_FEEDBACK + ["feedback", "callback", "verify", "close"], True, False),
-    "closed/patrol": (_TO_FEEDBACK + ["feedback", "verify", "close"], False, False),
+    # a patrol report's community then rates the department (a resident's report waits for the resident first)
+    "closed/patrol": (_TO_FEEDBACK + ["feedback", "verify", "close", "rate_unit"], False, False),
     "closed_late": (_TO_HANDLE + ["!", "handle", "feedback", "callback", "verify", "close"], True, False),
-    "closed_late/patrol": (_TO_HANDLE + ["!", "handle", "feedback", "verify", "close"], False, False),
+    "closed_late/patrol": (_TO_HANDLE + ["!", "handle", "feedback", "verify", "close", "rate_unit"], False, False),
 }
 _TASK_OF_ANSWER = {"supplement": "accept", "cancel": "accept", "duplicate": "accept", "park": "handle",
                    "extend": "handle"}

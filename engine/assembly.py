@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from engine import outbound
+from engine import assessment, outbound
+from engine.assessment import twoway
 from engine.runtime import Runtime
 from models import open_database
 
@@ -12,5 +13,6 @@ __all__ = ["make_runtime", "open_database"]
 
 
 def make_runtime(settings: dict, clock: Callable[[], datetime] | None = None) -> Runtime:
-    """Return a Runtime whose recorded steps reach notifications and webhooks."""
-    return outbound.subscribe(Runtime(settings, clock=clock))
+    """Return a Runtime whose recorded steps reach notifications, webhooks, the assessment facts and
+    the two-way ratings."""
+    return twoway.subscribe(assessment.subscribe(outbound.subscribe(Runtime(settings, clock=clock))))

@@ -50,6 +50,12 @@ class InputError(EngineError):
         self.errors = errors
 
 
+class OutsideGrids(InputError):
+    """A reported point lies outside every active grid of the city, so no grid can take the case."""
+
+    code = "outside_grids"
+
+
 class NotFound(EngineError):
     """No such record, or one outside the caller's scope (the two are not told apart)."""
 

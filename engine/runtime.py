@@ -163,9 +163,12 @@ class Runtime:
         """
         with self._live_lock:
             entry = self._live.pop(case.id, None)
-        if entry is not None and entry[0] == case.state:
+        bundle = self.bundle(session, case.process_version_id)
+        # The same state can run on another spec: a case migrated without renamed tasks keeps
+        # its bytes, and a process that cached it before the move must not run the old spec.
+        if entry is not None and entry[0] == case.state and entry[1].spec is bundle.spec:
             return entry[1]
-        return self.workflows.load_state(self.bundle(session, case.process_version_id), case.state)
+        return self.workflows.load_state(bundle, case.state)
 
     def keep_workflow(self, case_id: int, state: bytes, workflow: Any) -> None:
         """Remember the live workflow that serializes to ``state`` (it is reused only on an exact match)."""

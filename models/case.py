@@ -73,6 +73,10 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # How many events the case's hash chain holds (the seq of its last event): a removed last
+    # event shows as a chain shorter than this. Bumped by the writer that appends, which takes the
+    # row's lock, so two writers of one case never fork its chain.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # UPDATE ... WHERE id = :id AND version = :seen; a lost race raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}
@@ -137,9 +141,10 @@ class Task(Base):
 
 
 class CaseEvent(Base):
-    """One transition of a case; append-only."""
+    """One transition of a case; append-only and hash-chained per case (engine.lifecycle.chain)."""
 
     __tablename__ = "case_event"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
@@ -151,6 +156,11 @@ class CaseEvent(Base):
     from_stage: Mapped[str | None] = mapped_column(String(32))
     to_stage: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Place in the case's chain (1, 2, …), the previous event's hash ("" for the first) and
+    # SHA-256 of that hash and this event's canonical content.
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+import uuid
+from itertools import chain
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, event, insert, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Base
 
@@ -37,6 +40,38 @@ class OrgUnit(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class CityStamp(Base):
+    """One row whose ``stamp`` changes whenever an org unit is written (any process, any path).
+
+    Processes that keep the grids in memory (point placement) compare it with the stamp they
+    loaded and reload on a difference. A random token rather than a counter, so that two
+    databases (test runs, a restored backup) never share a value for different grids.
+    """
+
+    __tablename__ = "city_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stamp: Mapped[str] = mapped_column(String(32))
+
+
+@event.listens_for(Session, "before_flush")
+def _note_org_unit_writes(session, _context, _instances) -> None:
+    # Only a net change counts: an import that finds nothing new sets attributes to what they were.
+    if any(isinstance(o, OrgUnit) for o in chain(session.new, session.deleted)) or any(
+            isinstance(o, OrgUnit) and session.is_modified(o) for o in session.dirty):
+        session.info["org_units_written"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _restamp_city(session, _context) -> None:
+    if not session.info.pop("org_units_written", False):
+        return
+    stamp = uuid.uuid4().hex
+    connection = session.connection()
+    if connection.execute(update(CityStamp).where(CityStamp.id == 1).values(stamp=stamp)).rowcount == 0:
+        connection.execute(insert(CityStamp).values(id=1, stamp=stamp))
 
 
 class Department(Base):

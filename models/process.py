@@ -1,11 +1,12 @@
-"""Deployed process versions: stored once, shared by every case that runs on them; and the
-designers' drafts of the next version, edited in the studio until they are deployed."""
+"""Deployed process versions: stored once, shared by every case that runs on them; the
+designers' drafts of the next version, edited in the studio until they are deployed; and
+the cases moved between versions, with the state each had before (to undo the move)."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -42,3 +43,22 @@ class ProcessDraft(Base):
     saved_at: Mapped[datetime]
     # Set once the draft became a version; a deployed draft is kept as the record of its edit.
     deployed_version_id: Mapped[int | None] = mapped_column(ForeignKey("process_version.id"))
+
+
+class CaseMigration(Base):
+    """One case moved from one process version to another by a migration run (``run``)."""
+
+    __tablename__ = "case_migration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run: Mapped[str] = mapped_column(String(40), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("grid_case.id", ondelete="CASCADE"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
+    # The instance state before the move, and the case's version counter just after it: an
+    # undo restores the state only while the counter shows no step was taken since.
+    old_state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    moved_case_version: Mapped[int]
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(index=True)
+    undone_at: Mapped[datetime | None]

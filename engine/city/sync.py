@@ -8,7 +8,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import hash_password
+from engine.access.accounts import hash_generated_password, hash_password
 from engine.city.read import City
 from models import Category, Department, Membership, OrgUnit, User
 
@@ -115,7 +115,7 @@ def _sync_users(session, result, city: City, write: bool, shared_password: str |
             if shared_hash is None:
                 result.passwords[username] = secrets.token_urlsafe(9)
             user = User(username=username, name=spec["name"], locale=spec["locale"], active=True,
-                        password_hash=shared_hash or hash_password(result.passwords[username]))
+                        password_hash=shared_hash or hash_generated_password(result.passwords[username]))
             user.memberships = [Membership(role=r, scope_key=s) for r, s in scopes]
             session.add(user)
             continue

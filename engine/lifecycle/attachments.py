@@ -12,10 +12,11 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Attachment, Case, CaseEvent, Task, User
+from models import Attachment, Case, Task, User
 
 from engine.errors import InputError, Message, NotFound
 from engine.runtime import Runtime
+from engine.lifecycle.chain import append_event
 
 # Content types we accept, by what Pillow finds in the bytes.
 IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
@@ -76,10 +77,10 @@ def add_attachment(session: Session, rt: Runtime, user: User | None, case: Case,
                             path=str(rel), thumbnail_path=str(thumb_rel), created_at=now)
     session.add(attachment)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, at=now, actor_id=user.id if user else None, kind="attachment_added",
-                          task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
-                          from_stage=case.stage, to_stage=case.stage,
-                          data={"attachment_id": attachment.id, "filename": name}))
+    append_event(session, case.id, at=now, actor_id=user.id if user else None, kind="attachment_added",
+                 task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
+                 from_stage=case.stage, to_stage=case.stage,
+                 data={"attachment_id": attachment.id, "filename": name})
     return attachment
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
+from engine.city.coords import COORD_SYSTEMS
+from engine.city.places import place_point, wgs84_point
 from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed, ProcessFailure, StepFailed
 from engine.process.forms import required_if, validate_submission
 from engine.access.links import issue_tracking_secret
@@ -38,7 +40,8 @@ _TASK_AND_SIBLINGS = select(Task).where(or_(
 _NEXT_SEQUENCE = (update(CaseCodeCounter).where(CaseCodeCounter.day == bindparam("b_day"))
                   .values(last=CaseCodeCounter.last + 1).returning(CaseCodeCounter.last))
 _CATEGORY_BY_CODE = select(Category).where(Category.code == bindparam("code"))
-_GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit.level == "grid")
+_GRID_BY_CODE = select(OrgUnit).where(OrgUnit.code == bindparam("code"), OrgUnit.level == "grid",
+                                      OrgUnit.active.is_(True))
 _UNITS_BY_CODES = select(OrgUnit).where(OrgUnit.code.in_(bindparam("codes", expanding=True)))
 
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -61,9 +64,12 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     category = session.scalars(_CATEGORY_BY_CODE, {"code": report.get("category_code")}).first()
     if category is None or not category.active:
         errors["category_code"] = [Message("Unknown category code.")]
-    grid, ancestors = _grid_with_ancestors(session, report.get("grid_code"))
-    if grid is None or not grid.active:
-        errors["grid_code"] = [Message("Unknown grid code.")]
+    grid_code, lat, lng, refusal = _placed(session, report, errors)
+    grid, ancestors = _grid_with_ancestors(session, grid_code)
+    if grid_code is not None and (grid is None or not grid.active):
+        errors.setdefault("grid_code", [Message("Unknown grid code.")])
+    elif grid is None and not errors.keys() & {"lat", "lng", "coord_system"}:
+        errors["grid_code"] = [Message("Give a grid code, or a point (lat and lng) to place the case in its grid.")]
     source = report.get("source", "patrol")
     if source not in SOURCES:
         errors["source"] = [Message("Must be one of: {choices}.", choices=", ".join(SOURCES))]
@@ -75,7 +81,7 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     if self_handled and source not in policy.self_handling_channels:
         errors["self_handled"] = [Message("Only a report from {channels} can be self-handled.",
                                           channels=", ".join(policy.self_handling_channels))]
-    if not (report.get("address") or (report.get("lat") is not None and report.get("lng") is not None)) \
+    if not (report.get("address") or (lat is not None and lng is not None)) \
             and not {"lat", "lng"} & set(errors):
         errors.setdefault("address", []).append(Message("Give an address or coordinates (lat and lng)."))
     phone = phone_problem(rt.settings, report.get("reporter_phone"))
@@ -90,7 +96,7 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
         if channel:
             errors["source"] = [channel]
     if errors:
-        raise InputError(errors)
+        raise refusal(errors)
     _check_reporter(policy, actor, grid, source, self_handled)
 
     key = rt.settings["CASE_PROCESS"]
@@ -108,7 +114,7 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
         raise ProcessFailure(f"the process failed to start: {exc}") from None
     case = Case(
         code=code, category_id=category.id, grid_id=grid.id, scope_path=grid.path,
-        address=report.get("address") or "", lat=report.get("lat"), lng=report.get("lng"),
+        address=report.get("address") or "", lat=lat, lng=lng,
         description=report.get("description") or "", source=source, urgency=urgency,
         reporter_name=report.get("reporter_name") or "", reporter_phone=report.get("reporter_phone") or "",
         self_handled=self_handled, reported_by_id=actor.id if actor else None,
@@ -120,6 +126,26 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
     # the secret exists only here (its hash is stored), so the channel must hand it on.
     case.tracking_secret = issue_tracking_secret(session, rt, case) if data["resident_report"] else None
     return case
+
+
+def _placed(session: Session, report: dict[str, Any], errors: dict) -> tuple[Any, float | None, float | None, type]:
+    """The grid code and the WGS-84 point of a report, and the error to raise: a point places the
+    case in the grid that covers it, and a grid code sent with it must name that grid."""
+    given = report.get("grid_code") or None
+    if report.get("lat") is None and report.get("lng") is None:
+        if report.get("coord_system") not in (None, "", *COORD_SYSTEMS):
+            errors["coord_system"] = [Message("Must be one of: {choices}.", choices=", ".join(COORD_SYSTEMS))]
+        return given, None, None, InputError
+    try:
+        lat, lng = wgs84_point(report.get("lat"), report.get("lng"), report.get("coord_system"))
+        placed = place_point(session, lat, lng)
+    except InputError as exc:
+        errors.update(exc.errors)
+        return given, None, None, type(exc)
+    if given is not None and given != placed:
+        errors["grid_code"] = [Message("The point lies in grid {placed}, not in grid {given}.",
+                                       placed=placed, given=given)]
+    return given or placed, lat, lng, InputError
 
 
 def _check_reporter(policy: Policy, actor: User | None, grid: OrgUnit, source: str, self_handled: bool) -> None:

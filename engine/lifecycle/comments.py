@@ -4,10 +4,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from models import Case, CaseEvent, Comment, Task, User
+from models import Case, Comment, Task, User
 
 from engine.errors import InputError, Message
 from engine.runtime import Runtime
+from engine.lifecycle.chain import append_event
 
 MAX_COMMENT = 2000
 
@@ -29,9 +30,9 @@ def add_comment(session: Session, rt: Runtime, user: User, case: Case, body, tas
     comment = Comment(case_id=case.id, task_id=task.id if task else None, author_id=user.id, body=text, created_at=now)
     session.add(comment)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, at=now, actor_id=user.id, kind="commented",
-                          task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
-                          from_stage=case.stage, to_stage=case.stage, data={"comment_id": comment.id}))
+    append_event(session, case.id, at=now, actor_id=user.id, kind="commented",
+                 task_bpmn_id=task.bpmn_id if task else None, task_name=task.name if task else None,
+                 from_stage=case.stage, to_stage=case.stage, data={"comment_id": comment.id})
     return comment
 
 

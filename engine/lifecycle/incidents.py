@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from models import Case, CaseEvent, ProcessVersion, Task
 
-from engine.errors import Conflict, NotFound
-from engine.lifecycle.record import record_step
+from engine.errors import Conflict
+from engine.lifecycle import migration
 from engine.runtime import Runtime
+from engine.lifecycle.chain import append_event
 
 
 def record_incident(session: Session, rt: Runtime, case_id: int, message: str,
@@ -25,8 +26,7 @@ def record_incident(session: Session, rt: Runtime, case_id: int, message: str,
     now = rt.clock()
     session.execute(update(Case).where(Case.id == case_id).values(incident=message[:2000], updated_at=now)
                     .execution_options(synchronize_session=False))
-    session.add(CaseEvent(case_id=case_id, at=now, kind="incident",
-                          data={"error": message[:2000], **(retry or {})}))
+    append_event(session, case_id, at=now, kind="incident", data={"error": message[:2000], **(retry or {})})
 
 
 def pending_retry(session: Session, case: Case) -> dict[str, Any]:
@@ -39,27 +39,17 @@ def pending_retry(session: Session, case: Case) -> dict[str, Any]:
 def migrate_case(session: Session, rt: Runtime, case: Case, to_version: int, by: str) -> Case:
     """Re-load the case's state onto version ``to_version`` of its process; all or nothing.
 
-    Refused unless every task the case has run or waits in exists in that version. Due
-    times already armed are kept; the task rows, next timer and projection are rewritten.
+    Refused unless every task the case has run or waits in exists in that version (the same
+    rules as ``gridflow processes migrate``, engine/lifecycle/migration.py). Due times already
+    armed are kept; the task rows, next timer and projection are rewritten.
     """
     current = session.get(ProcessVersion, case.process_version_id)
-    target = session.scalars(select(ProcessVersion).where(
-        ProcessVersion.key == current.key, ProcessVersion.version == to_version)).first()
-    if target is None:
-        raise NotFound(f"process {current.key} has no version {to_version}")
-    if target.id == current.id:
+    if to_version == current.version:
         raise Conflict(f"case {case.code} already runs on {current.key} v{to_version}")
-    bundle = rt.bundle(session, target.id)
-    missing = rt.workflows.missing_task_specs(bundle, case.state)
-    if missing:
-        raise Conflict(f"case {case.code} cannot move to {current.key} v{to_version}: it has tasks that "
-                       f"version does not define ({', '.join(sorted(missing))})")
-    workflow = rt.workflows.load_state(bundle, case.state)
-    open_rows = list(session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "open")))
-    record_step(session, rt, case, workflow, bundle, None, kind="migrated", open_rows=open_rows,
-                data={"from_version": current.version, "to_version": target.version, "by": by})
-    # Only after the guarded write: the version counter above proves no one moved the case meanwhile.
-    session.execute(update(Case).where(Case.id == case.id, Case.version == case.version)
-                    .values(process_version_id=target.id).execution_options(synchronize_session=False))
+    moving = migration.plan(session, rt, current.key, current.version, to_version)
+    problems = migration.move_case(session, rt, case, moving, by, None)
+    if problems:
+        raise Conflict(f"case {case.code} cannot move to {current.key} v{to_version}: "
+                       + "; ".join(migration.reasons(problems, moving)))
     session.refresh(case)
     return case

@@ -16,14 +16,15 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import Case, CaseEvent, Task, User
+from models import Case, Task, User
 
 from engine.errors import Conflict, ProcessFailure
+from engine.lifecycle.chain import append_events
 from engine.lifecycle.effects import Notice, apply_effect
 from engine.runtime import Runtime
-from engine.spiff import TIMER_FIRED, Effect, ProcessBundle, ProcessError, ReadyTask
+from engine.spiff import TIMER_FIRED, Effect, Node, ProcessBundle, ProcessError, ReadyTask
 
-_CASES, _TASKS, _EVENTS = Case.__table__, Task.__table__, CaseEvent.__table__
+_CASES, _TASKS = Case.__table__, Task.__table__
 
 # Statements are built once: building one costs several times more than running it.
 # The case UPDATE always sets every column a step may change, so it has one fixed shape.
@@ -37,18 +38,19 @@ _FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
                 .values(status=bindparam("b_status"), completed_at=bindparam("b_at"),
                         completed_by_id=bindparam("b_by")))
 _INSERT_TASK = insert(_TASKS)
-_INSERT_EVENT = insert(_EVENTS)
 # Built once: generating .values(...) per new case cost about 0.4 ms.
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
 
 @dataclass(frozen=True)
 class RecordedStep:
-    """What one step wrote, handed to the runtime's listeners (notifications, webhooks)."""
+    """What one step wrote, handed to the runtime's listeners (notifications, webhooks, assessment);
+    ``task`` is the task row the step completed, if any (its due time judges lateness)."""
 
     case: Case
     at: datetime
     events: list[dict]
     notices: list[Notice]
+    task: Task | None = None
 
 
 def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: ProcessBundle,
@@ -88,10 +90,7 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
         closed_at = changes.get("closed_at") or (case.closed_at if case.status == status else None) or now
         changes.update(status=status, stage=status, closed_at=closed_at, due_at=None)
     else:
-        stages = [t.node.properties.get("stage") for t in ready
-                  if t.node.properties.get("affectsStage", "true").lower() != "false"]
-        stages += [n.properties.get("stage") for n in snap.waiting]
-        changes["stage"] = next((s for s in stages if s), case.stage)
+        changes["stage"] = stage_of([t.node for t in ready], snap.waiting, case.stage)
     # The main task's data says who handles the case; a side task (督办) holds a copy from when it
     # opened, which may predate a dispatch or re-dispatch.
     main = [t for t in ready if t.node.properties.get("affectsStage", "true").lower() != "false"]
@@ -130,10 +129,17 @@ def record_step(session: Session, rt: Runtime, case: Case, workflow, bundle: Pro
     events.insert(0, _event(case, now, actor, kind, task, from_stage, data))
     for event in events:
         event["case_id"], event["to_stage"] = case.id, case.stage
-    conn.execute(_INSERT_EVENT, events)
-    rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices))
+    events = append_events(session, case.id, events)
+    rt.publish(session, RecordedStep(case=case, at=now, events=events, notices=notices, task=task))
     if keep_live:
         rt.keep_workflow(case.id, case.state, workflow)
+
+
+def stage_of(ready: list[Node], waiting: list[Node], current: str) -> str:
+    """The stage a running case is in: its first READY task's or message wait's that names one."""
+    stages = [n.properties.get("stage") for n in ready if n.properties.get("affectsStage", "true").lower() != "false"]
+    stages += [n.properties.get("stage") for n in waiting]
+    return next((s for s in stages if s), current)
 
 
 def _event(case: Case, now, actor: User | None, kind: str, task: Task | None, from_stage, data: dict) -> dict:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from models import CaseEvent, Membership, Task, User
+from models import Membership, Task, User
 
 from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed
 from engine.process.forms import Fact, prefill, shown_facts
@@ -15,6 +15,7 @@ from engine.access.org import may_see_case, may_take
 from engine.lifecycle import cases
 from engine.runtime import Runtime
 from engine.spiff import FormField
+from engine.lifecycle.chain import append_event
 
 
 @dataclass
@@ -213,6 +214,6 @@ def _set_assignee(session: Session, rt: Runtime, task: Task, actor: User, target
     data = {"task_id": task.id, **(extra or {})}
     if target is not None and target.id != actor.id:
         data["to"] = target.name
-    session.add(CaseEvent(case_id=case.id, at=rt.clock(), actor_id=actor.id, kind=kind,
-                          task_bpmn_id=task.bpmn_id, task_name=task.name,
-                          from_stage=case.stage, to_stage=case.stage, data=data))
+    append_event(session, case.id, at=rt.clock(), actor_id=actor.id, kind=kind,
+                 task_bpmn_id=task.bpmn_id, task_name=task.name,
+                 from_stage=case.stage, to_stage=case.stage, data=data)

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from models import Category, Department, ProcessVersion
 
 from engine.spiff import ExpressionError, bare_iso_literal, compile_checked
+from engine.process.assessment import ASSESSMENT_FILE, parse_assessment
 from engine.process.forms import FormDefinitionError, form_schema
+from engine.process.two_way import TWO_WAY_FILE, parse_two_way
 from engine.process.policy import POLICY_FILES, Policy, PolicyError, parse_policy, read_policy_files
 from engine.runtime import Runtime
 from engine.spiff import ProcessError, flow_graph
@@ -39,12 +41,14 @@ def read_files(paths: list[Path | str]) -> dict[str, str]:
     for path in map(Path, paths):
         candidates = sorted(path.glob("*.bpmn")) + sorted(path.glob("*.dmn")) if path.is_dir() else [path]
         for file in candidates:
-            if file.suffix not in (".bpmn", ".dmn") and file.name not in POLICY_FILES:
-                raise ProcessError(f"only .bpmn and .dmn files and {', '.join(POLICY_FILES)} can be deployed",
-                                   file=str(file))
+            if file.suffix not in (".bpmn", ".dmn") and file.name not in POLICY_FILES + (ASSESSMENT_FILE,):
+                raise ProcessError(f"only .bpmn and .dmn files, {', '.join(POLICY_FILES)} and {ASSESSMENT_FILE} "
+                                   "can be deployed", file=str(file))
             files[file.name] = file.read_text(encoding="utf-8")
         if path.is_dir():
             files.update(read_policy_files(path))
+            if (path / ASSESSMENT_FILE).is_file():
+                files[ASSESSMENT_FILE] = (path / ASSESSMENT_FILE).read_text(encoding="utf-8")
     return files
 
 
@@ -131,6 +135,15 @@ def check(rt: Runtime, files: dict[str, str], required: str | None = None,
                         compile_checked(node.properties[prop], "eval")
                     except ExpressionError as exc:
                         problems.append(f"{where}: property {prop}: {exc}")
+    if ASSESSMENT_FILE in files:  # one file, two readers: the indicators' and the two-way rating's
+        user_tasks = {n.bpmn_id for b in bundles.values() for n in b.nodes() if n.kind == "userTask"}
+        forms = {n.bpmn_id: {f.id for f in n.fields} for b in bundles.values() for n in b.nodes()
+                 if n.kind == "userTask"}
+        try:
+            parse_assessment(files[ASSESSMENT_FILE], roles=policy.roles, tasks=user_tasks)
+            parse_two_way(files[TWO_WAY_FILE], roles=policy.roles, tasks=forms)
+        except PolicyError as exc:
+            problems.append(str(exc))
     warnings = [f"stages.toml: stage {code!r} is not used by any diagram"
                 for code, stage in policy.stages.items() if code not in used and not stage.set_by_engine]
     return Check(problems, warnings)

@@ -67,6 +67,7 @@ class Policy:
     board_roles: tuple[str, ...]
     admin_roles: tuple[str, ...]
     board_start_roles: tuple[str, ...]
+    map_roles: tuple[str, ...]
     channels: dict[str, tuple[str, ...]]
     self_handling_channels: tuple[str, ...]
     self_handling_roles: tuple[str, ...]
@@ -201,6 +202,8 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
         # nobody administers and everybody starts in the inbox (only the folder's copy is used).
         admin_roles=roles_doc.roles("administer.roles", roles) if "administer" in roles_doc.data else (),
         board_start_roles=roles_doc.roles("start.board", roles) if "start" in roles_doc.data else (),
+        # Versions deployed before the map have no [map]: those who see the board.
+        map_roles=roles_doc.roles("map.roles", roles) if "map" in roles_doc.data else roles_doc.roles("board.roles", roles),
         channels=channels, self_handling_channels=self_channels,
         self_handling_roles=roles_doc.roles("report.self_handling.roles", roles), levels=levels,
         # Versions deployed before the studio have no [studio]: only admins, as then.

@@ -1,5 +1,6 @@
-"""The supervision board: open cases overdue or at risk by department and by street, the 督办 in
-progress (a page at a time), and cases stuck on a failed step."""
+"""The supervision board: open cases overdue or at risk by street, late and at-risk open tasks by
+whose work they are (stages.toml owner) and by department, the 督办 in progress (a page at a time),
+and cases stuck on a failed step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ class Board:
     at_risk: int
     supervision: SupervisionPage = field(default_factory=lambda: SupervisionPage([], 0, PAGE_SIZE, 0))
     incidents: list[Case] = field(default_factory=list)  # stuck: a step failed (gridflow cases retry)
+    # Late and at-risk open tasks by whose work they are (stages.toml owner: centre, department, community).
+    by_owner: list[BoardRow] = field(default_factory=list)
 
 
 def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
@@ -80,8 +83,11 @@ def board_scopes(user: User, board_roles: tuple[str, ...]) -> list[str]:
 
 def supervision_board(session: Session, user: User, *, now: datetime, policy: Policy, calendar,
                       offset: int = 0, limit: int = PAGE_SIZE) -> Board:
-    """Open cases overdue or at risk now, counted by department and by street, and a page of the 督办
-    in progress, within the units where the user holds one of the policy's board roles."""
+    """Open cases overdue or at risk now by street, their open late or at-risk tasks by whose work
+    they are (the stage's stages.toml owner) and by department (only the stages a department owns
+    count against it: the centre's late acceptance or closing does not; a stage with its own clock,
+    a 督办 reply, never does), and a page of the 督办 in progress, within the units where the user
+    holds one of the policy's board roles."""
     scopes = board_scopes(user, policy.board_roles)
     in_scope = or_(*[under(Case.scope_path, s) for s in scopes]) if scopes else false()
     # The 督办 tasks and incidents are few and have their own (partial) indexes; a scope range the
@@ -90,18 +96,35 @@ def supervision_board(session: Session, user: User, *, now: datetime, policy: Po
     overdue = when((Case.due_at <= now, 1), else_=0)
     at_risk = when((and_(Case.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
     live = and_(Case.status == "open", in_scope, or_(Case.due_at <= now, Case.at_risk.is_(True)))
+    task_over = when((Task.due_at <= now, 1), else_=0)
+    task_risk = when((and_(Task.due_at > now, Case.at_risk.is_(True)), 1), else_=0)
+    late_tasks = (select(Task.stage, Task.scope_key, func.sum(task_over), func.sum(task_risk)).join(Task.case)
+                  .where(Task.status == "open", Task.due_at.is_not(None), Case.status == "open", in_scope,
+                         or_(Task.due_at <= now, Case.at_risk.is_(True)))
+                  .group_by(Task.stage, Task.scope_key))
     departments = {d.code: d for d in session.scalars(select(Department))}
+    per_department: dict[str, list[int]] = {}
+    per_owner: dict[str, list[int]] = {}
+    for stage, scope_key, n_over, n_risk in session.execute(late_tasks):
+        if policy.own_clock(stage):
+            continue
+        owner = policy.stages[stage].owner if stage in policy.stages else "none"
+        counts = per_owner.setdefault(owner, [0, 0])
+        counts[0] += int(n_over or 0)
+        counts[1] += int(n_risk or 0)
+        if owner == "department" and scope_key.startswith("dept:"):
+            counts = per_department.setdefault(scope_key[5:], [0, 0])
+            counts[0] += int(n_over or 0)
+            counts[1] += int(n_risk or 0)
     by_department = []
-    for code, n_over, n_risk in session.execute(
-            select(Case.department_code, func.sum(overdue), func.sum(at_risk)).where(live)
-            .group_by(Case.department_code)):
+    for code, (n_over, n_risk) in per_department.items():
         dept = departments.get(code)
-        by_department.append(BoardRow(code or "", dept.name if dept else "", dept.name_en if dept else "",
-                                      int(n_over or 0), int(n_risk or 0)))
+        by_department.append(BoardRow(code, dept.name if dept else code, dept.name_en if dept else code, n_over, n_risk))
+    by_owner = [BoardRow(owner, owner, owner, o, r) for owner, (o, r) in per_owner.items()]
     streets = _streets(session)
     by_street = _by_street(streets, session.execute(
         select(Case.scope_path, func.sum(overdue), func.sum(at_risk)).where(live).group_by(Case.scope_path)).all())
-    for rows_ in (by_department, by_street):
+    for rows_ in (by_department, by_street, by_owner):
         rows_[:] = [r for r in rows_ if r.overdue or r.at_risk]
         rows_.sort(key=lambda r: (-r.overdue, -r.at_risk, r.key))
     page = _supervision_page(session, few_in_scope, policy, calendar, departments, streets, now=now,
@@ -111,7 +134,7 @@ def supervision_board(session: Session, user: User, *, now: datetime, policy: Po
     incidents = list(session.scalars(select(Case).where(Case.incident.is_not(None), few_in_scope)
                                      .order_by(func.coalesce(Case.updated_at, Case.created_at)).limit(100)))
     return Board(by_department, by_street, sum(r.overdue for r in by_street), sum(r.at_risk for r in by_street),
-                 page, incidents)
+                 page, incidents, by_owner)
 
 
 def _supervision_page(session: Session, in_scope, policy: Policy, calendar, departments, streets, *,

@@ -16,7 +16,7 @@ from typing import Mapping
 from sqlalchemy import false, func, literal, or_, select, text, tuple_
 from sqlalchemy.orm import Session, selectinload
 
-from models import Case, Category, OrgUnit, User
+from models import Case, Category, OrgUnit, Task, User
 
 from engine.lifecycle.cases import SOURCES
 from engine.errors import InputError, Message
@@ -25,6 +25,7 @@ from engine.access.org import DEPT_CODE
 from engine.queries.scope import under
 
 STATUSES = ("open", "closed", "cancelled", "duplicate")
+LATE_OWNERS = ("centre", "department", "community")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
@@ -38,6 +39,7 @@ class CaseFilter:
     department: str | None = None
     source: str | None = None
     flag: str | None = None
+    late: str | None = None         # whose work is late now: centre, department or community (stages.toml owner)
     created_from: date | None = None
     created_to: date | None = None
     updated_since: datetime | None = None  # changed at or after this moment (integrators poll with it)
@@ -55,6 +57,7 @@ class CaseFilter:
             "department": (lambda v: DEPT_CODE.match(v), Message("Must be a department code such as HW.")),
             "source": (lambda v: v in SOURCES, Message("Must be one of: {choices}.", choices=", ".join(SOURCES))),
             "flag": (lambda v: v in FLAGS, Message("Must be one of: {choices}.", choices=", ".join(FLAGS))),
+            "late": (lambda v: v in LATE_OWNERS, Message("Must be one of: {choices}.", choices=", ".join(LATE_OWNERS))),
         }
         read_args(args, checks, values, errors)
         for name in ("created_from", "created_to"):
@@ -184,7 +187,11 @@ def search_cases(session: Session, rt, user: User, f: CaseFilter | None = None, 
 def _matching(session: Session, rt, user: User, f: CaseFilter, now: datetime, column=lambda c: c):
     """The select of the cases ``user`` may see that match ``f``; ``column`` may hide the indexed
     columns from the planner (see search_cases)."""
-    query = select(Case).where(visible_clause(user, column))
+    return apply_filter(session, rt, select(Case).where(visible_clause(user, column)), f, now=now, column=column)
+
+
+def apply_filter(session: Session, rt, query, f: CaseFilter, *, now: datetime, column=lambda c: c):
+    """Narrow a query of cases to those the filter admits (the search page's, the map's)."""
     if f.q:
         query = query.where(_words(session, f.q, column))
     if f.status:
@@ -206,6 +213,11 @@ def _matching(session: Session, rt, user: User, f: CaseFilter, now: datetime, co
         query = query.where(column(Case.status) == "open", Case.due_at <= now)
     elif f.flag == "at_risk":
         query = query.where(column(Case.status) == "open", Case.due_at > now, Case.at_risk.is_(True))
+    if f.late:
+        # a stage with its own clock (a 督办 reply) is never the case's lateness (as on the board)
+        stages = [code for code, stage in rt.policy.stages.items() if stage.owner == f.late and not stage.own_clock]
+        query = query.where(column(Case.status) == "open", select(Task.id).where(
+            Task.case_id == Case.id, Task.status == "open", Task.due_at <= now, Task.stage.in_(stages)).exists())
     tz = rt.calendar.tz
     if f.created_from:
         query = query.where(Case.created_at >= datetime.combine(f.created_from, time(), tz))

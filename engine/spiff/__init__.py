@@ -3,6 +3,7 @@ from engine.spiff.facade import (
     TIMER_FIRED,
     Effect,
     FormField,
+    MovedState,
     Node,
     NotWaiting,
     ProcessBundle,
@@ -11,6 +12,7 @@ from engine.spiff.facade import (
     Snapshot,
     WorkflowEngine,
 )
+from engine.spiff.migration import SpecMapping, Unfit
 from engine.spiff.graph import Decision, FlowGraph, FlowStep, flow_graph
 from engine.spiff.patches import UnsupportedSpiffWorkflow
 from engine.spiff.sandbox import TEMPLATE_FIELD, ExpressionError, Namespace, bare_iso_literal, compile_checked
@@ -18,5 +20,5 @@ from engine.spiff.sandbox import TEMPLATE_FIELD, ExpressionError, Namespace, bar
 __all__ = [
     "TEMPLATE_FIELD", "TIMER_FIRED", "Effect", "ExpressionError", "FormField", "Namespace", "Node", "NotWaiting", "Decision", "FlowGraph", "FlowStep", "flow_graph",
     "ProcessBundle", "ProcessError", "ReadyTask", "Snapshot", "UnsupportedSpiffWorkflow", "WorkflowEngine",
-    "bare_iso_literal", "compile_checked",
+    "MovedState", "SpecMapping", "Unfit", "bare_iso_literal", "compile_checked",
 ]

@@ -28,7 +28,8 @@ from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import TaskState
 
-from engine.spiff import patches
+from engine.spiff import migration, patches
+from engine.spiff.migration import SpecMapping, Unfit
 from engine.spiff.parser import TIMER_TYPES, Parser, matched_rule, timer_kind, use_first_hit
 from engine.spiff.patches import engine_steps, tune
 from engine.spiff.prune import prune_repeats
@@ -104,6 +105,17 @@ class Snapshot:
     waiting: list[Node]
     completed: bool
     data: dict[str, Any]
+
+
+@dataclass
+class MovedState:
+    """A stored state rewritten for another version: what stops it (then ``state`` is None), or
+    the new state with its READY user tasks (spiff id, node) and message waits."""
+
+    problems: list[Unfit]
+    state: bytes | None
+    ready: list[tuple[str, Node]]
+    waiting: list[Node]
 
 
 @dataclass
@@ -355,6 +367,50 @@ class WorkflowEngine:
         for sub in dct.get("subprocesses", {}).values():
             used |= {t["task_spec"] for t in sub.get("tasks", {}).values()}
         return used - known
+
+    def spec_mapping(self, old: ProcessBundle, new: ProcessBundle, chosen: dict[str, str]) -> SpecMapping:
+        """Align version ``old``'s tasks with ``new``'s: by id, by the flow around a renamed one,
+        and by ``chosen`` (old id → new id), which wins."""
+        return migration.map_specs(self.serializer.registry, old, new, chosen)
+
+    def migration_problems(self, state: bytes, mapping: SpecMapping) -> list[Unfit]:
+        """Say what stops a stored state from moving under ``mapping`` (empty: it can move)."""
+        return migration.unfit(self._state_dict(state), mapping)
+
+    def migrate_state(self, bundle: ProcessBundle, state: bytes, mapping: SpecMapping) -> MovedState:
+        """Rewrite a stored state for ``bundle`` without running it (a move changes no task's
+        state, data or timer); say what stops it instead when it cannot move."""
+        dct = self._state_dict(state)
+        problems = migration.unfit(dct, mapping)
+        if problems:
+            return MovedState(problems, None, [], [])
+        if migration.rewrite(dct, mapping):
+            dct[self.serializer.VERSION_KEY] = self.serializer.VERSION
+            state = self.STATE_FORMAT + zlib.compress(orjson.dumps(dct, option=orjson.OPT_NON_STR_KEYS), 1)
+        return MovedState([], state, *self._waits(bundle, dct))
+
+    def waits(self, bundle: ProcessBundle, state: bytes) -> tuple[list[tuple[str, Node]], list[Node]]:
+        """The READY user tasks (spiff id, node) and message waits of a stored state, as :meth:`snapshot`
+        lists them, read without loading the workflow."""
+        return self._waits(bundle, self._state_dict(state))
+
+    @staticmethod
+    def _waits(bundle: ProcessBundle, dct: dict) -> tuple[list[tuple[str, Node]], list[Node]]:
+        specs = bundle.spec.task_specs
+        ready, waiting = [], []
+        for tasks in (dct["tasks"], *(sub.get("tasks", {}) for sub in dct.get("subprocesses", {}).values())):
+            for tid, task in tasks.items():
+                spec = specs.get(task["task_spec"])
+                if spec is None:
+                    continue
+                if task["state"] == TaskState.READY and spec.manual:
+                    ready.append((tid, bundle.node(spec.bpmn_id)))
+                elif task["state"] == TaskState.WAITING and isinstance(
+                        getattr(spec, "event_definition", None), MessageEventDefinition):
+                    node = bundle.node(spec.bpmn_id)
+                    if node:
+                        waiting.append(node)
+        return ready, waiting
 
     def _state_dict(self, state: bytes) -> dict:
         if not state.startswith(self.STATE_FORMAT):

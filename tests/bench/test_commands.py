@@ -75,3 +75,34 @@ def test_bench_load_drives_whole_lifecycles_over_http_on_postgresql(run_gridflow
     assert 10 < w1["one_client_ms_per_lifecycle"] < 20_000
     assert w1["latency"]["report"]["n"] >= w1["lifecycles"]
     assert 0 < w1["latency"]["all"]["p50_ms"] <= w1["latency"]["all"]["p99_ms"]
+
+
+def test_bench_assessment_generates_a_year_of_facts_and_times_every_grouping(run_gridflow, db_engine):
+    figures = figures_of(run_gridflow("bench", "assessment", "--cases", "300", "--requests", "1"))
+    assert figures["cases"] == 300 and figures["database"] == db_engine.dialect.name
+    groupings = ("street", "community", "grid", "department", "person", "category", "major", "source")
+    assert all(0 < figures[f"month_by_{g}_ms"] < 30_000 for g in groupings)
+    assert all(0 < figures[f"year_ranking_by_{g}_ms"] < 30_000 for g in ("street", "department", "person"))
+    # About a twelfth of the year's cases are reported in June; most of what falls due there is closed.
+    assert 5 <= figures["month_received"] <= 60 and 0.5 < figures["month_closing_rate"] <= 1
+    assert figures["facts"] > 300 * 5 and figures["tally_rows"] > 0
+    again = figures_of(run_gridflow("bench", "assessment", "--cases", "300", "--requests", "1"))
+    assert again["cases"] == 300 and again["facts"] == figures["facts"]       # reused, not generated again
+
+
+def test_bench_city_imports_twice_and_places_every_point_in_its_grid(run_gridflow):
+    figures = figures_of(run_gridflow("bench", "city", "--scale", "0.02", "--points", "500"))
+    assert (figures["streets"], figures["communities"], figures["grids"], figures["users"]) == (3, 40, 120, 400)
+    assert figures["reimport_changes"] == 0 and figures["misplaced"] == 0
+    assert 0 < figures["reimport_s"] and 0 < figures["import_s"] < 60
+    assert 0 < figures["place_ms"] < 5 and figures["database"] == "sqlite"
+def test_bench_migrate_moves_every_case_and_undoes_the_move(run_gridflow, sessions):
+    from models import CaseMigration, ProcessVersion
+
+    figures = figures_of(run_gridflow("bench", "migrate", "--cases", "5"))
+    assert figures["cases"] == figures["can_migrate"] == figures["migrated"] == figures["undone"] == 5
+    assert figures["failed"] == 0 and figures["migrated_per_s"] > 0
+    with sessions() as session:  # without --keep: no case, no moves and no bench version are left
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(CaseMigration)) == 0
+        assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 1

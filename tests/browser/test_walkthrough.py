@@ -124,6 +124,12 @@ def test_case_lifecycle_through_the_pages(pages):
     open_task_from_inbox(pages, leader, code, "结案", "close")
     submit_task(leader)
 
+    # The community rates the department that handled it (two-way assessment); not satisfied needs a reason.
+    community = pages.open("comm_nanchizi")
+    open_task_from_inbox(pages, community, code, "评价处置部门", "rate-unit")
+    community.get_by_label("满意", exact=True).check()
+    submit_task(community)
+
     # The case page: closed, the whole story in words, the path drawn on the diagram.
     leader.goto(f"/cases/{code}")
     expect(leader.locator(".case-head .stage")).to_have_attribute("data-stage", "closed")

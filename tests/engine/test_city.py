@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from cli.main import main
 from demo.loader import DEMO_CITY, DEMO_PASSWORD, ROOT
 from engine.city import CityError, export_city, import_city
+from engine.access.accounts import sign_in
 from models import Category, Department, OrgUnit, User, create_schema, make_engine, make_session_factory
 
 PROCESSES = ROOT / "processes"
@@ -139,6 +140,12 @@ def test_new_users_get_an_initial_password_shown_once(sessions, city_dir):
     result = load(sessions, city_dir)
     assert len(result.passwords) == 77 and len(set(result.passwords.values())) == 77
     assert DEMO_PASSWORD not in result.passwords.values()
+    with sessions() as session:  # the printed password signs in, and is then kept as scrypt
+        assert sign_in(session, "grid_dhm_01", result.passwords["grid_dhm_01"] + "x") is None
+        user = sign_in(session, "grid_dhm_01", result.passwords["grid_dhm_01"])
+        assert user is not None and user.password_hash.startswith("scrypt$")
+        session.commit()
+        assert sign_in(session, "grid_dhm_01", result.passwords["grid_dhm_01"]) is not None
 
 
 def test_export_import_export_gives_identical_files(demo_db, new_database, tmp_path):

@@ -22,7 +22,8 @@ def files(settings):
 
 
 def test_the_shipped_processes_are_valid(rt, files):
-    assert set(files) == {"grid_case.bpmn", "routing.dmn", "sla.dmn", "supervision.dmn", "stages.toml", "notices.toml", "policy.toml"}
+    assert set(files) == {"grid_case.bpmn", "routing.dmn", "sla.dmn", "supervision.dmn", "stages.toml", "notices.toml",
+                          "policy.toml", "assessment.toml"}
     assert process_service.validate(rt, files, required="grid_case") == []
 
 

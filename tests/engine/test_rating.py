@@ -52,10 +52,12 @@ def test_a_resident_report_is_closed_while_the_rating_window_is_open(driver, clo
     assert tracking.reporter_case(driver.session, driver.rt, case.code, secret).can_rate
 
 
-def test_a_patrol_report_ends_at_closing_without_a_rating(driver, clock):
+def test_a_patrol_report_goes_from_closing_to_the_communitys_rating(driver, clock):
     case = driver.report()
     drive(driver, case, HANDLING + [s for s in TO_CLOSE if s[0] != "callback"])
-    assert (case.status, case.stage, case.next_timer_at) == ("closed", "closed", None)
+    # no resident's rating; the community rates the department (tests/engine/test_two_way.py)
+    assert (case.status, case.stage, case.next_timer_at) == ("closed", "unit_rating", at(2, 10).replace(month=12))
+    assert [t.bpmn_id for t in driver.open_tasks(case)] == ["rate_unit"]
     assert case.tracking_secret is None
 
 
@@ -63,7 +65,7 @@ def test_a_satisfied_rating_ends_the_case_and_is_given_once(driver, closed, cloc
     case, secret = closed
     clock.move_to(at(26, 9))
     view = rate(driver, case, secret, "satisfied", "很及时")
-    assert (case.status, case.stage) == ("closed", "closed") and not view.can_rate
+    assert (case.status, case.stage) == ("closed", "unit_rating") and not view.can_rate  # then the community rates
     assert case.closed_at == at(25, 10)  # the rating does not move the closing time
     assert view.rating.satisfaction == "satisfied"
     with pytest.raises(Conflict):
@@ -81,7 +83,7 @@ def test_the_window_closes_after_seven_working_days(driver, closed, clock):
     clock.move_to(at(4, 10, 1).replace(month=12))
     drain(driver.sessions, driver.rt)
     driver.session.expire_all()
-    assert (case.status, case.stage, case.closed_at) == ("closed", "closed", at(25, 10))
+    assert (case.status, case.stage, case.closed_at) == ("closed", "unit_rating", at(25, 10))
     with pytest.raises(Conflict):
         tracking.rate(driver.session, driver.rt, case.code, secret, "satisfied")
 
@@ -93,7 +95,7 @@ def test_dissatisfied_goes_to_the_shift_leader_who_may_uphold(driver, closed):
     assert (review.role, review.scope_key) == ("shift_leader", "110000/110101/110101001/")
     assert (case.status, case.stage) == ("closed", "rating_review")
     driver.do(case, "review_rating", "leader_dhm", review_decision="uphold", review_note="已按标准处置")
-    assert (case.status, case.stage, case.closed_at) == ("closed", "closed", at(25, 10))
+    assert (case.status, case.stage, case.closed_at) == ("closed", "unit_rating", at(25, 10))
 
 
 def test_a_reopened_case_goes_back_to_handling_and_can_be_rated_again(driver, closed, clock):
@@ -113,7 +115,8 @@ def test_a_reopened_case_goes_back_to_handling_and_can_be_rated_again(driver, cl
     assert (case.status, case.stage, case.closed_at) == ("closed", "rating", at(25, 14))
     assert case.due_at is None
     rate(driver, case, secret, "basically")
-    assert (case.status, case.stage) == ("closed", "closed")
+    assert (case.status, case.stage) == ("closed", "unit_rating")
+    assert [t.bpmn_id for t in driver.open_tasks(case)] == ["rate_unit"]  # once, for the final handling
     ratings = driver.session.scalars(select(Rating.satisfaction).where(Rating.source == "resident")
                                      .order_by(Rating.id)).all()
     assert ratings == ["dissatisfied", "basically"]

@@ -10,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from cli.main import main
 from models import Base, Case, CaseEvent, Task, create_schema, make_engine, make_session_factory, migrate
@@ -112,6 +112,27 @@ def test_upgrading_a_d221e81_database_keeps_every_case_task_and_event(old_engine
     else:
         # create_all left SQLite's unique constraints unnamed; SQLite never needs their names.
         assert drift and all(op == "add_constraint" and c.name.endswith("_key") for op, c in drift)
+
+
+def test_upgrading_chains_the_existing_events_so_that_verify_passes_and_then_catches_an_edit(old_engine, cli):
+    assert cli("db", "upgrade").exit_code == 0
+    with make_session_factory(old_engine)() as session:
+        counts = dict(session.execute(select(CaseEvent.case_id, func.count()).group_by(CaseEvent.case_id)).all())
+        assert {c.id: c.event_seq for c in session.scalars(select(Case))} == {i: counts.get(i, 0) for i in range(1, 31)}
+        last_id = session.scalar(select(func.max(CaseEvent.id)))  # the PostgreSQL dump's ids have gaps
+        victim = session.scalars(select(CaseEvent).where(CaseEvent.kind == "task_completed").order_by(CaseEvent.id)
+                                 .offset(7)).first()
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.startswith(f"check 1: 246 event(s) checked, the trail is intact up to event #{last_id} ")
+    with old_engine.begin() as conn:
+        conn.execute(text("UPDATE case_event SET task_name = task_name || '（改）' WHERE id = :id"), {"id": victim.id})
+    broken = cli("audit", "verify", "--from", "1")
+    assert broken.exit_code == 0  # --from 1 walks only what came after check 1: the edit is before it
+    broken = cli("audit", "verify")
+    assert broken.exit_code == 1
+    assert f"event #{victim.id} " in broken.output and "was changed" in broken.output
+    assert f"the first is event #{victim.id}" in broken.output
 
 
 def test_upgrade_refuses_an_old_database_whose_tables_differ(empty_engine, cli):

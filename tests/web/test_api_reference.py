@@ -32,8 +32,8 @@ def test_process_versions_and_their_bpmn(client, token):
     versions = client.get("/api/v1/processes", headers=clerk).get_json()["items"]
     assert [(v["key"], v["version"]) for v in versions] == [("grid_case", 1)] and len(versions[0]["hash"]) == 64
     detail = client.get("/api/v1/processes/grid_case/1", headers=clerk).get_json()
-    assert detail["files"] == ["grid_case.bpmn", "notices.toml", "policy.toml", "routing.dmn", "sla.dmn", "stages.toml",
-                               "supervision.dmn"]
+    assert detail["files"] == ["assessment.toml", "grid_case.bpmn", "notices.toml", "policy.toml", "routing.dmn", "sla.dmn",
+                               "stages.toml", "supervision.dmn"]
     policy = client.get("/api/v1/processes/grid_case/1/files/policy.toml", headers=clerk)
     assert policy.mimetype == "application/toml" and b"[escalation.levels.street]" in policy.data
     bpmn = client.get("/api/v1/processes/grid_case/1/files/grid_case.bpmn", headers=clerk)
@@ -85,7 +85,9 @@ def test_openapi_document_and_docs_page_need_no_token(client):
     assert any(p["name"] == "If-Match" for p in complete["parameters"])
     assert "application/problem+json" in complete["responses"]["412"]["content"]
     report = spec["components"]["schemas"]["CaseReport"]
-    assert {"category_code", "grid_code", "description"} <= set(report["required"])
+    assert {"category_code", "description"} <= set(report["required"])
+    # A point places the case on its own, so the grid code is optional (and coord_system names the datum).
+    assert "grid_code" not in report["required"] and report["properties"]["coord_system"]["enum"] == ["wgs84", "gcj02"]
     assert report["additionalProperties"] is False
     page = client.get("/api/v1/docs")
     html = page.get_data(as_text=True)

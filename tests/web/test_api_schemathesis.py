@@ -46,8 +46,11 @@ def live(client, token):
     attachment = client.post(f"/api/v1/cases/{code}/attachments", data={"file": (io.BytesIO(photo.getvalue()), "a.png")},
                              headers=clerk, content_type="multipart/form-data").get_json()
     token_id = client.post("/api/v1/tokens", json={"name": "spare"}, headers=clerk).get_json()["id"]
+    round_id = client.post("/api/v1/assessment/rounds", headers=token("admin"), json={
+        "name": "2026年第四季度", "period_start": "2026-10-01", "period_end": "2026-12-31", "unit": "110101"}
+    ).get_json()["id"]
     return {"headers": clerk, "path": {"code": code, "task_id": task_id, "attachment_id": attachment["id"],
-                                       "token_id": token_id, "key": "grid_case", "version": 1,
+                                       "token_id": token_id, "round_id": round_id, "key": "grid_case", "version": 1,
                                        "name": "grid_case.bpmn", "username": "clerk_dhm",
                                        "unit_code": "110101001001001", "department_code": "HW",
                                        "category_code": "E0102"}}

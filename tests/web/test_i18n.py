@@ -77,10 +77,11 @@ SAME_THINGS = {
 ROLE_PAGES = {
     "grid_dhm_01": ["/inbox", "/report", "/cases", "/notifications"],
     "clerk_dhm": ["/inbox", "/report", "/cases"],
-    "leader_dhm": ["/inbox?team=1", "/board", "/cases"],
+    "leader_dhm": ["/inbox?team=1", "/board", "/cases", "/assessment", "/assessment?by=person",
+                   "/assessment/cases?by=street&indicator=closing_rate", "/map"],
     "dispatch_dhm": ["/inbox", "/cases"],
-    "handler_hw": ["/inbox", "/cases"],
-    "super_district": ["/board", "/inbox", "/cases"],
+    "handler_hw": ["/inbox", "/cases", "/assessment?by=department"],
+    "super_district": ["/board", "/inbox", "/cases", "/assessment?by=category", "/map"],
     "admin": ["/inbox", "/report", "/board", "/cases", "/admin/users", "/admin/users/new", "/admin/users/clerk_dhm",
               "/admin/units", "/admin/departments", "/admin/categories", "/admin/import", "/admin/history"],
 }

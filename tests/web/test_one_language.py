@@ -114,6 +114,12 @@ def test_every_word_of_a_page_is_in_its_language(app, rated_case, lang):
         f"/tasks/{accept_task}", data={"csrf_token": csrf, "decision": "duplicate"})
     pages["/tasks (unknown choice)"] = clerk.post(f"/tasks/{accept_task}", data={"csrf_token": csrf, "decision": "x"})
     pages["/cases (bad filter)"] = clerk.get("/cases?created_from=soon&status=lost")
+    pages["/report (outside every grid)"] = clerk.post("/report", data={
+        "csrf_token": csrf, "category_code": "E0102", "lat": "31.2304", "lng": "121.4737", "description": "堆放垃圾"})
+    pages["/report (point in another grid)"] = clerk.post("/report", data={
+        "csrf_token": csrf, "category_code": "E0102", "grid_code": "110101001001001", "lat": "39.9119",
+        "lng": "116.4017", "description": "堆放垃圾"})
+    pages["/map (bad filter)"] = clerk.get("/map?flag=late&created_to=soon")
     pages["/cases/<code>"] = clerk.get(f"/cases/{code}")
     notices = clerk.get("/notifications")
     assert notices.status_code == 200 and 'class="tag overdue"' in text(notices)

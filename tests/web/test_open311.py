@@ -205,7 +205,7 @@ def test_attributes_are_checked_against_the_definition(client, api_key, token):
     ({"service_code": ""}, 400, "service_code: Required"),
     ({"lat": None, "long": None}, 400, "location"),
     ({"lat": "north", "long": "116.39"}, 400, "lat"),
-    ({"lat": "10.0", "long": "10.0"}, 400, "outside every grid"),
+    ({"lat": "10.0", "long": "10.0"}, 422, "outside every grid"),
     ({"lat": None, "long": None, "address_string": "上海市浦东新区"}, 400, "address_string"),
     ({"lat": None, "long": None, "address_id": "999"}, 400, "address_id"),
     ({"media_url": "javascript:alert(1)"}, 400, "media_url"),

@@ -283,15 +283,15 @@ def test_intake_preselects_the_workers_grid_and_keeps_input_on_errors(client_for
     body = text(r)
     assert r.status_code == 422 and "王府井大街1号" in body
     assert body.count('class="field-error"') >= 2
-    r = report(worker, self_handled="on", lat="39.9130", lng="116.4030",
+    r = report(worker, self_handled="on", lat="39.9119", lng="116.3993",
                photos=[(io.BytesIO(png()), "before.png"), (io.BytesIO(png()[:-20] + b"x" * 20), "b2.png")])
     assert r.status_code == 422  # the broken second photo: nothing is reported
     with demo_db() as s:
         assert s.scalar(select(Case.id)) is None
-    code = reported_code(report(worker, self_handled="on", lat="39.9130", lng="116.4030",
+    code = reported_code(report(worker, self_handled="on", lat="39.9119", lng="116.3993",
                                 photos=(io.BytesIO(png()), "before.png")))
     case = case_by_code(demo_db, code)
-    assert case.self_handled and case.source == "patrol" and case.lat == pytest.approx(39.913)
+    assert case.self_handled and case.source == "patrol" and case.lat == pytest.approx(39.9119)
     assert "before.png" in text(worker.get(f"/cases/{code}"))
 
 
@@ -356,8 +356,24 @@ def test_board_shows_overdue_by_department_and_street_live(client_for, app, demo
     assert 'id="board-overdue">1<' in body and "环境卫生" in body and "东华门街道" in body
     assert "department=HW" in body and code in body.split('id="supervise-tasks"')[1]
     assert code in text(supervisor.get("/cases?flag=overdue&department=HW"))
+    assert code in text(supervisor.get("/cases?late=department&department=HW"))
+    assert code not in text(supervisor.get("/cases?late=centre"))
+    owners = body.split('id="by-owner"')[1].split("</table>")[0]
+    assert 'data-owner="department"' in owners and "本月超时环节" in body and "本月结案率" in body
     notices = text(client_for("handler_hw").get("/notifications"))
     assert code in notices
+
+
+def test_the_board_puts_the_centres_late_acceptance_on_the_centre_not_on_a_department(client_for, app, clock):
+    code = reported_code(report(client_for("grid_dhm_01")))
+    clock.move_to(WEDNESDAY_10 + timedelta(days=1))       # acceptance (1 working hour) is late
+    sweep(app.extensions["gridflow.sessions"], app.extensions["gridflow.runtime"])
+    body = text(client_for("super_district").get("/board?partial=1"))
+    departments = body.split('id="by-department"')[1].split("</table>")[0]
+    assert "未派遣至部门" not in departments and "department=" not in departments
+    centre = body.split('data-owner="centre"')[1].split("</tr>")[0]
+    assert ">1</a>" in centre
+    assert code in text(client_for("super_district").get("/cases?late=centre"))
 
 
 def test_missing_holiday_data_is_told_to_the_admin_who_can_add_it(client_for, clock):

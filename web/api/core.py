@@ -212,4 +212,4 @@ def if_match() -> tuple[int, int | None] | None:
 
 
 # The resource modules add their routes to bp.
-from web.api import admin, cases, openapi, reference, tasks, tokens  # noqa: E402,F401
+from web.api import admin, assessment, cases, openapi, reference, tasks, tokens, two_way  # noqa: E402,F401

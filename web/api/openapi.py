@@ -40,6 +40,7 @@ PATH_PARAMS = {
     "version": ({"type": "integer", "minimum": 1, "maximum": 2 ** 31 - 1}, "A process version number."),
     "key": ({"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}, "A process key such as grid_case."),
     "name": ({"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$"}, "A file name such as grid_case.bpmn."),
+    "round_id": ({"type": "integer", "minimum": 1, "maximum": MAX_ID}, "A rating round's id."),
 }
 _ARG = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
@@ -140,8 +141,8 @@ def docs():
     schemas = spec["components"]["schemas"]
     operations = [{"method": method.upper(), "path": path, **op}
                   for path, ops in spec["paths"].items() for method, op in ops.items()]
-    tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "reference", "admin",
-                                                            "tokens"].index)
+    tags = sorted({op["tags"][0] for op in operations}, key=["cases", "tasks", "notifications", "assessment",
+                                                            "reference", "admin", "tokens"].index)
     return render_template("api_docs.html", spec=spec, tags=tags, operations=operations, schemas=schemas,
                            describe=describe, ref_name=ref_name)
 

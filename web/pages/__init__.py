@@ -30,11 +30,12 @@ MAX_PHOTOS = 10  # photos stored from one form; the request size limit allows th
 @bp.app_context_processor
 def _nav_roles():
     """The top bar shows a page to the roles policy.toml lets in: who may report (any channel),
-    see the board, work in the studio, administer."""
+    see the board, work in the studio, administer, see the map."""
     def nav_roles(page: str) -> tuple[str, ...]:
         policy = runtime().policy
         return {"report": lambda: case_roles(policy), "board": lambda: policy.board_roles,
-                "studio": lambda: policy.studio_roles, "administer": lambda: policy.admin_roles}[page]()
+                "studio": lambda: policy.studio_roles, "administer": lambda: policy.admin_roles,
+                "map": lambda: policy.map_roles}[page]()
     return {"nav_roles": nav_roles}
 
 
@@ -139,4 +140,4 @@ def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
 
 
 # The page families add their routes to bp.
-from web.pages import admin, board, cases, inbox, intake, notifications, studio, tasks  # noqa: E402,F401
+from web.pages import admin, assessment, board, cases, inbox, intake, map, notifications, rounds, studio, tasks  # noqa: E402,F401

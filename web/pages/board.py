@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
+from engine.assessment.board import board_with_figures
 from engine.errors import InputError, Message
 from engine.queries import board as board_service
 
@@ -31,14 +32,16 @@ def _page(args) -> tuple[int, int | None]:
 @bp.get("/board")
 @login_required(lambda: runtime().policy.board_roles)
 def board():
-    moment, rt = now(), runtime()
+    moment = now()
     try:
         offset, limit, page_error = *_page(request.args), None
     except InputError as exc:  # as a list's bad filter does: the first page, with the rule above it
         offset, limit, page_error = 0, None, error_text(exc)
-    data = board_service.supervision_board(get_session(), g.user, now=moment, policy=rt.policy, calendar=rt.calendar,
-                                           offset=offset, limit=limit or board_service.PAGE_SIZE)
-    context = dict(board=data, moment=moment, offset=data.supervision.offset, limit=limit, page_error=page_error,
+    figures = board_with_figures(get_session(), runtime(), g.user, now=moment, offset=offset,
+                                 limit=limit or board_service.PAGE_SIZE)
+    data = figures.board
+    context = dict(board=data, figures=figures, moment=moment, offset=data.supervision.offset, limit=limit,
+                   page_error=page_error,
                    clocks={r.task.id: countdown(r.task.due_at, moment, r.task.case.category.emergency)
                            for r in data.supervision.rows})
     if request.args.get("partial"):

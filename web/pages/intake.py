@@ -17,7 +17,7 @@ from web.auth import login_required
 from web.db import get_session, runtime
 from web.pages import bp, store_photos, uploaded_photos
 
-FIELDS = ("category_code", "grid_code", "address", "lat", "lng", "description", "urgency", "source",
+FIELDS = ("category_code", "grid_code", "address", "lat", "lng", "coord_system", "description", "urgency", "source",
           "reporter_name", "reporter_phone")
 
 

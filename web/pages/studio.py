@@ -1,12 +1,13 @@
 """The designer studio: deployed versions (who, when, hash, note, the cases on each), the
 difference between two versions, downloads, and drafts edited in the browser's modeller,
-checked on the server and deployed with a note."""
+checked on the server and deployed with a note; moving running cases between versions."""
 from __future__ import annotations
 
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, InputError
+from engine.lifecycle import migration as migration_service
 from engine.process import diff as diff_service
 from engine.process import drafts as draft_service
 from engine.process import versions as version_service
@@ -123,3 +124,61 @@ def studio_deploy_draft(draft_id: int):
     flash(_("Deployed version %(version)s: new cases start on it now.", version=deployment.version.version),
           "success")
     return redirect(url_for("pages.studio_version", version=deployment.version.version))
+
+
+
+def _chosen(text: str) -> dict[str, str]:
+    """Read the mapping box: one ``old_id = new_id`` a line."""
+    chosen = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        old, sep, new = line.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise InputError({"map": [_("Line %(n)d: write old task id = new task id.", n=number)]})
+        chosen[old.strip()] = new.strip()
+    return chosen
+
+
+@bp.route("/studio/migrate", methods=["GET", "POST"])
+@studio_roles
+def studio_migrate():
+    source = request.values
+    a, b = int_arg("from") or form_int("from"), int_arg("to") or form_int("to")
+    mapping = source.get("map", "")
+    session, rt = get_session(), runtime()
+    try:
+        chosen = _chosen(mapping)
+        if request.method == "POST":
+            if not a or not b:
+                raise InputError({"from": [_("Choose the version the cases run on and the one to move them to.")]})
+            moved = failed = 0
+            for batch in migration_service.migrate(session, rt, migration_service.plan(
+                    session, rt, _key(), a, b, chosen), g.user.username):
+                session.commit()
+                moved, failed = moved + len(batch.migrated), failed + len(batch.failed)
+            flash(_("%(moved)d case(s) moved to version %(to)d, %(failed)d stayed.", moved=moved, to=b,
+                    failed=failed), "success")
+            return redirect(url_for("pages.studio_migrate", **{"from": a, "to": b, "map": mapping}))
+        data = migration_service.preview(session, rt, _key(), a, b, chosen)
+    except InputError as exc:
+        session.rollback()
+        flash("; ".join(translated(m) for msgs in exc.errors.values() for m in msgs), "error")
+        return redirect(url_for("pages.studio_migrate"))
+    return render_template("studio/migrate.html", data=data, key=_key(), mapping=mapping)
+
+
+@bp.post("/studio/migrate/undo")
+@studio_roles
+def studio_undo_migration():
+    session = get_session()
+    try:
+        result = migration_service.undo(session, runtime(), request.form.get("run", ""), g.user.username)
+    except Conflict as exc:
+        session.rollback()
+        flash(translated(exc.message), "error")
+        return redirect(url_for("pages.studio_migrate"))
+    session.commit()
+    flash(_("%(restored)d case(s) back on their earlier version, %(refused)d had moved on.",
+            restored=len(result.restored), refused=len(result.refused)), "success")
+    return redirect(url_for("pages.studio_migrate"))

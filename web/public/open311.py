@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, current_app, request, url_for
 
 from engine.public import open311 as o311
-from engine.errors import EngineError, Forbidden, InputError
+from engine.errors import EngineError, Forbidden, InputError, OutsideGrids
 from engine.access.links import client_for_key
 
 from web.db import get_session, runtime
@@ -82,7 +82,9 @@ def errors(status: int, descriptions: list[str]) -> Response:
 @bp.errorhandler(EngineError)
 def _engine_error(exc: EngineError):
     if isinstance(exc, InputError):
-        return errors(400, [f"{field}: {msg}" for field, msgs in exc.errors.items() for msg in msgs] or [exc.message])
+        # The spec's 400, except for a well-formed point outside every grid: 422, as on every channel.
+        return errors(422 if isinstance(exc, OutsideGrids) else 400,
+                      [f"{field}: {msg}" for field, msgs in exc.errors.items() for msg in msgs] or [exc.message])
     status = http_status(exc)
     if status >= 500:
         current_app.logger.error("open311: %s", exc.message)

@@ -43,6 +43,10 @@
           var form = button.closest("form");
           form.querySelector("[name=lat]").value = pos.coords.latitude.toFixed(6);
           form.querySelector("[name=lng]").value = pos.coords.longitude.toFixed(6);
+          // The browser's position is WGS-84; the report page's map looks the grid up on change.
+          var system = form.querySelector("[name=coord_system]");
+          if (system) { system.value = "wgs84"; }
+          form.querySelector("[name=lat]").dispatchEvent(new Event("change"));
         });
       });
     });

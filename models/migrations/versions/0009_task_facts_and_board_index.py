@@ -1,6 +1,6 @@
 """Tasks keep the case facts their ``keep`` property names; the board's index is by stage.
 
-Revision 0009 (after 0008): a 督办 task row carries its order's facts (late stage, addressee,
+Revision 0009 (after 0016): a 督办 task row carries its order's facts (late stage, addressee,
 level) for the supervision board and the case page, and the board's partial index no longer
 names a stage code (processes/stages.toml decides which stages the board lists).
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0008'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.city.coords import COORD_SYSTEMS
 from engine.lifecycle.cases import SOURCES, URGENCIES
 from engine.process.forms import SafeString, not_blank
 from engine.queries.inbox import FLAGS
@@ -16,11 +17,17 @@ from web.api.schemas.common import (CATEGORY, DEPARTMENT, MAX_ID, ORG, STAGE, Ca
 class CaseReportSchema(Strict):
     category_code = SafeString(required=True, validate=validate.Length(min=1, max=8),
                                metadata={"example": "E0102", "description": "A 小类 code from GET /categories."})
-    grid_code = SafeString(required=True, validate=validate.Regexp(r"^\d{10,24}$", error="Must be a grid code of digits."),
-                           metadata={"example": "110101001001001", "description": "A grid's code from GET /org-units?level=grid."})
+    grid_code = SafeString(load_default=None, validate=validate.Regexp(r"^\d{10,24}$", error="Must be a grid code of digits."),
+                           metadata={"example": "110101001001001",
+                                     "description": "A grid's code from GET /org-units?level=grid. Leave it out to "
+                                                    "place the case by lat and lng in the grid that covers the point; "
+                                                    "sent with a point, it must name that grid."})
     address = SafeString(load_default="", validate=validate.Length(max=255), metadata={"example": "南池子大街12号"})
     lat = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     lng = JsonNumber(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
+    coord_system = SafeString(load_default="wgs84", validate=validate.OneOf(COORD_SYSTEMS), metadata={
+        "description": "The datum of lat and lng: wgs84 (GPS, the default and what is stored) or gcj02 "
+                       "(what Chinese map SDKs such as AMap and Tencent Maps return; converted to WGS-84)."})
     description = SafeString(required=True, validate=[validate.Length(min=2, max=4000), not_blank],
                              metadata={"example": "路边堆放生活垃圾"})
     source = SafeString(load_default="app", validate=validate.OneOf(SOURCES), metadata={"example": "hotline"})
