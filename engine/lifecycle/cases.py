@@ -3,6 +3,9 @@
 Every function takes a Session and leaves the commit to the caller (one transaction per
 user action). Instance state is written with ``UPDATE … WHERE version = :seen``; a lost
 race surfaces as :class:`Conflict` and nothing of the action is kept.
+
+A little over 400 lines: intake's checks (one pass that reports every problem at once) sit
+beside the step they guard; the record, tasks, satisfaction and migration have their own modules.
 """
 from __future__ import annotations
 
