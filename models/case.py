@@ -49,7 +49,7 @@ class Case(Base):
     reporter_phone: Mapped[str] = mapped_column(String(32), default="")
     self_handled: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    stage: Mapped[str] = mapped_column(String(32), default="intake")
+    stage: Mapped[str] = mapped_column(String(32))  # set by the engine from processes/stages.toml
     department_code: Mapped[str | None] = mapped_column(String(20))
     # Due time of each timed stage, as recorded when that stage's task became ready.
     due_times: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -3,6 +3,9 @@
 Every function takes a Session and leaves the commit to the caller (one transaction per
 user action). Instance state is written with ``UPDATE … WHERE version = :seen``; a lost
 race surfaces as :class:`Conflict` and nothing of the action is kept.
+
+A little over 400 lines: intake's checks (one pass that reports every problem at once) sit
+beside the step they guard; the record, tasks, satisfaction and migration have their own modules.
 """
 from __future__ import annotations
 
@@ -119,6 +122,7 @@ def report_case(session: Session, rt: Runtime, actor: User | None, report: dict[
         reporter_name=report.get("reporter_name") or "", reporter_phone=report.get("reporter_phone") or "",
         self_handled=self_handled, reported_by_id=actor.id if actor else None,
         process_version_id=version.id, created_at=now, updated_at=now, due_times={}, state=b"",
+        stage=rt.policy_of(session, version.id).new_case_stage,
     )
     record_step(session, rt, case, workflow, bundle, actor, kind="reported", open_rows=[],
                 data={k: report.get(k) for k in ("category_code", "grid_code", "source", "urgency", "self_handled")})

@@ -22,6 +22,7 @@ from models import Case, CaseEvent, CaseMigration, ProcessVersion, Task
 
 from engine.errors import Conflict, EngineError, InputError, Message, NotFound
 from engine.lifecycle.record import stage_of
+from engine.lifecycle.chain import append_events
 from engine.process.versions import VersionSummary, versions
 from engine.runtime import Runtime
 from engine.spiff import ProcessBundle, ProcessError, SpecMapping, Unfit
@@ -226,15 +227,14 @@ def undo(session: Session, rt: Runtime, run: str, by: str) -> UndoResult:
     return result
 
 
-_CASES, _TASKS, _EVENTS, _MOVES = (Case.__table__, Task.__table__, CaseEvent.__table__,
-                                   CaseMigration.__table__)
+_CASES, _TASKS, _MOVES = Case.__table__, Task.__table__, CaseMigration.__table__
 _MOVE_CASE = (update(_CASES).where(_CASES.c.id == bindparam("b_id"), _CASES.c.version == bindparam("b_seen"))
               .values(version=bindparam("b_version"), process_version_id=bindparam("b_pv"),
                       state=bindparam("b_state"), stage=bindparam("b_stage"), updated_at=bindparam("b_at")))
 _RENAME_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
                 .values(bpmn_id=bindparam("b_bpmn_id"), name=bindparam("b_name"), stage=bindparam("b_stage"),
                         form_key=bindparam("b_form_key")))
-_INSERT_EVENTS, _INSERT_MOVES = insert(_EVENTS), insert(_MOVES)
+_INSERT_MOVES = insert(_MOVES)
 
 
 class _Moves:
@@ -300,8 +300,8 @@ class _Moves:
     def flush(self) -> None:
         if self.renames:
             self.conn.execute(_RENAME_TASK, self.renames)
-        if self.events:
-            self.conn.execute(_INSERT_EVENTS, self.events)
+        for event in self.events:  # each case's event goes at the end of its own hash chain
+            append_events(self.session, event["case_id"], [event])
         if self.kept:
             self.conn.execute(_INSERT_MOVES, self.kept)
         self.renames, self.events, self.kept = [], [], []

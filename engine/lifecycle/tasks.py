@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from models import Membership, Task, User
+from models import CaseEvent, Membership, Task, User
 
 from engine.errors import Conflict, Forbidden, InputError, Message, NotFound, PreconditionFailed
 from engine.process.forms import Fact, prefill, shown_facts

@@ -58,6 +58,7 @@ class Policy:
 
     stages: dict[str, Stage]
     expected_completion: str
+    new_case_stage: str
     notices: dict[str, dict[str, str]]
     default_locale: str
     roles: tuple[str, ...]
@@ -148,7 +149,7 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
             raise PolicyError(f"{name}: not valid TOML: {exc}") from None
     roles_doc = _Doc(POLICY_FILE, raw[POLICY_FILE])
     roles = roles_doc.names("roles.codes")
-    stages, expected = _stages(_Doc(STAGES_FILE, raw[STAGES_FILE]))
+    stages, expected, new_case = _stages(_Doc(STAGES_FILE, raw[STAGES_FILE]))
     notices, locale = _notices(_Doc(NOTICES_FILE, raw[NOTICES_FILE]))
     lanes = {}
     for lane, role in roles_doc.table("lanes").items():
@@ -195,7 +196,7 @@ def parse_policy(files: Mapping[str, str]) -> Policy:
                 raise PolicyError(f"{POLICY_FILE}: administer.whole_city_at: {level!r} is not one of "
                                   f"{', '.join(HOLDING_KINDS[:-1])}")
     return Policy(
-        stages=stages, expected_completion=expected, notices=notices, default_locale=locale,
+        stages=stages, expected_completion=expected, new_case_stage=new_case, notices=notices, default_locale=locale,
         roles=roles, lanes=lanes, assign_roles=roles_doc.roles("assign.roles", roles),
         team_view_roles=roles_doc.roles("team_view.roles", roles), board_roles=roles_doc.roles("board.roles", roles),
         # Added after the first versions were deployed: a version's files without them read as
@@ -252,7 +253,7 @@ def _names(file: str, key: str, item: Any) -> dict[str, str]:
     return {"zh": item["zh"], "en": item["en"]}
 
 
-def _stages(doc: _Doc) -> tuple[dict[str, Stage], str]:
+def _stages(doc: _Doc) -> tuple[dict[str, Stage], str, str]:
     stages = {}
     for code, item in doc.table("stages").items():
         key = f"stages.{code}"
@@ -272,7 +273,11 @@ def _stages(doc: _Doc) -> tuple[dict[str, Stage], str]:
     expected = doc.get("expected_completion")
     if expected not in stages:
         raise PolicyError(f"{doc.name}: expected_completion: {expected!r} is not a stage listed here")
-    return stages, expected
+    # Versions deployed before new_case was a key: the first stage the engine sets.
+    new_case = doc.data.get("new_case") or next((c for c, st in stages.items() if st.set_by_engine), "")
+    if new_case not in stages or not stages[new_case].set_by_engine:
+        raise PolicyError(f"{doc.name}: new_case: {new_case!r} is not a stage listed here with set_by = \"engine\"")
+    return stages, expected, new_case
 
 
 def _notices(doc: _Doc) -> tuple[dict[str, dict[str, str]], str]:

@@ -6,8 +6,10 @@ see Spiff objects other than the opaque workflow and bundle handles they pass ba
 Importing it applies gridflow's changes to the library (patches.py), which first checks
 that the installed version is one they were written for.
 
-A little over 400 lines on purpose: WorkflowEngine is the whole surface the rest of the
-engine sees, and splitting its methods across modules would hide that surface.
+About 500 lines on purpose: WorkflowEngine is the whole surface the rest of the engine sees
+(parse, run, serialize, and read or move a stored state without running it), and splitting its
+methods across modules would hide that surface; the work behind them is in parser.py,
+serializer.py, patches.py, prune.py and migration.py.
 """
 from __future__ import annotations
 

@@ -29,8 +29,10 @@ def deploy(driver, monkeypatch, files):
 
 
 def renamed(files, old, new):
+    """The files with task ``old`` renamed ``new``, in the diagram and in the assessment facts naming it."""
     text = files["grid_case.bpmn"].replace(f'"{old}"', f'"{new}"').replace(f">{old}<", f">{new}<")
-    return dict(files, **{"grid_case.bpmn": text})
+    return dict(files, **{"grid_case.bpmn": text,
+                          "assessment.toml": files["assessment.toml"].replace(f'"{old}"', f'"{new}"')})
 
 
 def relabelled(files):

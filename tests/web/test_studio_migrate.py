@@ -17,7 +17,7 @@ def _two_versions(demo_db, settings):
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
     files = process_service.read_files([settings["PROCESSES_DIR"]])
     bpmn = files["grid_case.bpmn"].replace('"sign_for"', '"sign_receipt"').replace(">sign_for<", ">sign_receipt<")
-    process_service.deploy(driver.session, driver.rt, dict(files, **{"grid_case.bpmn": bpmn}), "grid_case")
+    process_service.deploy(driver.session, driver.rt, dict(files, **{"grid_case.bpmn": bpmn, "assessment.toml": files["assessment.toml"].replace('"sign_for"', '"sign_receipt"')}), "grid_case")
     driver.session.commit()
     code = case.code
     driver.close()
