@@ -4,7 +4,6 @@ role scores and grade bands, and how lateness is attributed. Parsed and checked 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 import tomllib
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.process.policy import OWNERS, PolicyError
+from engine.process.policy import OWNERS, PolicyError, read_when_changed
 
 ASSESSMENT_FILE = "assessment.toml"
 GROUPINGS = ("street", "community", "grid", "department", "person", "category", "major", "source")
@@ -252,26 +251,17 @@ def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: set[str] 
                        scores, tuple(grades), tuple(viewers), text)
 
 
-_cache: dict[str, tuple[int, Definitions]] = {}
-_lock = threading.Lock()
+def _parse_file(texts: dict[str, str]) -> Definitions:
+    return parse_assessment(texts[ASSESSMENT_FILE])
 
 
 def load_assessment(folder: str | Path) -> Definitions:
     """Return the definitions of a processes folder, read again only when the file changes."""
-    path = os.path.join(str(folder), ASSESSMENT_FILE)
-    try:
-        stamp = os.stat(path).st_mtime_ns
-    except OSError:
-        raise PolicyError(f"{ASSESSMENT_FILE}: file missing in {folder}") from None
-    with _lock:
-        cached = _cache.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, parse_assessment(Path(path).read_text(encoding="utf-8")))
-            _cache[path] = cached
-        return cached[1]
+    return read_when_changed(folder, (ASSESSMENT_FILE,), _parse_file)
 
 
 _deployed: dict[str, Definitions] = {}
+_lock = threading.Lock()
 
 
 def definitions_of(files: Mapping[str, str], folder: str | Path) -> Definitions:

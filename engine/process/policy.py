@@ -11,7 +11,7 @@ import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from engine.spiff.sandbox import TEMPLATE_FIELD
 
@@ -303,20 +303,28 @@ def read_policy_files(folder: str | Path) -> dict[str, str]:
     return {name: (folder / name).read_text(encoding="utf-8") for name in POLICY_FILES if (folder / name).is_file()}
 
 
-_cache: dict[str, tuple[tuple, Policy]] = {}
+_cache: dict[tuple, tuple[tuple, Any]] = {}
 _lock = threading.Lock()
+
+
+def read_when_changed(folder: str | Path, names: tuple[str, ...], parse: Callable[[dict[str, str]], Any]) -> Any:
+    """``parse({name: text})`` of these files of a processes folder, parsed again only when one of
+    them changes (policy, assessment and two-way definitions are read on every request)."""
+    folder = str(folder)
+    try:
+        stamp = tuple(os.stat(os.path.join(folder, name)).st_mtime_ns for name in names)
+    except OSError as exc:
+        raise PolicyError(f"{os.path.basename(exc.filename or '')}: file missing in {folder}") from None
+    key = (folder, names, parse)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is None or cached[0] != stamp:
+            texts = {name: Path(folder, name).read_text(encoding="utf-8") for name in names}
+            cached = (stamp, parse(texts))
+            _cache[key] = cached
+        return cached[1]
 
 
 def load_policy(folder: str | Path) -> Policy:
     """Return the policy of a processes folder, read again only when one of its files changes."""
-    folder = str(folder)
-    try:
-        stamp = tuple(os.stat(os.path.join(folder, name)).st_mtime_ns for name in POLICY_FILES)
-    except OSError as exc:
-        raise PolicyError(f"{os.path.basename(exc.filename or '')}: file missing in {folder}") from None
-    with _lock:
-        cached = _cache.get(folder)
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, parse_policy(read_policy_files(folder)))
-            _cache[folder] = cached
-        return cached[1]
+    return read_when_changed(folder, POLICY_FILES, parse_policy)

@@ -3,14 +3,12 @@ the points of each choice, who sees the figures, who opens and scores rounds, an
 Read from the processes folder at once when the file changes; checked by `gridflow processes validate`."""
 from __future__ import annotations
 
-import os
 import re
-import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.process.policy import PolicyError
+from engine.process.policy import PolicyError, read_when_changed
 
 TWO_WAY_FILE = "assessment.toml"
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -111,23 +109,10 @@ def parse_two_way(text: str, *, roles: tuple[str, ...] = (), tasks: dict[str, se
                   score_roles=role_list("rounds.score_roles", rounds.get("score_roles")), items=tuple(items))
 
 
-_cache: dict[str, tuple[int, TwoWay]] = {}
-_lock = threading.Lock()
+def _parse_file(texts: dict[str, str]) -> TwoWay:
+    return parse_two_way(texts[TWO_WAY_FILE])
 
 
 def load_two_way(folder: str | Path) -> TwoWay:
     """Return the two-way sections of the processes folder's assessment.toml, re-read when it changes."""
-    path = os.path.join(str(folder), TWO_WAY_FILE)
-    try:
-        stamp = os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        raise PolicyError(f"{TWO_WAY_FILE}: file missing in {folder}") from None
-    with _lock:
-        hit = _cache.get(path)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    with open(path, encoding="utf-8") as fh:
-        parsed = parse_two_way(fh.read())
-    with _lock:
-        _cache[path] = (stamp, parsed)
-    return parsed
+    return read_when_changed(folder, (TWO_WAY_FILE,), _parse_file)

@@ -28,3 +28,15 @@ def token(app, demo_db):
             session.commit()
         return {"Authorization": f"Bearer {value}"}
     return make
+
+
+@pytest.fixture
+def client_for(app):
+    """Return a function that signs a demo user in and gives their test client (``.csrf`` set)."""
+    from tests.web.pages import sign_in
+
+    def make(username):
+        c = app.test_client()
+        c.csrf = sign_in(c, username)
+        return c
+    return make

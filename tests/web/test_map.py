@@ -11,7 +11,6 @@ from engine.city.coords import wgs84_to_gcj02
 from models import Case
 from tests.timekeeping import at
 from tests.web.pages import text
-from tests.web.test_pages import client_for  # noqa: F401 (a fixture)
 
 GRID = "110101001001001"
 GRID_2 = "110101001001002"

@@ -2,7 +2,6 @@
 validation and conflicts, intake, case page, board, notices, languages."""
 from __future__ import annotations
 
-import re
 import html
 import io
 import re
@@ -27,13 +26,6 @@ OTHER_GRID = "110101003001001"
 pytestmark = pytest.mark.usefixtures("clock")
 
 
-@pytest.fixture
-def client_for(app):
-    def make(username):
-        c = app.test_client()
-        c.csrf = sign_in(c, username)
-        return c
-    return make
 
 
 

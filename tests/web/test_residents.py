@@ -11,29 +11,13 @@ import re
 import pytest
 
 from tests.photos import png
-from tests.web.pages import sign_in, text
+from tests.web.pages import text
+from tests.web.test_pages import GRID, report
 from tests.web.test_track import TO_CLOSE, complete
 
-GRID = "110101001001001"
 LINK = re.compile(r'id="tracking-url" class="tracking-url" value="([^"]+)"')
 
 pytestmark = pytest.mark.usefixtures("clock")
-
-
-@pytest.fixture
-def client_for(app):
-    def make(username):
-        c = app.test_client()
-        c.csrf = sign_in(c, username)
-        return c
-    return make
-
-
-def report(c, **fields):
-    data = {"csrf_token": c.csrf, "category_code": "E0102", "grid_code": GRID, "address": "南池子大街12号",
-            "description": "路边堆放生活垃圾", "urgency": "normal"}
-    data.update(fields)
-    return c.post("/report", data=data, content_type="multipart/form-data")
 
 
 def field_errors(page: str) -> list[str]:
