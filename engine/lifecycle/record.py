@@ -40,6 +40,9 @@ _FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
 _INSERT_TASK = insert(_TASKS)
 # Built once: generating .values(...) per new case cost about 0.4 ms.
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+# The kinds of event a step starts with (the ``kind`` record_step is called with): its first event.
+STEP_KINDS = ("reported", "task_completed", "message", "timer")
+
 
 @dataclass(frozen=True)
 class RecordedStep:
