@@ -4,8 +4,11 @@ About 400 lines because it is one bulk writer that must keep each case's state, 
 and timers consistent; its templates are in demo/templates.py.
 
 Cases are copies of real template cases (demo/templates.py) with their own code,
-place, category, source, urgency, department and times over the past ~90 days (working
-hours). Each generated case is consistent with itself: its instance state holds its own
+place, category, source, urgency, department and times in working hours, over the past ~90
+days or, for a database of more than ``DAILY_INTAKE × 90`` cases, over as many days as a
+district taking ``DAILY_INTAKE`` a day needs for them (a million: about 16 months). Open cases
+are the recent ones: about a fifth of a small demo, and never more than ``OPEN_BACKLOG`` (what
+such a district carries) of a large database, so a million cases are 2.5 % open like a real one. Each generated case is consistent with itself: its instance state holds its own
 values, its open tasks carry the role and scope the process gives them, its due times and
 SLA flags agree with the timers that fired or are still armed, and ``next_timer_at`` is the
 earliest armed timer, so the sweep carries on from there like for any other case.
@@ -39,8 +42,13 @@ from engine.access.org import scope_covers
 from engine.runtime import Runtime
 
 WINDOW_DAYS = 90
+# A large district (Dongcheng and its neighbours take 1,500-3,000 cases a day) and the open
+# cases it carries: about ten working days of intake waiting on some stage.
+DAILY_INTAKE = 2000
+OPEN_BACKLOG = 25_000
 BATCH = 5000
-# Share of generated cases per variant (open stages add up to about a fifth, like a busy centre).
+# Share of generated cases per variant (open stages add up to about a fifth, like a busy centre;
+# scaled down to OPEN_BACKLOG in a large database).
 MIX = {"closed": 64, "closed_late": 8, "cancelled": 4, "duplicate": 2.5, "accept": 3, "supplement": 0.8,
        "dispatch": 1.5, "sign": 1.6, "handle": 6, "parked": 0.8, "extension": 0.7, "feedback": 1.6,
        "callback": 1.0, "verify": 2.0, "close": 1.2}
@@ -116,7 +124,9 @@ def generate_cases(sessions: sessionmaker, rt: Runtime, n: int, *, seed: int | N
         version_id = deployed_version_id(session, rt)
         templates = build_templates(session, sessions, rt)
         echo(f"{len(templates)} templates driven through the engine in {time.perf_counter() - started:.1f} s")
-        world = _World(session, rt, version_id, rng, templates)
+        total = (session.scalar(select(func.count()).select_from(Case)) or 0) + n
+        world = _World(session, rt, version_id, rng, templates, total)
+        echo(f"closed cases over {world.window_days} days, {world.open_share:.1%} open")
     by_variant: dict[str, int] = {}
     open_tasks = 0
     with sessions() as session:
@@ -171,15 +181,16 @@ class _World:
     """What a generated case is drawn from, and how one is made."""
 
     def __init__(self, session: Session, rt: Runtime, version_id: int, rng: random.Random,
-                 templates: dict[tuple[str, bool, int], Template]):
+                 templates: dict[tuple[str, bool, int], Template], total: int):
         self.rt, self.rng, self.version_id, self.templates = rt, rng, version_id, templates
         self.bundle = rt.bundle(session, version_id)
         self.cycles: dict[str, tuple[int, float]] = {}  # recurring timers: (cycles, seconds)
         self.timer_exprs = {k: dict(v) for k, v in rt.workflows.boundary_timers(self.bundle).items()}
         self.limits = category_values(session, rt, version_id)
         self.now = rt.clock()
+        self.window_days = max(WINDOW_DAYS, -(-total // DAILY_INTAKE))
         today = self.now.astimezone(rt.calendar.tz).date()
-        self.work = WorkingTime(rt, today - timedelta(days=WINDOW_DAYS + 120), today + timedelta(days=240))
+        self.work = WorkingTime(rt, today - timedelta(days=self.window_days + 120), today + timedelta(days=240))
         self.units = {u.code: u for u in session.scalars(select(OrgUnit))}
         self.grids = [u for u in self.units.values() if u.level == "grid"]
         self.categories = list(session.scalars(select(Category).where(Category.active.is_(True))))
@@ -189,7 +200,7 @@ class _World:
                                            .order_by(Membership.user_id)).all()
         self._actors: dict[tuple[str, str], int | None] = {}
         self.variants = list(MIX)
-        self.variant_weights = [MIX[v] for v in self.variants]
+        self.variant_weights, self.open_share = _mix(total)
         self.last_by_street: dict[str, tuple[int, str]] = {}
         self.prefix = rt.settings["CASE_CODE_PREFIX"]
 
@@ -264,8 +275,9 @@ class _World:
                 rel[j] = begin + limit * rng.uniform(0.05, 0.75)
         now_x = clock.minutes(self.now)
         if template.row["status"] != "open":
-            end = now_x - rng.uniform(60, WINDOW_DAYS * clock.day_minutes * 5 / 7 if clock is self.work
-                                      else WINDOW_DAYS * clock.day_minutes)
+            days = self.window_days
+            end = now_x - rng.uniform(60, days * clock.day_minutes * 5 / 7 if clock is self.work
+                                      else days * clock.day_minutes)
             shift = end - rel[-1]
         else:
             open_row = next((t for t in tasks if t["status"] == "open" and t["bpmn_id"] == template.open_task), None)
@@ -409,6 +421,19 @@ class _World:
             x0, y0, x1, y1 = grid.bbox
             return round(self.rng.uniform(y0, y1), 6), round(self.rng.uniform(x0, x1), 6)
         return grid.lat, grid.lng
+
+
+CLOSED_VARIANTS = ("closed", "closed_late", "cancelled", "duplicate")
+
+
+def _mix(total: int) -> tuple[list[float], float]:
+    """MIX's weights for a database of ``total`` cases, the open variants scaled down so that at
+    most OPEN_BACKLOG of them are open; and the share of open cases that gives."""
+    closed = sum(w for v, w in MIX.items() if v in CLOSED_VARIANTS)
+    opened = sum(MIX.values()) - closed
+    share = min(opened / (closed + opened), OPEN_BACKLOG / max(total, 1))
+    factor = share * closed / (opened * (1 - share))
+    return [w if v in CLOSED_VARIANTS else w * factor for v, w in MIX.items()], share
 
 
 def _repeating_interval(text: str) -> tuple[int, datetime, float]:
