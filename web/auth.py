@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from engine.access.accounts import set_locale, sign_in
 from engine.access.sessions import end_all_sessions, end_session, open_session, session_user
+from engine.admin.passwords import initial_code_holder
 from engine.public.ratelimit import hit, parse_limit
 
 from web.db import get_session, runtime
@@ -150,9 +151,23 @@ def login():
                 session["lang"] = lang
             session.permanent = True
             return redirect(safe_next(request.form.get("next") or request.args.get("next")))
+        holder = initial_code_holder(db, runtime(), username, password[:256])
+        if holder is not None:  # an imported user's initial code: it only lets them choose a password
+            return choose_password_page(holder, {}, username=username, code=password[:256])
         error = _("Wrong username or password.")
     return render_template("login.html", error=error, username=username,
                            next=request.values.get("next", "")), (401 if error else 200)
+
+
+def choose_password_page(user, errors: dict, **code_fields):
+    """The page where ``user`` chooses their password: through a link (its URL), or with their initial
+    code (``username`` and ``code``, carried in the form, never in a URL); kept out of every cache."""
+    page = current_app.make_response((render_template(
+        "admin/set_password.html", user=user, errors=errors, code_fields=code_fields,
+        action=url_for("pages.set_password_with_code") if code_fields else "",
+        minimum=int(runtime().settings.get("PASSWORD_MIN_LENGTH", 10))), 422 if errors else 200))
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 def _login_throttled(username: str) -> int:
