@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 
 from engine.access.accounts import set_locale, sign_in
@@ -74,11 +74,20 @@ def check_csrf():
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRFToken") or ""
     expected = session.get("csrf") or ""
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        if wants_json():  # the report page's queue: it fetches a fresh token and sends again
+            return jsonify({"error": "csrf", "message": _("The form has expired")}), 400
         body = render_template("error.html", status=400, title=_("The form has expired"),
                                message=_("This form was open too long or did not come from gridflow. "
                                          "Go back, reload the page and send it again."))
         return body, 400
     return None
+
+
+def wants_json() -> bool:
+    """Whether the request is a page's script asking for JSON (Accept: application/json) rather
+    than a browser asking for a page."""
+    return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json" \
+        and "text/html" not in request.accept_mimetypes
 
 
 def _roles() -> set[str]:
@@ -92,6 +101,9 @@ def login_required(*roles: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if g.user is None:
+                if wants_json():  # a script of the page (the report queue): it says so and waits
+                    return jsonify({"error": "signed_out",
+                                    "message": _("Your session expired; please sign in again.")}), 401
                 if request.headers.get("HX-Request"):
                     response = current_app.response_class(status=401)
                     response.headers["HX-Redirect"] = url_for("auth.login", next=_next_target())

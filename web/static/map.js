@@ -103,6 +103,9 @@
           found.setAttribute("data-grid", g.code);
           show([g.lat, g.lng]);
           if (grid && grid.querySelector('option[value="' + g.code + '"]')) { grid.value = g.code; }
+        }, function () {  // no connection: the point is kept, its grid found when the report is sent
+          found.classList.remove("field-error");
+          found.textContent = el.dataset.labelOffline || "";
         });
     }
 
@@ -122,7 +125,7 @@
         var bounds = layer.getBounds();
         if (bounds.isValid()) { map.fitBounds(bounds, { padding: [8, 8] }); } else { map.setView([39.9, 116.4], 12); }
         el.setAttribute("data-ready", "true");
-      });
+      }, function () { map.setView([39.9, 116.4], 12); });  // offline without the grids kept: a blank map
 
     // A point picked on the map is WGS-84, the datum of the polygons.
     map.on("click", function (e) {
