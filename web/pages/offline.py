@@ -21,7 +21,7 @@ WORKER = STATIC / "report-sw.js"
 SHELL_FILES = ("gridflow.css", "gridflow.js", "report-queue.js", "map.js", "favicon.svg", "vendor/htmx.min.js",
                "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/leaflet/images/marker-icon.png",
                "vendor/leaflet/images/marker-icon-2x.png", "vendor/leaflet/images/marker-shadow.png",
-               "icons/report-192.png")
+               "vendor/pmtiles/pmtiles.js", "icons/report-192.png")
 ICONS = (("icons/report-192.png", "192x192", "any"), ("icons/report-512.png", "512x512", "any"),
          ("icons/report-maskable-192.png", "192x192", "maskable"),
          ("icons/report-maskable-512.png", "512x512", "maskable"))
