@@ -70,3 +70,11 @@ def test_a_basemap_that_cannot_be_drawn_stops_the_start_naming_the_setting(datab
         assert str(path) in str(caught.value), case
     with pytest.raises(SettingsError, match="MAP_TILE_URL and MAP_PMTILES_FILE"):
         app_with(database_url, MAP_PMTILES_FILE=str(basemap), MAP_TILE_URL="https://tiles.example.gov.cn/{z}/{x}/{y}.png")
+
+
+def test_serve_refuses_a_missing_basemap_before_any_worker_starts(run_gridflow, monkeypatch, tmp_path):
+    assert run_gridflow("init").exit_code == 0
+    monkeypatch.setenv("GRIDFLOW_MAP_PMTILES_FILE", str(tmp_path / "gone.pmtiles"))
+    served = run_gridflow("serve")
+    assert served.exit_code == 1
+    assert served.output.startswith("error: MAP_PMTILES_FILE: cannot read") and "gone.pmtiles" in served.output

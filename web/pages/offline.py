@@ -11,9 +11,11 @@ from pathlib import Path
 from flask import current_app, g, jsonify, request, url_for
 from flask_babel import force_locale, gettext as _
 
+from engine.lifecycle.cases import reporter_roles
+
 from web.auth import csrf_token, login_required
+from web.db import runtime
 from web.pages import bp
-from web.pages.intake import _intake_roles
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 WORKER = STATIC / "report-sw.js"
@@ -62,7 +64,7 @@ def service_worker():
 
 
 @bp.get("/report/session")
-@login_required(_intake_roles)
+@login_required(lambda: reporter_roles(runtime().policy))
 def report_session():
     """Who is signed in and the session's CSRF token, for the queue to send its reports with (a
     page kept on the phone may carry an older session's token); 401 as JSON when signed out."""
