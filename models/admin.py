@@ -16,7 +16,7 @@ from models.org import User
 class PasswordLink(Base):
     """A one-time link (or an imported user's initial code) for a user to choose their own password;
     only the secret's SHA-256 is stored (``sha256$salt$digest`` for initial passwords of imports
-    before revision 0017)."""
+    before revision 0018)."""
 
     __tablename__ = "password_link"
 

@@ -29,7 +29,7 @@ GROUPS, GROUP_SIZE = 5, 4
 # The password_hash of a user who has not chosen a password: no password matches it.
 NO_PASSWORD = "!"
 # Initial passwords of imports before initial codes: "sha256$<salt>$<digest>", moved into
-# password_link by migration 0017 so that they, too, only set a password, once, for a while.
+# password_link by migration 0018 so that they, too, only set a password, once, for a while.
 LEGACY_PREFIX = "sha256$"
 
 

@@ -212,6 +212,24 @@ def test_a_revision_that_fails_halfway_changes_nothing(old_engine, tmp_path, mon
     assert address_length(old_engine) == 255 and len(rows(old_engine)["grid_case"]) == 30
 
 
+def test_an_upgraded_database_gets_the_assessment_facts_of_its_old_cases_from_their_history(old_engine, cli):
+    from models import AssessmentFact, AssessmentTally
+    result = cli("db", "upgrade")
+    assert "30 case(s) have no assessment facts" in result.output and "gridflow assessment rebuild" in result.output
+    rebuilt = cli("assessment", "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert rebuilt.output.splitlines()[-1].startswith('{"cases": 30, "facts": ')
+    with make_session_factory(old_engine)() as session:
+        kinds = dict(session.execute(select(AssessmentFact.kind, func.count()).group_by(AssessmentFact.kind)).all())
+        assert kinds["received"] == 30 and kinds["filed"] >= 1 and session.scalar(select(func.count(AssessmentTally.id)))
+        filed_events = session.scalar(select(func.count(func.distinct(CaseEvent.case_id)))
+                                      .where(CaseEvent.kind == "task_completed", CaseEvent.task_bpmn_id == "accept",
+                                             CaseEvent.data["decision"].as_string() == "file"))
+        assert kinds["filed"] == filed_events
+    assert cli("assessment", "rebuild").output.splitlines()[-1] == '{"cases": 0, "facts": 0}'
+    assert "no assessment facts" not in cli("db", "upgrade").output
+
+
 def test_an_earlier_imports_unused_initial_password_only_chooses_a_password_after_the_upgrade(old_engine):
     import base64
     import hashlib
@@ -219,7 +237,7 @@ def test_an_earlier_imports_unused_initial_password_only_chooses_a_password_afte
     from engine.access.initial import NO_PASSWORD, matching_link
     from models import PasswordLink, User
 
-    salt = b"0123456789abcdef"  # what `city import` stored before 0017 for a printed password
+    salt = b"0123456789abcdef"  # what `city import` stored before 0018 for a printed password
     legacy = (f"sha256${base64.b64encode(salt).decode()}$"
               f"{base64.b64encode(hashlib.sha256(salt + b'Printed-9x2K').digest()).decode()}")
     with old_engine.begin() as conn:

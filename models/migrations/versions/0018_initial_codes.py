@@ -1,6 +1,6 @@
 """Imported users' initial passwords become one-time codes that only choose a password.
 
-Revision 0017 (after 0009). Earlier imports stored each new user's printed initial password as one
+Revision 0018 (after 0017). Earlier imports stored each new user's printed initial password as one
 salted SHA-256 in user_account.password_hash, to be upgraded to scrypt at the first sign-in; a user
 who never signed in kept that fast hash, and a password an admin had seen, for good. This revision
 moves every such hash into password_link (whose secret_hash widens to hold it) as an unused link
@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0009"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
