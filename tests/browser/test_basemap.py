@@ -25,9 +25,12 @@ def ranges_asked(page) -> list[tuple[str, int]]:
 
 
 def drawn_tiles(page, selector: str) -> int:
-    """How many basemap tiles the map shows: loaded images of 256 px, made from the file's bytes."""
-    return page.evaluate("""selector => Array.from(document.querySelectorAll(selector + " img.leaflet-tile"))
-        .filter(img => img.src.startsWith("blob:") && img.complete && img.naturalWidth === 256).length""", selector)
+    """How many basemap tiles the map shows: images made from the file's bytes, decoded at 256 px."""
+    return page.evaluate("""selector => Promise.all(
+        Array.from(document.querySelectorAll(selector + " img.leaflet-tile"))
+          .filter(img => img.src.startsWith("blob:"))
+          .map(img => img.decode().then(() => img.naturalWidth === 256, () => false))
+      ).then(drawn => drawn.filter(Boolean).length)""", selector)
 
 
 def test_the_map_and_the_report_picker_draw_the_pmtiles_basemap_by_range_requests(pages, live_server):
@@ -36,7 +39,7 @@ def test_the_map_and_the_report_picker_draw_the_pmtiles_basemap_by_range_request
     asked = ranges_asked(supervisor)
     supervisor.goto("/map")
     supervisor.wait_for_selector("#case-map[data-ready=true]")
-    supervisor.wait_for_function("document.querySelectorAll('#case-map img.leaflet-tile[src^=\"blob:\"]').length > 3")
+    expect(supervisor.locator('#case-map img.leaflet-tile[src^="blob:"]').nth(3)).to_be_attached()
     expect(supervisor.locator("#case-map .leaflet-control-attribution")).to_contain_text("测试底图")
     expect(supervisor.locator("#case-map path[data-grid]").first).to_be_visible()  # the grids on top
     assert drawn_tiles(supervisor, "#case-map") > 3
@@ -47,6 +50,6 @@ def test_the_map_and_the_report_picker_draw_the_pmtiles_basemap_by_range_request
     clerk = pages.open("clerk_dhm", viewport=PHONE)
     clerk.goto("/report")
     clerk.wait_for_selector("#pick-map[data-ready=true]")
-    clerk.wait_for_function("document.querySelectorAll('#pick-map img.leaflet-tile[src^=\"blob:\"]').length > 0")
+    expect(clerk.locator('#pick-map img.leaflet-tile[src^="blob:"]').first).to_be_attached()
     assert drawn_tiles(clerk, "#pick-map") > 0
     pages.shot(clerk, "picker-with-basemap")

@@ -150,3 +150,14 @@ def test_the_sign_in_page_tells_the_browser_to_forget_the_kept_report_page(clien
     assert '<meta name="gridflow-signed-out" content="true">' in text(client.get("/login"))
     sign_in(client, "grid_dhm_01")
     assert "gridflow-signed-out" not in text(client.get("/report"))
+
+
+def test_a_residents_report_sent_as_json_carries_the_reporters_link_once(client_for):
+    clerk = client_for("clerk_dhm")
+    fields = {"source": "hotline", "reporter_phone": "13900001111", "description": "来电反映：地下室漏水"}
+    first = queued(clerk, "d6a4f5e3-0000-4000-8000-000000000004", **fields)
+    body = first.get_json()
+    assert first.status_code == 201 and f"/track/{body['code']}/" in body["tracking_url"]
+    assert body["tracking_url"] in body["sms"] and body["code"] in body["sms"]
+    again = queued(clerk, "d6a4f5e3-0000-4000-8000-000000000004", **fields)
+    assert again.status_code == 200 and "tracking_url" not in again.get_json()  # the secret is shown once

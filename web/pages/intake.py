@@ -96,10 +96,7 @@ def _reported(case, replayed: bool):
     """The JSON answer to a queued report: its case (201; 200 and Idempotent-Replayed for a repeat)."""
     body = {"code": case.code, "url": url_for("pages.case", code=case.code), "replayed": replayed}
     if getattr(case, "tracking_secret", None):  # a resident's report: the link to pass on, this once
-        body["tracking_url"] = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret,
-                                       _external=True)
-        body["sms"] = public_text(runtime().settings).sms_text(case.code, body["tracking_url"],
-                                                               get_locale().language if get_locale() else "zh")
+        body["tracking_url"], body["sms"] = _reporter_link(case)
     if request.headers.get("X-Report-Flash") == "true":  # the page opens the case next: it says so there
         flash(_("Case %(code)s reported.", code=case.code), "success")
     response = jsonify(body)
@@ -143,12 +140,16 @@ def _check_form(values: dict, report_data: dict) -> dict[str, list[str]]:
 def _confirmation(case):
     """The clerk's page after recording a resident's report: the reporter's link and the text
     message to send them. The secret exists only in this answer (its hash is stored)."""
-    rt = runtime()
-    url = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret, _external=True)
-    sms = public_text(rt.settings).sms_text(case.code, url, get_locale().language if get_locale() else "zh")
+    url, sms = _reporter_link(case)
     page = make_response(render_template("report_done.html", case=case, tracking_url=url, sms=sms))
     page.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache
     return page
+
+
+def _reporter_link(case) -> tuple[str, str]:
+    """The reporter's secret link to a new resident case and the text message that carries it."""
+    url = url_for("track.reporter_page", code=case.code, secret=case.tracking_secret, _external=True)
+    return url, public_text(runtime().settings).sms_text(case.code, url, get_locale().language if get_locale() else "zh")
 
 
 def _intake_context(session, values: dict, errors: dict) -> dict:
