@@ -84,3 +84,38 @@ def run_version(session: Session, rt: Runtime, version: int, pattern: str | None
 def run_draft(session: Session, rt: Runtime, draft_id: int, pattern: str | None = None) -> RunReport:
     """Run a studio draft's scenarios against the draft's files as saved."""
     return run_files(rt.settings, drafts.view(session, rt, draft_id).files, pattern)
+
+
+@dataclass(frozen=True)
+class PinnedOutcome:
+    """A scenario's outcome as the studio lists it: a failure pinned to its diagram element."""
+
+    id: str
+    file: str
+    title: str
+    passed: bool
+    step: int | None
+    label: str | None
+    failure: str | None
+    text: str
+    element: str | None
+    element_file: str | None   # the diagram the element is in, for the modeller to open
+
+
+@dataclass(frozen=True)
+class DraftRun:
+    report: RunReport
+    outcomes: list[PinnedOutcome]
+    problems: list[drafts.Problem]
+
+
+def run_draft_pinned(session: Session, rt: Runtime, draft_id: int, pattern: str | None = None) -> DraftRun:
+    """Run a draft's scenarios; each failure that names an element is pinned to it, as the
+    server check pins its problems."""
+    files = drafts.view(session, rt, draft_id).files
+    report = run_files(rt.settings, files, pattern)
+    ids = drafts.element_files(files)
+    outcomes = [PinnedOutcome(o.scenario.id, o.scenario.file, o.scenario.title, o.passed, o.step, o.label, o.failure,
+                              o.text, o.element if o.element in ids else None, ids.get(o.element or ""))
+                for o in report.outcomes]
+    return DraftRun(report, outcomes, drafts.pinned(report.problems, ids, files))
