@@ -105,7 +105,7 @@ class Scenario:
     name: str
     title: str
     process: str
-    start: str | None       # local time text; None: the runner's default
+    start: str              # local time text (the calendar's zone unless it says another)
     report: Report
     others: dict[str, Report]
     steps: tuple[Step, ...]

@@ -103,6 +103,8 @@ class _Checker:
         if not isinstance(title, str):
             self.problems.add(where, "title: must be text")
         _check_start(self.problems, where, "start", item.get("start"))
+        if item.get("start", file_start) is None:
+            self.problems.add(where, "start: give the local time the scenario starts at (here or for the whole file)")
         report_item = item.get("report", {})
         if not isinstance(report_item, dict):
             self.problems.add(where, "report: must be a table")

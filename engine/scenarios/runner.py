@@ -10,6 +10,7 @@ sweep would see it run every second, never by sleeping.
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 import tempfile
 import time
@@ -39,10 +40,11 @@ from engine.runtime import Runtime
 from engine.scenarios.expect import Mismatch, Seen, compare, local_time, offset
 from engine.spiff import ProcessError
 
+log = logging.getLogger("gridflow.scenarios")
+
 # The step's own record; ``expect.events`` lists what it wrote besides.
 _OWN_RECORD = ("reported", "task_completed", "message", "timer")
 _MAX_FIRINGS = 5000   # timer firings in one wait: far more than any ladder; a loop stops here
-DEFAULT_START = "2026-11-25T10:00"   # a Wednesday, a working day with official holiday data
 
 
 @dataclass
@@ -66,8 +68,9 @@ class Outcome:
         """One line: ``name: step 4 (sign_for as handler_hw): expected …``."""
         if self.passed:
             return f"{self.scenario.id}: passed"
-        where = f"step {self.step} ({self.label})" if self.step is not None else "setup"
-        return f"{self.scenario.id}: {where}: {self.failure}"
+        if self.step is None:
+            return f"{self.scenario.id}: {self.failure}"
+        return f"{self.scenario.id}: step {self.step} ({self.label}): {self.failure}"
 
 
 class ScenarioFailed(Exception):
@@ -163,7 +166,7 @@ class ScenarioRunner:
         connection = sqlite3.connect(":memory:", check_same_thread=False)
         self._template.backup(connection)
         sessions = _sessions(connection)
-        start = local_time(self.rt.calendar, scenario.start or DEFAULT_START)
+        start = local_time(self.rt.calendar, scenario.start)
         self.rt.forget_workflows()  # case ids repeat from one copy to the next
         try:
             with clock.held(start) as held, sessions() as session:
@@ -172,6 +175,9 @@ class ScenarioRunner:
             outcome.failure, outcome.element = failed.text, failed.element
             outcome.step = failed.step.number if failed.step else 0
             outcome.label = failed.step.label_as(failed.actor) if failed.step else "report"
+        except Exception as exc:  # noqa: BLE001 - one broken scenario must not end the run (or a page)
+            log.exception("scenario %s stopped", scenario.id)
+            outcome.failure = f"the run stopped: {type(exc).__name__}: {exc}"
         finally:
             connection.close()
             outcome.seconds = time.perf_counter() - started
@@ -410,4 +416,4 @@ def _show(calendar, moment: datetime) -> str:
     return moment.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
 
 
-__all__ = ["DEFAULT_START", "Mismatch", "Outcome", "ScenarioRunner"]
+__all__ = ["Mismatch", "Outcome", "ScenarioRunner"]

@@ -196,6 +196,10 @@ def test_validate_and_deploy_refuse_a_bad_scenario_file(base, demo_db):
     assert "scenarios/s0.toml: scenario 'bad': step 3: wait: 'two hours' is not a duration" in "\n".join(problems)
     assert process_service.validate(rt, {**files, "scenarios/s0.toml": "[[scenario"},
                                     required="grid_case")[0].startswith("scenarios/s0.toml: not valid TOML")
+    no_start = HEAD.replace('start = "2026-11-25T10:00"', "") + '[[scenario]]\nname = "when"\n'
+    assert process_service.validate(rt, {**files, "scenarios/s0.toml": no_start}, required="grid_case") == [
+        "scenarios/s0.toml: scenario 'when': start: give the local time the scenario starts at (here or for the "
+        "whole file)"]
     with demo_db() as session, pytest.raises(process_service.ProcessError, match="scenarios/s0.toml"):
         process_service.deploy(session, rt, broken, "grid_case")
 
@@ -244,3 +248,32 @@ def test_the_example_in_processes_readme_runs_and_passes(base):
     example = readme.split("```toml\n# scenarios/routing.toml\n", 1)[1].split("```", 1)[0]
     report = run_files(settings, {**files, "scenarios/routing.toml": example})
     assert report.ok and [o.text for o in report.outcomes] == ["routing/department_garbage: passed"]
+
+
+def test_an_unexpected_error_stops_that_scenario_only(base, monkeypatch):
+    from engine.scenarios import runner
+
+    real = runner.case_service.complete_task
+
+    def complete(session, rt, actor, task_id, values, *args):
+        if values.get("decision") == "cancel":
+            raise RuntimeError("disk on fire")
+        return real(session, rt, actor, task_id, values, *args)
+
+    monkeypatch.setattr(runner.case_service, "complete_task", complete)
+    report = run(base, """
+[[scenario]]
+name = "boom"
+
+[[scenario.step]]
+task = "accept"
+answer = { decision = "cancel", cancel_reason = "invalid" }
+""", """
+[[scenario]]
+name = "fine"
+
+[[scenario.step]]
+task = "accept"
+answer = { decision = "file" }
+""")
+    assert [o.text for o in report.outcomes] == ["s0/boom: the run stopped: RuntimeError: disk on fire", "s1/fine: passed"]
