@@ -25,6 +25,7 @@ from engine.settings import load_settings
 from engine.spiff import ProcessError
 from models import drop_schema, migrate, open_database
 
+from cli.assessment import assessment
 from cli.audit import audit
 from cli.city import city
 from cli.db import db
@@ -614,6 +615,7 @@ def bench_assessment(ctx: Context, n: int, year: int, repeat: int):
 
 
 main.add_command(db)
+main.add_command(assessment)
 main.add_command(city)
 main.add_command(audit)
 

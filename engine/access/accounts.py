@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import ApiToken, User
 
@@ -144,7 +144,9 @@ def user_for_token(session: Session, rt: Runtime, token: str) -> User | None:
     The token's last use is recorded at most once a minute, in its own short transaction,
     so a read-only request never holds a write lock or leaves the request's session dirty.
     """
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    # The token, its user and the user's memberships in one query.
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))
+                          .options(joinedload(ApiToken.user).joinedload(User.memberships))).unique().first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = rt.clock()

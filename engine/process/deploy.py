@@ -140,11 +140,10 @@ def check(rt: Runtime, files: dict[str, str], required: str | None = None,
                     except ExpressionError as exc:
                         problems.append(f"{where}: property {prop}: {exc}")
     if ASSESSMENT_FILE in files:  # one file, two readers: the indicators' and the two-way rating's
-        user_tasks = {n.bpmn_id for b in bundles.values() for n in b.nodes() if n.kind == "userTask"}
         forms = {n.bpmn_id: {f.id for f in n.fields} for b in bundles.values() for n in b.nodes()
                  if n.kind == "userTask"}
         try:
-            parse_assessment(files[ASSESSMENT_FILE], roles=policy.roles, tasks=user_tasks)
+            parse_assessment(files[ASSESSMENT_FILE], roles=policy.roles, tasks=forms)
             parse_two_way(files[TWO_WAY_FILE], roles=policy.roles, tasks=forms)
         except PolicyError as exc:
             problems.append(str(exc))

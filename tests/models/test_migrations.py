@@ -209,3 +209,21 @@ def test_a_revision_that_fails_halfway_changes_nothing(old_engine, tmp_path, mon
         migrate.upgrade(old_engine)
     assert migrate.schema_status(old_engine) == "unversioned"  # not even stamped
     assert address_length(old_engine) == 255 and len(rows(old_engine)["grid_case"]) == 30
+
+
+def test_an_upgraded_database_gets_the_assessment_facts_of_its_old_cases_from_their_history(old_engine, cli):
+    from models import AssessmentFact, AssessmentTally
+    result = cli("db", "upgrade")
+    assert "30 case(s) have no assessment facts" in result.output and "gridflow assessment rebuild" in result.output
+    rebuilt = cli("assessment", "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert rebuilt.output.splitlines()[-1].startswith('{"cases": 30, "facts": ')
+    with make_session_factory(old_engine)() as session:
+        kinds = dict(session.execute(select(AssessmentFact.kind, func.count()).group_by(AssessmentFact.kind)).all())
+        assert kinds["received"] == 30 and kinds["filed"] >= 1 and session.scalar(select(func.count(AssessmentTally.id)))
+        filed_events = session.scalar(select(func.count(func.distinct(CaseEvent.case_id)))
+                                      .where(CaseEvent.kind == "task_completed", CaseEvent.task_bpmn_id == "accept",
+                                             CaseEvent.data["decision"].as_string() == "file"))
+        assert kinds["filed"] == filed_events
+    assert cli("assessment", "rebuild").output.splitlines()[-1] == '{"cases": 0, "facts": 0}'
+    assert "no assessment facts" not in cli("db", "upgrade").output

@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from engine.errors import Forbidden, InputError, NotFound
 from engine.lifecycle import attachments as attachment_service
 from engine.lifecycle.cases import reporter_roles as case_roles
+from engine.process.two_way import load_two_way
 from engine.queries import choices
 
 from web.api import core as api
@@ -35,8 +36,14 @@ def _nav_roles():
         policy = runtime().policy
         return {"report": lambda: case_roles(policy), "board": lambda: policy.board_roles,
                 "studio": lambda: policy.studio_roles, "administer": lambda: policy.admin_roles,
-                "map": lambda: policy.map_roles}[page]()
+                "map": lambda: policy.map_roles, "rounds": lambda: _rounds_roles()}[page]()
     return {"nav_roles": nav_roles}
+
+
+def _rounds_roles() -> tuple[str, ...]:
+    """Who the rating rounds are for (assessment.toml): who opens, who scores, who reads the results."""
+    two_way = load_two_way(runtime().settings["PROCESSES_DIR"])
+    return tuple(dict.fromkeys(two_way.open_roles + two_way.score_roles + two_way.viewers))
 
 
 @bp.errorhandler(NotFound)
