@@ -14,7 +14,6 @@ import logging
 import sqlite3
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from engine.process.scenarios import Report, Scenario, Step, diagram_elements, r
 from engine.public import tracking
 from engine.runtime import Runtime
 from engine.scenarios.expect import Mismatch, Seen, compare, local_time, offset
+from engine.scenarios.outcome import Outcome, ScenarioFailed
 from engine.spiff import ProcessError
 
 log = logging.getLogger("gridflow.scenarios")
@@ -45,39 +45,6 @@ log = logging.getLogger("gridflow.scenarios")
 # The step's own record; ``expect.events`` lists what it wrote besides.
 _OWN_RECORD = ("reported", "task_completed", "message", "timer")
 _MAX_FIRINGS = 5000   # timer firings in one wait: far more than any ladder; a loop stops here
-
-
-@dataclass
-class Outcome:
-    """One scenario's run: passed, or where it failed (step 0 is the report)."""
-
-    scenario: Scenario
-    failure: str | None = None
-    step: int | None = None
-    label: str | None = None
-    element: str | None = None
-    taken: set[str] = field(default_factory=set)   # elements and sequence flows its cases passed
-    seconds: float = 0.0
-
-    @property
-    def passed(self) -> bool:
-        return self.failure is None
-
-    @property
-    def text(self) -> str:
-        """One line: ``name: step 4 (sign_for as handler_hw): expected …``."""
-        if self.passed:
-            return f"{self.scenario.id}: passed"
-        if self.step is None:
-            return f"{self.scenario.id}: {self.failure}"
-        return f"{self.scenario.id}: step {self.step} ({self.label}): {self.failure}"
-
-
-class ScenarioFailed(Exception):
-    def __init__(self, step: Step | None, text: str, element: str | None = None):
-        super().__init__(text)
-        self.step, self.text, self.element = step, text, element
-        self.actor: str | None = None   # who did the failing task, when the scenario did not say
 
 
 class ScenarioRunner:
@@ -121,7 +88,7 @@ class ScenarioRunner:
                                                   self.key)
         self.problems += problems
         if not scenario_files(self.files):
-            self.problems.append(f"no scenario files ({'scenarios/*.toml'}) among the processes")
+            self.problems.append("no scenario files (scenarios/*.toml) among the processes")
         template = sqlite3.connect(":memory:", check_same_thread=False)
         sessions = _sessions(template)
         with sessions() as session:
