@@ -90,7 +90,9 @@ def init(ctx: Context, demo: bool, force: bool):
 @click.pass_obj
 def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev: bool):
     """Serve the web app with gunicorn; one sweep worker runs beside it unless --no-sweep."""
+    from engine.settings import SettingsError
     from web import create_app
+    from web.basemap import read_basemap
     from web.security import InsecureConfiguration, check_secret_key
 
     if problem := migrate.status_message(ctx.engine):
@@ -99,7 +101,8 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev:
     import logging
     try:  # refuse before any worker forks, with the same message create_app would give
         check_secret_key(ctx.settings, logging.getLogger("gridflow"))
-    except InsecureConfiguration as exc:
+        read_basemap(ctx.settings)
+    except (InsecureConfiguration, SettingsError) as exc:
         _fail(str(exc))
     host, port = host or ctx.settings["HOST"], port or ctx.settings["PORT"]
     if dev or sys.platform == "win32":  # gunicorn needs fork (Linux, macOS)
