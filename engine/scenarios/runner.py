@@ -26,6 +26,7 @@ from models import Case, CaseEvent, Notification, OrgUnit, User, create_schema, 
 from engine import clock
 from engine.access.members import members
 from engine.assembly import make_runtime
+from engine.access.initial import InitialCodes
 from engine.city import CityError, import_city
 from engine.errors import EngineError, StepFailed
 from engine.lifecycle import cases as case_service
@@ -93,7 +94,9 @@ class ScenarioRunner:
         sessions = _sessions(template)
         with sessions() as session:
             try:
-                import_city(session, self.city, grid_code_length=self.settings["GRID_CODE_LENGTH"], processes_dir=None)
+                # A throwaway city: nobody signs in, so its users get codes nobody sees.
+                import_city(session, self.city, grid_code_length=self.settings["GRID_CODE_LENGTH"], processes_dir=None,
+                            codes=InitialCodes.from_settings(self.settings, self.rt.clock()))
                 # Without the scenario files: their problems are reported above, and a refused file
                 # must not keep the other files' scenarios from running.
                 rules = {n: t for n, t in self.files.items() if n not in scenario_files(self.files)}
