@@ -83,6 +83,7 @@ class Simulation:
     groups: int                 # replays made (each for a group of alike cases)
     seconds: float
     phases: dict[str, float] = field(default_factory=dict)   # seconds spent reading, replaying, on results
+    names: dict[str, str] = field(default_factory=dict)      # element id → name (the draft's, else now's)
 
     def summary(self) -> dict[str, Any]:
         """The counts the report, the page and the command's last line show."""
@@ -99,8 +100,8 @@ class Simulation:
             if c.flow != "same":
                 flows[c.flow, c.flow_element] = flows.get((c.flow, c.flow_element), 0) + 1
             for task in {t for t, *_ in c.deadlines}:
-                later = any(t == task and _later(old, new) for t, _, old, new in c.deadlines)
-                deadlines.setdefault(task, [0, 0])[0 if later else 1] += 1
+                moved_later = any(t == task and later(old, new) for t, _, old, new in c.deadlines)
+                deadlines.setdefault(task, [0, 0])[0 if moved_later else 1] += 1
             if c.closing:
                 closing[c.closing] += 1
         dispatched = sum(c.dispatched for c in self.cases)
@@ -119,10 +120,13 @@ class Simulation:
             "deadlines": {t: {"later": v[0], "earlier": v[1]} for t, v in sorted(deadlines.items())},
             "on_time_to_late": closing["on_time_to_late"], "late_to_on_time": closing["late_to_on_time"],
             "groups": self.groups, "seconds": self.seconds, "days": self.days, "version": self.version,
+            "names": {e: n for e, n in self.names.items()
+                      if e in deadlines or e in decisions or any(e == w for _, w in flows)},
         }
 
 
-def _later(old: str | None, new: str | None) -> bool:
+def later(old: str | None, new: str | None) -> bool:
+    """Whether a deadline moves later (or goes away) rather than earlier."""
     return new is None or (old is not None and new > old)
 
 
@@ -269,9 +273,10 @@ def simulate(session: Session, rt: Runtime, files: dict[str, str], days: int, ke
     replayed = time.perf_counter()
     results = _results(session, rt, cases, comparisons, bases, draft)
     done = time.perf_counter()
+    names = {n.bpmn_id: n.name for p in (now, draft) for n in p.bundle.nodes()}
     return Simulation(key, days, since, until, current.version, results, len(groups), round(done - started, 2),
                       {"read": round(read - started, 2), "replay": round(replayed - read, 2),
-                       "results": round(done - replayed, 2)})
+                       "results": round(done - replayed, 2)}, names)
 
 
 def _decide(start: dict[str, Any], base: _Process, draft: _Process, now: _Process) -> _Decided:

@@ -140,4 +140,4 @@ def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
 
 
 # The page families add their routes to bp.
-from web.pages import admin, assessment, board, cases, inbox, intake, map, notifications, rounds, studio, tasks  # noqa: E402,F401
+from web.pages import admin, assessment, board, cases, inbox, intake, map, notifications, rounds, simulation, studio, tasks  # noqa: E402,F401
