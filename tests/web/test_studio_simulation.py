@@ -60,7 +60,7 @@ def test_a_designer_simulates_a_draft_and_every_figure_opens_its_cases(client, d
     client.post("/lang", data={"csrf_token": token, "lang": "en", "next": "/studio"})
     english = text(client.get(location))
     assert "Impact simulation" in english and "Dispatched cases whose department the draft would change" in english
-    assert "Routing" in english and "Time limits" in english and "Flow" in english
+    assert "Routing" in english and "Time limits" in english and "Paths the cases take" in english
 
 
 def test_a_broken_draft_is_refused_on_its_page_and_a_bad_figure_named(client, demo_db, settings):
