@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from engine.assessment.rebuild import cases_without_facts
 from models import migrate
 
 
@@ -29,6 +30,11 @@ def db_upgrade(ctx):
         click.echo(f"applied {step}")
     if result.applied or result.stamped:
         click.echo(f"now at revision {result.after}")
+        with ctx.sessions() as session:
+            missing = cases_without_facts(session)
+        if missing:
+            click.echo(f"{missing} case(s) have no assessment facts (they predate them): "
+                       "`gridflow assessment rebuild` writes them from the cases' history")
     else:
         click.echo(f"already at revision {result.after}; nothing to do")
 

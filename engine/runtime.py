@@ -174,6 +174,11 @@ class Runtime:
             return entry[1]
         return self.workflows.load_state(bundle, case.state)
 
+    def forget_workflows(self) -> None:
+        """Drop every live workflow (a scenario run starts each scenario on a new database)."""
+        with self._live_lock:
+            self._live.clear()
+
     def keep_workflow(self, case_id: int, state: bytes, workflow: Any) -> None:
         """Remember the live workflow that serializes to ``state`` (it is reused only on an exact match)."""
         if self._live_size <= 0:

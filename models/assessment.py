@@ -23,6 +23,8 @@ class AssessmentFact(Base):
         # A period's figures are a range of ``at``; the other columns make it an index-only read.
         Index("ix_assessment_fact_at", "at", "kind", "scope_path", "street", "community", "grid", "department",
               "person", "category", "major", "source", "value"),
+        # One kind over a period: the cases behind a figure, a breakdown by detail (注销 by reason).
+        Index("ix_assessment_fact_kind_at", "kind", "at", "detail"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,8 +12,18 @@ from engine.assessment.figures import Report
 
 
 def columns(report: Report) -> list[str]:
+    """Counts, rates and composites, then a column per value of each breakdown (``cancelled_by.invalid``)."""
     defs = report.definitions
-    return list(defs.counts) + list(defs.rates) + list(defs.composites)
+    split = [f"{name}_by.{value}" for name in defs.breakdowns
+             for value in sorted({v for i in report.items + [report.total] for v in i.values.get(f"{name}_by", {})})]
+    return list(defs.counts) + list(defs.rates) + list(defs.composites) + split
+
+
+def _cell(item, name: str):
+    if "_by." in name:
+        whole, value = name.split(".", 1)
+        return item.values.get(whole, {}).get(value, 0)
+    return item.values.get(name)
 
 
 def _header(report: Report) -> list[list[str]]:
@@ -28,7 +38,7 @@ def _rows(report: Report, lang: str) -> list[list]:
     rows = [["key", "name", *names, "score", "grade"]]
     for item in report.items + [report.total]:
         rows.append([item.key or "", item.name if lang == "zh" else item.name_en,
-                     *[item.values.get(n) for n in names], item.score, item.grade])
+                     *[_cell(item, n) for n in names], item.score, item.grade])
     return rows
 
 
@@ -38,7 +48,7 @@ def _definitions(report: Report) -> list[list[str]]:
     for section in ("counts", "rates", "composites", "scores"):
         for name, value in described[section].items():
             out.append([section, name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)])
-    for key in ("due_to_close", "subtract_parked", "satisfaction_weights", "lateness", "grades"):
+    for key in ("due_to_close", "subtract_parked", "satisfaction_weights", "lateness", "grades", "breakdowns"):
         value = described[key]
         out.append(["rule", key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)])
     return out

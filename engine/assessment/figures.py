@@ -97,6 +97,24 @@ def current_definitions(session: Session, rt: Runtime) -> tuple[Definitions, str
     return definitions_of(files, rt.settings["PROCESSES_DIR"]), (f"{version.key} v{version.version}" if version else None)
 
 
+def breakdown_choices(session: Session, rt: Runtime, defs: Definitions) -> dict[str, dict[str, str]]:
+    """Each breakdown's values named by the choices of the form field they come from, as drawn in
+    the latest deployed version (the pages translate them like any diagram text)."""
+    version = latest_version(session, rt.settings["CASE_PROCESS"])
+    if version is None:
+        return {}
+    bundle = rt.bundle(session, version.id)
+    out: dict[str, dict[str, str]] = {}
+    for name, breakdown in defs.breakdowns.items():
+        names = out.setdefault(name, {})
+        for matcher in defs.facts[breakdown.fact]:
+            node = bundle.node(matcher.task) if matcher.task else None
+            for spec in (node.fields if node else ()):
+                if spec.id == breakdown.field:
+                    names.update(dict(spec.options))
+    return out
+
+
 def check_grouping(by: str) -> str:
     if by not in GROUPINGS:
         raise InputError({"by": [Message("Must be one of: {choices}.", choices=", ".join(GROUPINGS))]},
@@ -111,12 +129,14 @@ def assessment(session: Session, rt: Runtime, user: User, period: Period, by: st
     check_grouping(by)
     defs, process = current_definitions(session, rt)
     viewer = Viewer(session, user, defs.viewers)
-    grouped = _read(session, rt, viewer, period, by)
+    split = tuple(b.fact for b in defs.breakdowns.values())
+    grouped = _read(session, rt, viewer, period, by, breakdowns=split)
     items, total = _items(session, defs, by, grouped)
     report = Report(by, period, items, total, defs, process, rt.clock())
     if compare:
         report.previous_period = period.previous()
-        before, before_total = _items(session, defs, by, _read(session, rt, viewer, report.previous_period, by))
+        before, before_total = _items(session, defs, by, _read(session, rt, viewer, report.previous_period, by,
+                                                               breakdowns=split))
         report.previous = {i.key: i for i in before}
         report.previous[None] = before_total
     return report
@@ -139,8 +159,10 @@ def trend(session: Session, rt: Runtime, user: User, period: Period, by: str | N
 
 
 def cases_behind(session: Session, rt: Runtime, user: User, period: Period, by: str, key: str | None,
-                 indicator: str, *, denominator: bool = False, limit: int = 50, offset: int = 0) -> CasesBehind:
-    """The cases a figure counts (a rate's numerator, or its denominator), paged by case code."""
+                 indicator: str, *, denominator: bool = False, detail: str | None = None, limit: int = 50,
+                 offset: int = 0) -> CasesBehind:
+    """The cases a figure counts (a rate's numerator, or its denominator), paged by case code; with
+    ``detail``, those of one value of a breakdown (``cancelled`` with ``invalid``: 注销 as 无效信息)."""
     defs, _ = current_definitions(session, rt)
     viewer = Viewer(session, user, defs.viewers)
     check_grouping(by)
@@ -152,8 +174,14 @@ def cases_behind(session: Session, rt: Runtime, user: User, period: Period, by: 
         choices = ", ".join(list(defs.counts) + list(defs.rates))
         raise InputError({"indicator": [Message("Must be one of: {choices}.", choices=choices)]}, "The indicator is invalid.")
     aggregate, fact = defs.counts[name]
+    if detail is not None and name not in defs.breakdowns:
+        choices = ", ".join(defs.breakdowns) or "none"
+        raise InputError({"detail": [Message("Only a broken-down count has details; broken down: {choices}.",
+                                             choices=choices)]}, "The detail is invalid.")
     start, end = period.bounds(rt.calendar.tz)
     where = [F.at >= start, F.at < end, F.kind == fact, viewer.clause()]
+    if detail is not None:
+        where.append(F.detail == detail)
     if key:
         where.append(_column(by) == key)
     if aggregate == "sum":
@@ -182,9 +210,10 @@ def _plus(a: tuple | None, b: tuple) -> tuple:
 
 
 def _read(session: Session, rt: Runtime, viewer: Viewer, period: Period, by: str,
-          only: str | None = None) -> dict[str | None, dict[str, tuple]]:
+          only: str | None = None, breakdowns: tuple[str, ...] = ()) -> dict[str | None, dict[Any, tuple]]:
     """(count, sum, valued) of each kind of fact per key of ``by``: whole months from the tallies
-    (for coarse viewers), the rest of the period from the facts."""
+    (for coarse viewers), the rest of the period from the facts. The facts of ``breakdowns`` (few:
+    a case is cancelled once) are counted per detail too, from the facts, under (kind, detail)."""
     tz = rt.calendar.tz
     start, end = period.bounds(tz)
     grouped: dict[str | None, dict[str, tuple]] = {}
@@ -214,6 +243,14 @@ def _read(session: Session, rt: Runtime, viewer: Viewer, period: Period, by: str
             where.append(column == only)
         take(session.execute(select(column, F.kind, func.count(), func.sum(F.value), func.count(F.value))
                              .where(*where).group_by(column, F.kind)).all())
+    if breakdowns:
+        where = [F.kind.in_(breakdowns), F.at >= start, F.at < end, viewer.clause()]
+        if only is not None:
+            where.append(column == only)
+        for key, kind, detail, n in session.execute(select(column, F.kind, F.detail, func.count())
+                                                    .where(*where).group_by(column, F.kind, F.detail)):
+            per = grouped.setdefault(key or None, {})
+            per[(kind, detail or "")] = (int(n), 0.0, 0)
     return grouped
 
 
@@ -235,6 +272,9 @@ def _values(defs: Definitions, facts: dict[str, tuple]) -> dict[str, Any]:
     for name, (_, weights) in defs.composites.items():
         parts = [values[r] for r in weights]
         values[name] = None if any(p is None for p in parts) else round(sum(values[r] * w for r, w in weights.items()), 4)
+    for name, breakdown in defs.breakdowns.items():
+        values[f"{name}_by"] = {k[1]: n for k, (n, _, _) in sorted(facts.items(), key=lambda kv: str(kv[0]))
+                                if isinstance(k, tuple) and k[0] == breakdown.fact}
     return values
 
 

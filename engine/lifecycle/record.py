@@ -40,6 +40,9 @@ _FINISH_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
 _INSERT_TASK = insert(_TASKS)
 # Built once: generating .values(...) per new case cost about 0.4 ms.
 _INSERT_CASE = insert(_CASES).returning(_CASES.c.id)
+# The kinds of event a step starts with (the ``kind`` record_step is called with): its first event.
+STEP_KINDS = ("reported", "task_completed", "message", "timer")
+
 
 @dataclass(frozen=True)
 class RecordedStep:
@@ -160,7 +163,7 @@ def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
         value = getattr(case, col.key)
         if value is None and col.default is not None and col.default.is_scalar:
             value = col.default.arg  # the ORM would apply it at flush; Core needs it spelled out
-            setattr(case, col.key, value)
+        setattr(case, col.key, value)  # every column is loaded: reading one later costs no query
         values[col.key] = value
     values["version"] = 1
     case.id = session.execute(_INSERT_CASE, values).scalar_one()

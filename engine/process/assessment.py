@@ -49,6 +49,17 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class Breakdown:
+    """A count split by the detail its fact keeps (e.g. 注销 by reason): ``<name>_by`` in a report."""
+
+    name: str       # the count's name
+    fact: str
+    field: str      # the form field the fact's matchers keep as detail
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
 class Term:
     rate: str
     weight: float
@@ -87,6 +98,7 @@ class Definitions:
     scores: dict[str, Score]
     grades: tuple[tuple[str, float], ...]     # (grade, minimum), highest first
     viewers: tuple[str, ...]                  # roles that read the figures of their units
+    breakdowns: dict[str, Breakdown] = field(default_factory=dict)   # count name → its split by detail
     text: str = field(repr=False, default="")
 
     def grade(self, score: float | None) -> str | None:
@@ -116,12 +128,14 @@ class Definitions:
             "lateness": {o: {"unit": u, "counts_against_department": d} for o, (u, d) in self.lateness.items()},
             "subtract_parked": self.subtract_parked,
             "satisfaction_weights": dict(self.satisfaction),
+            "breakdowns": {b.name: {"by": b.field, "zh": b.zh, "en": b.en} for b in self.breakdowns.values()},
         }
 
 
-def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: set[str] | None = None) -> Definitions:
-    """Check assessment.toml's text and return its definitions; ``roles`` and ``tasks`` (user-task
-    ids of the diagrams), when given, are what scores and matchers may name."""
+def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: Mapping[str, set[str]] | None = None) -> Definitions:
+    """Check assessment.toml's text and return its definitions; ``roles`` and ``tasks`` (the user
+    tasks of the diagrams, each with its form's field ids), when given, are what scores, matchers and
+    their ``detail`` may name."""
     def fail(key: str, rule: str):
         raise PolicyError(f"{ASSESSMENT_FILE}: {key}: {rule}")
 
@@ -156,6 +170,11 @@ def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: set[str] 
                 fail(f"{where}.keep", "must be first or last")
             if person not in ("actor", "reporter"):
                 fail(f"{where}.person", "must be actor or reporter")
+            detail = item.get("detail")
+            if detail is not None and (not isinstance(detail, str) or (
+                    tasks is not None and "task" in item and detail not in tasks[item["task"]])):
+                fail(f"{where}.detail", f"{detail!r} is not a field of the form of {item.get('task')!r}"
+                     if "task" in item else "must name a form field")
             matchers.append(Matcher(item.get("event"), item.get("task"), when, keep, person, item.get("detail")))
         facts[name] = tuple(matchers)
     known_facts = set(facts) | set(ENGINE_FACTS)
@@ -249,10 +268,22 @@ def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: set[str] 
     for role in viewers:
         if roles and role not in roles:
             fail("viewers", f"{role!r} is not a role of policy.toml roles.codes")
+    breakdowns = {}
+    for name, spec in (doc.get("breakdowns") or {}).items():
+        where = f"breakdowns.{name}"
+        if name not in counts or counts[name][0] != "count":
+            fail(where, "must name a count(<fact>) of [counts]")
+        if not isinstance(spec, dict) or set(spec) - {"zh", "en"}:
+            fail(where, "must be a table with zh and en")
+        fact = counts[name][1]
+        kept = {m.detail for m in facts.get(fact, ())}
+        if len(kept) != 1 or None in kept:
+            fail(where, f"every matcher of fact {fact!r} must keep the same detail field")
+        breakdowns[name] = Breakdown(name, fact, kept.pop(), str(spec.get("zh", name)), str(spec.get("en", name)))
     version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return Definitions(version, facts, tuple(sources), due["sla"], due["settled_by"], due["on_time_by"],
                        {k: float(v) for k, v in weights.items()}, lateness, subtract, counts, rates, composites,
-                       scores, tuple(grades), tuple(viewers), text)
+                       scores, tuple(grades), tuple(viewers), breakdowns, text)
 
 
 def _parse_file(texts: dict[str, str]) -> Definitions:

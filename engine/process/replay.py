@@ -7,7 +7,7 @@ and every time the calendar functions make is a :class:`Moment` that remembers h
 (``deadline(hours=4)`` at step 3 is "step 3's time plus 4 working hours"). So a due time worked out
 once for a group of alike cases can be worked out again for each of them from its own step times,
 exactly as the engine would (:func:`due_at`). Timers do not fire by themselves during a replay
-(the engine's clock is pinned before 1970's end): a recorded firing fires the timers it names.
+(the engine's clock is held on 2 January 1970): a recorded firing fires the timers it names.
 """
 from __future__ import annotations
 
@@ -294,7 +294,7 @@ def compare(engine: WorkflowEngine, clock: ReplayClock, base_bundle: ProcessBund
             data: dict[str, Any], history: list[Step]) -> Comparison:
     """Replay ``history`` (reported with ``data``) through both bundles; say where the draft parts
     from what the case did: the first element that differs, where it stops and why."""
-    with engine_clock.pinned(NO_TIME):
+    with engine_clock.held(NO_TIME):
         return _compare(engine, clock, base_bundle, draft_bundle, data, history)
 
 

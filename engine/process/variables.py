@@ -28,6 +28,10 @@ CATEGORY_VARIABLE = "category_code"
 # Properties whose value is the name of a variable, and those that are expressions.
 VARIABLE_PROPERTIES = ("scope", "notify", "roleFrom")
 EXPRESSION_PROPERTIES = ("due",)
+# Properties listing variables to show ("var:label, var.key:label"): a task's facts beside its form,
+# what the reporter sees while the case waits. A listed variable that is not set yet is left out,
+# so it need not be set on every path; but something in the process must set it.
+SHOWN_PROPERTIES = ("show", "reporterSees")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,19 @@ def unset_variables(key: str, graph: FlowGraph, node: Callable[[str], Node | Non
                        else f"it is not set on every path into {step.bpmn_id}")
                 problems.append(f"{key}/{step.bpmn_id}: {read.what} {read.source[:60]!r} reads "
                                 f"variable {var!r}, but {why}")
+        element = node(step.bpmn_id)
+        for prop in SHOWN_PROPERTIES:
+            for var in _shown_names((element.properties if element else {}).get(prop, "")):
+                if var not in everywhere and var not in known:
+                    problems.append(f"{key}/{step.bpmn_id}: property {prop} shows variable {var!r}, "
+                                    "but nothing in the process sets it")
     return problems
+
+
+def _shown_names(listing: str) -> list[str]:
+    """The variables a ``show``-style listing names (the head of each dotted name)."""
+    return [item.strip().partition(":")[0].strip().split(".")[0] for item in listing.split(",")
+            if item.strip().partition(":")[0].strip()]
 
 
 def _set_on_every_path(graph: FlowGraph, sets: dict[str, set[str]], always: set[str]) -> dict[str, set[str]]:
@@ -96,6 +112,8 @@ def _sets(step: FlowStep, node: Node | None) -> set[str]:
         out.add(step.message)
     if node is not None:
         out |= {f.id for f in node.fields}  # a submission sets every field (None where not given)
+        if node.properties.get("actor"):     # the completing user's name, as the designer asked
+            out.add(node.properties["actor"])
     return out
 
 

@@ -250,18 +250,30 @@ class WorkflowEngine:
     def path_taken(self, workflow) -> tuple[list[str], list[tuple[str, str]]]:
         """The BPMN ids of the elements the case has passed through, and the (from, to) pairs of
         the steps between them, for drawing the path on the diagram."""
-        done, steps = [], set()
+        done, steps = self.transitions(workflow)
+        return sorted(done), sorted(steps)
+
+    def transitions(self, workflow) -> tuple[set[str], set[tuple[str, str]]]:
+        """The BPMN ids the case has passed through, and each (from, to) pair of BPMN elements it
+        went along: an element it has reached (completed, or waiting in it now) and the nearest
+        element before it, looking past the library's own specs between them (the split a
+        task's boundary events hang from), so that every pair a sequence flow joins is there (the
+        diagram's marks, a scenario run's flow coverage)."""
+        done, steps = set(), set()
         for wf in (workflow, *workflow.subprocesses.values()):
             for task in wf.tasks.values():
                 bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-                if bpmn_id is None or task.state != TaskState.COMPLETED:
+                if bpmn_id is None or not task.state & _REACHED:
                     continue
-                done.append(bpmn_id)
+                if task.state == TaskState.COMPLETED:
+                    done.add(bpmn_id)
                 parent = task.parent
-                parent_id = getattr(parent.task_spec, "bpmn_id", None) if parent is not None else None
-                if parent_id and parent.state == TaskState.COMPLETED:
-                    steps.add((parent_id, bpmn_id))
-        return sorted(set(done)), sorted(steps)
+                while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                    parent = parent.parent
+                # Reached, not completed: a cycle timer stays armed while the paths it starts run.
+                if parent is not None and parent.state & _REACHED:
+                    steps.add((parent.task_spec.bpmn_id, bpmn_id))
+        return done, steps
 
     def ready_tasks(self, workflow, bundle: ProcessBundle) -> list[ReadyTask]:
         """Return the READY user tasks."""
@@ -473,7 +485,7 @@ class WorkflowEngine:
 
     # -- replaying recorded steps in memory (simulation) --------------------------------------
     # A replay runs on a WorkflowEngine of its own (its functions read the replay's clock), inside
-    # engine.clock.pinned(...) so that no timer fires by itself: only the ones history fired.
+    # engine.clock.held(...) before any due time, so that no timer fires by itself: only the ones history fired.
     def armed_timers(self, workflow) -> set[str]:
         """The BPMN ids of the timers waiting to fire."""
         return {t.task_spec.bpmn_id for t in workflow.tasks.values()
@@ -496,6 +508,8 @@ class WorkflowEngine:
 
 
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK
+# A task the case got to: the flow into it was taken (a predicted one is FUTURE, LIKELY or MAYBE).
+_REACHED = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
 
 
 def _collector(effects: list[Effect], ran: list[str] | None = None):

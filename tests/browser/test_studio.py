@@ -22,6 +22,18 @@ def _open_draft(pages):
     return page
 
 
+def route_to_hw(page):
+    """In dmn-js's decision table, the first rule sending a case to 城管 (私搭乱建 in a core area)
+    now sends it to 环卫."""
+    page.click('.studio-tab[data-file="routing.dmn"]')
+    expect(page.locator('#studio[data-open="routing.dmn"]')).to_be_attached()
+    cell = page.locator("#studio-dmn td.output-cell", has_text='"CG"').first
+    cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('"HW"')
+    page.click(".studio-actions")  # leave the cell
+
+
 def _general(page):
     """The name field of the properties panel's General group (opened when it is closed)."""
     name = page.locator("#bio-properties-panel-name")
@@ -44,14 +56,8 @@ def test_a_designer_changes_a_property_and_a_routing_rule_and_deploys(pages, liv
     name.fill("派遣任务")
     name.press("Tab")
 
-    # A routing rule, in dmn-js's decision table: the first rule sending a case to 城管 now sends it to 环卫.
-    page.click('.studio-tab[data-file="routing.dmn"]')
-    expect(page.locator('#studio[data-open="routing.dmn"]')).to_be_attached()
-    cell = page.locator("#studio-dmn td.output-cell", has_text='"CG"').first
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type('"HW"')
-    page.click(".studio-actions")  # leave the cell
+    # A routing rule, in dmn-js's decision table.
+    route_to_hw(page)
     pages.shot(page, "routing-rule")
 
     page.click("#studio-check")

@@ -165,6 +165,41 @@ def test_the_cases_behind_a_figure(driver, clock):
     check_tallies(driver)
 
 
+def test_cancelled_cases_are_broken_down_by_reason(driver, clock):
+    cases = [driver.report() for _ in range(4)]
+    for case, reason in zip(cases, ("invalid", "out_of_scope", "invalid")):
+        driver.do(case, "accept", "clerk_dhm", decision="cancel", cancel_reason=reason)
+    driver.do(cases[3], "accept", "clerk_dhm", decision="file")
+    rep = report(driver, "admin", "street")
+    assert rep.total.values["cancelled"] == 3
+    assert rep.total.values["cancelled_by"] == {"invalid": 2, "out_of_scope": 1}
+    assert item(rep, "110101001").values["cancelled_by"] == {"invalid": 2, "out_of_scope": 1}
+    assert report(driver, "admin", "street", Period.month(2026, 12)).total.values["cancelled_by"] == {}
+    behind = figures.cases_behind(driver.session, driver.rt, driver.user("admin"), NOVEMBER, "street", None,
+                                  "cancelled", detail="invalid")
+    assert behind.codes == sorted([cases[0].code, cases[2].code])
+    # The page names each reason by the acceptance form's choice.
+    names = figures.breakdown_choices(driver.session, driver.rt, rep.definitions)["cancelled"]
+    assert names["invalid"] == "无效信息" and names["out_of_scope"] == "不属于受理范围"
+    with pytest.raises(InputError) as err:
+        figures.cases_behind(driver.session, driver.rt, driver.user("admin"), NOVEMBER, "street", None,
+                             "filed", detail="invalid")
+    assert "detail" in err.value.errors
+
+
+def test_a_breakdown_must_name_a_count_whose_fact_keeps_a_detail(driver, settings):
+    files = process_service.read_files([settings["PROCESSES_DIR"]])
+    text = files["assessment.toml"]
+    for bad, problem in (
+            (text.replace('cancelled = { zh = "注销原因"', 'duplicates = { zh = "注销原因"'),
+             "assessment.toml: breakdowns.duplicates: every matcher of fact 'duplicate' must keep the same detail field"),
+            (text.replace('cancelled = { zh = "注销原因"', 'filing_rate = { zh = "注销原因"'),
+             "assessment.toml: breakdowns.filing_rate: must name a count(<fact>) of [counts]"),
+            (text.replace('detail = "cancel_reason"', 'detail = "cancel_why"'),
+             "assessment.toml: facts.cancelled[0].detail: 'cancel_why' is not a field of the form of 'accept'")):
+        assert problem in process_service.validate(driver.rt, dict(files, **{"assessment.toml": bad}))
+
+
 def test_callers_see_only_the_units_in_their_scope(driver, clock):
     case = driver.report()
     to_handling(driver, case)

@@ -31,6 +31,7 @@ def folder(demo_db, settings, clock, tmp_path):
         driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code=department)
     driver.close()
     for name, text in process_service.read_files([settings["PROCESSES_DIR"]]).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)   # scenarios/ too
         (tmp_path / name).write_text(text.replace('"CG"', '"HW"', 1) if name == "routing.dmn" else text, encoding="utf-8")
     return tmp_path
 

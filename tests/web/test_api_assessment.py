@@ -44,6 +44,10 @@ def test_figures_by_street_with_definitions(client, token, clock):
     behind = client.get("/api/v1/assessment/cases?month=2026-11&by=street&key=110101001&indicator=filed",
                         headers=token("leader_dhm")).get_json()
     assert [i["code"] for i in behind["items"]] == sorted(codes[:2]) and behind["total"] == 2
+    assert street["cancelled_by"] == {"invalid": 1} and body["total"]["cancelled_by"] == {"invalid": 1}
+    behind = client.get("/api/v1/assessment/cases?month=2026-11&indicator=cancelled&detail=invalid",
+                        headers=token("leader_dhm")).get_json()
+    assert [i["code"] for i in behind["items"]] == [codes[2]]
 
 
 def test_scope_and_bad_arguments(client, token, clock):
@@ -58,6 +62,8 @@ def test_scope_and_bad_arguments(client, token, clock):
     assert bad.status_code == 422 and field_errors(bad) == {"from"}
     bad = client.get("/api/v1/assessment/cases?indicator=nonsense", headers=token("leader_dhm"))
     assert bad.status_code == 422 and field_errors(bad) == {"indicator"}
+    bad = client.get("/api/v1/assessment/cases?indicator=filed&detail=invalid", headers=token("leader_dhm"))
+    assert bad.status_code == 422 and field_errors(bad) == {"detail"}
 
 
 def test_exports_state_the_period_the_version_and_the_definitions(client, token, clock):
@@ -71,6 +77,7 @@ def test_exports_state_the_period_the_version_and_the_definitions(client, token,
     header = next(r for r in rows if r and r[0] == "key")
     street = next(r for r in rows if r and r[0] == "110101001")
     assert street[header.index("received")] == "3" and street[1] == "东华门街道"
+    assert street[header.index("cancelled_by.invalid")] == "1"          # 注销 by reason, a column per reason
     assert any(r[:2] == ["rates", "filing_rate"] for r in rows)
     response = client.get("/api/v1/assessment.xlsx?month=2026-11&by=street", headers=leader)
     book = load_workbook(io.BytesIO(response.data))

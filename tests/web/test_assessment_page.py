@@ -23,6 +23,11 @@ def test_a_shift_leader_reads_the_ranking_and_opens_the_cases_behind_a_figure(cl
     link = unescape(re.search(r'href="([^"]*indicator=filed[^"]*)"', row).group(1))
     behind = text(client.get(link))
     assert sorted(re.findall(r">(GF\d+)</a>", behind)) == sorted(codes[:2])
+    reasons = re.search(r'<section class="card breakdown" id="breakdown-cancelled">.*?</section>', page, re.S).group(0)
+    assert "注销原因" in reasons and "无效信息" in reasons              # the form's choice names the reason
+    link = unescape(re.search(r'href="([^"]*detail=invalid[^"]*)"', reasons).group(1))
+    assert re.findall(r">(GF\d+)</a>", text(client.get(link))) == [codes[2]]
+    assert 'role="alert"' in text(client.get("/assessment/cases?month=2026-11&indicator=filed&detail=invalid"))
     trend = json.loads(unescape(re.search(r'data-chart-data="([^"]*)"', page).group(1)))
     assert trend["months"][-1] == "2026-11" and len(trend["months"]) == 12
     assert 'href="/assessment"' in text(client.get("/inbox"))       # in the menu

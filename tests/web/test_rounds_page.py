@@ -50,3 +50,10 @@ def test_open_score_and_read_a_round(app, demo_db, settings, clock):
     district.post("/lang", data={"lang": "en", "next": url, "csrf_token": token})
     english = text(district.get(url))
     assert "Results" in english and "Speed of response" in english and '<tr data-department="HW">' in english
+
+
+def test_the_rounds_link_is_for_who_opens_scores_or_reads_them_in_the_assessment_file(app, demo_db):
+    for username, shown in (("admin", True), ("handler_hw", True), ("leader_dhm", True), ("clerk_dhm", False),
+                            ("grid_dhm_01", True), ("dispatch_dhm", False)):
+        client, _ = as_user(app, username)
+        assert ('href="/assessment/rounds"' in text(client.get("/inbox"))) is shown, username

@@ -46,7 +46,7 @@ def get_assessment(args):
 def get_cases_behind(args):
     behind = figures.cases_behind(get_session(), runtime(), g.user, period_of(args), args["by"], args.get("key"),
                                   args["indicator"], denominator=args["part"] == "denominator",
-                                  limit=args["limit"], offset=args["offset"])
+                                  detail=args.get("detail"), limit=args["limit"], offset=args["offset"])
     return {"items": [{"code": c} for c in behind.codes], "total": behind.total, "limit": behind.limit,
             "offset": behind.offset, "fact": behind.fact}
 

@@ -8,6 +8,8 @@ their fields and the user's input kept.
 """
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
@@ -15,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 from engine.errors import Forbidden, InputError, NotFound
 from engine.lifecycle import attachments as attachment_service
 from engine.lifecycle.cases import reporter_roles as case_roles
+from engine.process.two_way import load_two_way
 from engine.queries import choices
 
 from web.api import core as api
@@ -35,8 +38,14 @@ def _nav_roles():
         policy = runtime().policy
         return {"report": lambda: case_roles(policy), "board": lambda: policy.board_roles,
                 "studio": lambda: policy.studio_roles, "administer": lambda: policy.admin_roles,
-                "map": lambda: policy.map_roles}[page]()
+                "map": lambda: policy.map_roles, "rounds": lambda: _rounds_roles()}[page]()
     return {"nav_roles": nav_roles}
+
+
+def _rounds_roles() -> tuple[str, ...]:
+    """Who the rating rounds are for (assessment.toml): who opens, who scores, who reads the results."""
+    two_way = load_two_way(runtime().settings["PROCESSES_DIR"])
+    return tuple(dict.fromkeys(two_way.open_roles + two_way.score_roles + two_way.viewers))
 
 
 @bp.errorhandler(NotFound)
@@ -131,6 +140,16 @@ def uploaded_photos() -> list[FileStorage]:
     return [f for f in request.files.getlist("photos") if f and f.filename]
 
 
+def photo_digests(files: list[FileStorage]) -> list[str]:
+    """The SHA-256 of each photo (as far as store_photos reads it), leaving each file to be read again."""
+    limit = int(runtime().settings.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    digests = []
+    for upload in files[:MAX_PHOTOS]:
+        digests.append(hashlib.sha256(upload.stream.read(limit + 1)).hexdigest())
+        upload.stream.seek(0)
+    return digests
+
+
 def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
     """Store the photos of a form on ``case``; InputError (field "photo") names a bad one."""
     limit = int(rt.settings.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
@@ -140,4 +159,5 @@ def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
 
 
 # The page families add their routes to bp.
-from web.pages import admin, assessment, board, cases, inbox, intake, map, notifications, rounds, simulation, studio, tasks  # noqa: E402,F401
+from web.pages import (admin, assessment, board, cases, inbox, intake, map, notifications, offline, rounds,  # noqa: E402,F401
+                       simulation, studio, tasks)

@@ -71,7 +71,9 @@ def assessment():
     by = _by()
     data = figures.dashboard(get_session(), runtime(), g.user, period, by)
     args = dict(_period_args(), by=by)
+    choices = figures.breakdown_choices(get_session(), runtime(), data.report.definitions)
     return render_template("assessment/assessment.html", data=data, report=data.report, by=by, errors=errors,
+                           choices=choices,
                            columns=[c for c in COLUMNS if c in data.report.total.values], args=args,
                            labels=LABELS, grouping_labels=GROUPING_LABELS, groupings=GROUPINGS,
                            trend_json=_trend_json(data), compare_json=_compare_json(data.report),
@@ -85,9 +87,15 @@ def assessment_cases():
     indicator = request.args.get("indicator", "")
     part = "denominator" if request.args.get("part") == "denominator" else "numerator"
     offset = int_arg("offset", 0)
-    behind = figures.cases_behind(get_session(), runtime(), g.user, period, _by(), request.args.get("key") or None,
-                                  indicator, denominator=part == "denominator", offset=offset)
-    args = dict(_period_args(), by=_by(), key=request.args.get("key", ""), indicator=indicator, part=part)
+    detail = request.args.get("detail") or None
+    try:
+        behind = figures.cases_behind(get_session(), runtime(), g.user, period, _by(), request.args.get("key") or None,
+                                      indicator, denominator=part == "denominator", detail=detail, offset=offset)
+    except InputError as exc:   # an unknown indicator or detail: say so above an empty list
+        errors = {**errors, **exc.errors}
+        behind = figures.CasesBehind([], 0, 1, 0, "")
+    args = dict(_period_args(), by=_by(), key=request.args.get("key", ""), indicator=indicator, part=part,
+                **({"detail": detail} if detail else {}))
     next_url = (url_for("pages.assessment_cases", **args, offset=offset + behind.limit)
                 if offset + behind.limit < behind.total else None)
     return render_template("assessment/cases.html", behind=behind, period=period, args=args, errors=errors,

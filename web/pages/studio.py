@@ -12,6 +12,7 @@ from engine.lifecycle import simulation_runs
 from engine.process import diff as diff_service
 from engine.process import drafts as draft_service
 from engine.process import versions as version_service
+from engine.scenarios import run as scenario_run
 
 from web.auth import login_required
 from web.db import get_session, runtime
@@ -107,6 +108,15 @@ def studio_save_draft(draft_id: int):
 def studio_check_draft(draft_id: int):
     report = draft_service.check(get_session(), runtime(), draft_id)
     return jsonify(problems=[p.__dict__ for p in report.problems], warnings=[p.__dict__ for p in report.warnings])
+
+
+@bp.post("/studio/drafts/<int:draft_id>/scenarios")
+@studio_roles
+def studio_draft_scenarios(draft_id: int):
+    """Run the draft's scenario tests (``?k=`` selects by file/name); each failure pinned to its element."""
+    run = scenario_run.run_draft_pinned(get_session(), runtime(), draft_id, request.args.get("k") or None)
+    return jsonify(summary=run.report.summary(), ok=run.report.ok,
+                   scenarios=[o.__dict__ for o in run.outcomes], problems=[p.__dict__ for p in run.problems])
 
 
 @bp.post("/studio/drafts/<int:draft_id>/deploy")

@@ -39,12 +39,17 @@ class CasesBehindArgs(PeriodArgs, PageArgs):
                               metadata={"description": "A count or rate field of the items, e.g. closed or closing_rate."})
     part = fields.String(load_default="numerator", validate=validate.OneOf(("numerator", "denominator")),
                          metadata={"description": "For a rate: the cases of its numerator or of its denominator."})
+    detail = fields.String(validate=validate.Length(min=1, max=64), metadata={
+        "description": "For a broken-down count (`cancelled`): only the cases of this value, e.g. `invalid`."})
 
 
 def _indicator_fields() -> dict:
     out = {name: fields.Integer(required=True) for name in COUNTS}
     out.update({name: fields.Float(required=True, allow_none=True, validate=validate.Range(0, 1)) for name in RATES})
     out["overdue_hours"] = fields.Float(required=True, metadata={"description": "Working hours late, added up."})
+    out["cancelled_by"] = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "注销 by reason (the acceptance form's cancel_reason: invalid, out_of_scope …) → cases; "
+                       "every breakdown of the assessment file's [breakdowns] comes as `<count>_by`."})
     return out
 
 

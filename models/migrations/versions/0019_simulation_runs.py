@@ -1,13 +1,13 @@
 """Impact simulations of drafts, each with its per-case findings (the newest SIMULATION_KEEP_RUNS kept).
 
-Revision 0017 (after 0009).
+Revision 0019 (after 0018).
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017'
-down_revision = '0009'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
