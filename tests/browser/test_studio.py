@@ -123,13 +123,7 @@ def test_done_when_a_designer_changes_a_routing_rule_simulates_deploys_and_moves
     page.wait_for_url(re.compile(r"/studio/drafts/\d+$"))
     expect(page.locator("#studio-canvas .djs-container")).to_be_visible()
 
-    page.click('.studio-tab[data-file="routing.dmn"]')
-    expect(page.locator('#studio[data-open="routing.dmn"]')).to_be_attached()
-    cell = page.locator("#studio-dmn td.output-cell", has_text='"CG"').first
-    cell.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type('"HW"')
-    page.click(".studio-actions")
+    route_to_hw(page)
     pages.shot(page, "routing-rule-changed")
 
     page.select_option('#studio-simulate select[name="days"]', "30")
