@@ -139,9 +139,12 @@ class _Case:
     status: str
     version_id: int
     times: array                  # POSIX times of its steps (0: reported)
-    start: dict[str, Any] | None  # kept, with the steps, for the first case of each group only
+    start: dict[str, Any] | None  # the start data of a case like it (shared: read only); its own for
+    # the first case of each group, which keeps it and its steps for the replay
+    kind: tuple                   # what of the start data counts apart from the case's code and place
     steps: list[Step] | None
-    actors: list[str] | None      # who did each step, for the replay of the first case of a group
+    actors: list | None           # who did each step (user ids; names for the replay of a group's first)
+    made: tuple = ()              # what its start data is made of (to make its own for the replay)
     decided: "_Decided | None" = None
     on_time_step: int = -1        # the step of its last (or first) `on_time_by` completion
     dispatched: bool = False
@@ -238,11 +241,12 @@ def simulate(session: Session, rt: Runtime, files: dict[str, str], days: int, ke
     cases: list[_Case] = []
     kinds: dict[tuple, _Decided] = {}
     step_keys: dict[tuple, tuple] = {}
-    for case in _read(session, key, since, until, world):
+    placed = set().union(*now.start_decisions.values(), *draft.start_decisions.values()) & PLACE_VARIABLES
+    for case in _read(session, key, since, until, world, placed):
         base = bases.get(case.version_id)
         if base is None:
             base = bases[case.version_id] = _Process(engine, rt.bundle(session, case.version_id), functions)
-        sort = (case.version_id, tuple(case.start[k] for k in CASE_START_VARIABLES if k not in PLACE_VARIABLES))
+        sort = (case.version_id, case.kind)
         case.decided = kinds.get(sort)
         if case.decided is None:
             case.decided = kinds[sort] = _decide(case.start, base, draft, now)
@@ -257,10 +261,11 @@ def simulate(session: Session, rt: Runtime, files: dict[str, str], days: int, ke
         case.group = groups.setdefault(signature, len(groups))
         if case.group == len(firsts):
             firsts.append(case)
-            case.steps = [replace(s, actor=a) for s, a in zip(steps, case.actors)]
+            case.start = world.start_data(*case.made)
+            case.steps = [replace(s, actor=world.users.get(a, "")) for s, a in zip(steps, case.actors)]
         else:
             case.start = case.steps = None
-        case.actors = None
+        case.actors = case.made = None
         cases.append(case)
     read = time.perf_counter()
     comparisons = []
@@ -337,6 +342,11 @@ class _World:
         self.users = dict(session.execute(select(User.id, User.name)).all())
         self.usernames = dict(session.execute(select(User.id, User.username)).all())
 
+    def start_data(self, code, category_id, grid_id, source, urgency, self_handled, reporter_id) -> dict[str, Any]:
+        """A case's start data as the engine made it when the case was reported."""
+        return case_data(self.rt, code, self.categories[category_id], self.places[grid_id], source, urgency,
+                         self_handled, self.usernames.get(reporter_id, ""))
+
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -354,8 +364,12 @@ def _stamp(value) -> float:
     return _moment(value).timestamp()
 
 
-def _read(session: Session, key: str, since: datetime, until: datetime, world: _World) -> Iterator[_Case]:
-    """The cases of the period with their recorded steps, a chunk at a time (raw columns, parsed here once)."""
+def _read(session: Session, key: str, since: datetime, until: datetime, world: _World,
+          placed: set[str]) -> Iterator[_Case]:
+    """The cases of the period with their recorded steps, a chunk at a time (raw columns, parsed here once).
+
+    Cases of one category, grid, source, urgency and self-handling have the same start data but for
+    their code and reporter (which count only where a decision reads them: ``placed``)."""
     conn = session.connection()
     rows = conn.execute(
         select(Case.id, Case.code, Case.status, Case.process_version_id, Case.category_id, Case.grid_id,
@@ -364,6 +378,7 @@ def _read(session: Session, key: str, since: datetime, until: datetime, world: _
         .where(ProcessVersion.key == key, Case.created_at >= since, Case.created_at <= until)
         .order_by(Case.id)).all()
     parsed: dict[tuple, Step] = {}
+    alike: dict[tuple, tuple[dict, tuple]] = {}
     for start in range(0, len(rows), CHUNK * 5):
         chunk = rows[start:start + CHUNK * 5]
         events: dict[int, list] = {}
@@ -377,8 +392,12 @@ def _read(session: Session, key: str, since: datetime, until: datetime, world: _
                 events.setdefault(e[0], []).append(e)
         for case_id, code, status, version_id, category_id, grid_id, source, urgency, self_handled, \
                 reporter_id, created_at in chunk:
-            start_data = case_data(world.rt, code, world.categories[category_id], world.places[grid_id],
-                                   source, urgency, self_handled, world.usernames.get(reporter_id, ""))
+            made = (code, category_id, grid_id, source, urgency, self_handled, reporter_id)
+            found = alike.get(made[1:6]) if not placed else None
+            if found is None:
+                start_data = world.start_data(*made)
+                found = alike[made[1:6]] = (start_data, tuple(
+                    start_data[k] for k in CASE_START_VARIABLES if k not in PLACE_VARIABLES or k in placed))
             steps, actors, times = [], [], array("d", [_stamp(created_at)])
             for _, at, kind, task, raw, actor in events.get(case_id, ()):
                 times.append(_stamp(at))
@@ -389,8 +408,8 @@ def _read(session: Session, key: str, since: datetime, until: datetime, world: _
                     if len(parsed) < 100_000:
                         parsed[kind, task, text] = step
                 steps.append(step)
-                actors.append(world.users.get(actor, ""))
-            yield _Case(case_id, code, status, version_id, times, start_data, steps, actors)
+                actors.append(actor)
+            yield _Case(case_id, code, status, version_id, times, found[0], found[1], steps, actors, made)
 
 
 def _step(kind: str, task: str | None, data: dict) -> Step:
