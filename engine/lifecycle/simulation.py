@@ -20,7 +20,7 @@ length unless a condition reads it), the same starting data apart from the case'
 (which decide who works on it, not the path) and from what only decision tables read (the tables'
 outputs count instead). Each distinct input of a decision table is evaluated once.
 
-About 400 lines: reading the history, grouping and the per-case results are one pass that must
+Under 500 lines: reading the history, grouping and the per-case results are one pass that must
 agree on what a case is; the replay is engine.process.replay and storing a run simulation_runs.
 """
 from __future__ import annotations

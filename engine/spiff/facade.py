@@ -6,7 +6,7 @@ see Spiff objects other than the opaque workflow and bundle handles they pass ba
 Importing it applies gridflow's changes to the library (patches.py), which first checks
 that the installed version is one they were written for.
 
-About 550 lines on purpose: WorkflowEngine is the whole surface the rest of the engine sees
+About 580 lines on purpose: WorkflowEngine is the whole surface the rest of the engine sees
 (parse, run, serialize, read or move a stored state without running it, and replay recorded
 steps in memory for a simulation), and splitting its
 methods across modules would hide that surface; the work behind them is in parser.py,
