@@ -29,6 +29,7 @@ from cli.assessment import assessment
 from cli.audit import audit
 from cli.city import city
 from cli.db import db
+from cli.simulate import simulate_command
 
 
 class Context:
@@ -217,6 +218,9 @@ def processes_export(ctx: Context, version: int, folder: Path):
             _fail(exc.message)
     click.echo(f"wrote {len(written)} file(s) of {ctx.settings['CASE_PROCESS']} v{version} to {folder}: "
                + ", ".join(p.relative_to(folder).as_posix() for p in written))
+
+
+processes.add_command(simulate_command)
 
 
 @processes.command("migrate")
@@ -557,6 +561,17 @@ def bench_migrate(ctx: Context, n: int, keep: bool):
     from bench.migrate import run_migrate
 
     click.echo(json.dumps(run_migrate(ctx.rt, ctx.sessions, n, echo=click.echo, keep=keep)))
+
+
+@bench.command("simulate")
+@click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
+@click.option("--days", default=30, show_default=True, help="The period simulated; generated cases fall within it.")
+@click.pass_obj
+def bench_simulate(ctx: Context, n: int, days: int):
+    """Time a simulation of a draft with a changed routing rule and time limit; the last line is JSON."""
+    from bench.simulate import run_simulate
+
+    click.echo(json.dumps(run_simulate(ctx.rt, ctx.sessions, n, days, echo=click.echo)))
 
 
 @bench.command("web")

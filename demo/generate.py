@@ -4,7 +4,7 @@ About 400 lines because it is one bulk writer that must keep each case's state, 
 and timers consistent; its templates are in demo/templates.py.
 
 Cases are copies of real template cases (demo/templates.py) with their own code,
-place, category, source, urgency, department and times over the past ~90 days (working
+place, category, source, urgency, department and times over the past ~90 days by default (working
 hours). Each generated case is consistent with itself: its instance state holds its own
 values, its open tasks carry the role and scope the process gives them, its due times and
 SLA flags agree with the timers that fired or are still armed, and ``next_timer_at`` is the
@@ -108,15 +108,16 @@ class GenerateResult:
 
 
 def generate_cases(sessions: sessionmaker, rt: Runtime, n: int, *, seed: int | None = None,
-                   echo: Callable[[str], None] = lambda _: None) -> GenerateResult:
-    """Insert ``n`` generated cases (added to what is there); return counts and the time taken."""
+                   echo: Callable[[str], None] = lambda _: None, window_days: int = WINDOW_DAYS) -> GenerateResult:
+    """Insert ``n`` generated cases (added to what is there), closed ones within the past
+    ``window_days``; return counts and the time taken."""
     started = time.perf_counter()
     rng = random.Random(seed)
     with sessions() as session:
         version_id = deployed_version_id(session, rt)
         templates = build_templates(session, sessions, rt)
         echo(f"{len(templates)} templates driven through the engine in {time.perf_counter() - started:.1f} s")
-        world = _World(session, rt, version_id, rng, templates)
+        world = _World(session, rt, version_id, rng, templates, window_days)
     by_variant: dict[str, int] = {}
     open_tasks = 0
     with sessions() as session:
@@ -171,15 +172,16 @@ class _World:
     """What a generated case is drawn from, and how one is made."""
 
     def __init__(self, session: Session, rt: Runtime, version_id: int, rng: random.Random,
-                 templates: dict[tuple[str, bool, int], Template]):
+                 templates: dict[tuple[str, bool, int], Template], window_days: int = WINDOW_DAYS):
         self.rt, self.rng, self.version_id, self.templates = rt, rng, version_id, templates
+        self.window_days = window_days
         self.bundle = rt.bundle(session, version_id)
         self.cycles: dict[str, tuple[int, float]] = {}  # recurring timers: (cycles, seconds)
         self.timer_exprs = {k: dict(v) for k, v in rt.workflows.boundary_timers(self.bundle).items()}
         self.limits = category_values(session, rt, version_id)
         self.now = rt.clock()
         today = self.now.astimezone(rt.calendar.tz).date()
-        self.work = WorkingTime(rt, today - timedelta(days=WINDOW_DAYS + 120), today + timedelta(days=240))
+        self.work = WorkingTime(rt, today - timedelta(days=window_days + 120), today + timedelta(days=240))
         self.units = {u.code: u for u in session.scalars(select(OrgUnit))}
         self.grids = [u for u in self.units.values() if u.level == "grid"]
         self.categories = list(session.scalars(select(Category).where(Category.active.is_(True))))
@@ -264,8 +266,8 @@ class _World:
                 rel[j] = begin + limit * rng.uniform(0.05, 0.75)
         now_x = clock.minutes(self.now)
         if template.row["status"] != "open":
-            end = now_x - rng.uniform(60, WINDOW_DAYS * clock.day_minutes * 5 / 7 if clock is self.work
-                                      else WINDOW_DAYS * clock.day_minutes)
+            end = now_x - rng.uniform(60, self.window_days * clock.day_minutes * 5 / 7 if clock is self.work
+                                      else self.window_days * clock.day_minutes)
             shift = end - rel[-1]
         else:
             open_row = next((t for t in tasks if t["status"] == "open" and t["bpmn_id"] == template.open_task), None)

@@ -1,7 +1,8 @@
 """The one clock of the engine. SpiffWorkflow's timers read it too (engine/spiff/patches.py).
 
 Tests move it with time-machine; benchmarks and demos may shift it with :func:`shifted`; a
-scenario run holds it still with :func:`held` and moves it itself, for its own thread only.
+scenario run holds it still with :func:`held` and moves it itself, for its own thread only; a
+simulation's replay holds it before any due time, so that only the timers history fired fire.
 """
 from __future__ import annotations
 

@@ -194,3 +194,70 @@ def _stores(tree: ast.AST) -> set[str]:
              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in bound_nodes}
     names |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     return names
+
+
+@dataclass(frozen=True)
+class VariableUses:
+    """Which case variables a process reads, and where: what a simulation must tell cases apart by."""
+
+    decision_inputs: dict[str, frozenset[str]]   # business-rule task → the names its table's inputs read
+    elsewhere: frozenset[str]                    # names read by anything but a table's inputs
+    steering: frozenset[str]                     # names that can change the path: read by a condition, a
+    # timer or a table's inputs, or read by a script that sets such a name
+    plain: frozenset[str]                        # names read other than as an argument of a calendar
+    # function (deadline(hours=x) reads x only to make a time) or by a timer
+
+
+def variable_uses(graph: FlowGraph, node: Callable[[str], Node | None], functions: Iterable[str]) -> VariableUses:
+    """Where the process reads each variable; ``functions`` are the calendar functions."""
+    calendar = frozenset(functions)
+    decision_inputs: dict[str, frozenset[str]] = {}
+    elsewhere: set[str] = set()
+    steering: set[str] = set()
+    plain: set[str] = set()
+    scripts: list[tuple[tuple[str, ...], set[str]]] = []
+    for step in graph.steps.values():
+        if not step.bpmn_id:
+            continue
+        for read in _reads(step, node(step.bpmn_id)):
+            if read.what.startswith("property ") and read.what.split()[1] in VARIABLE_PROPERTIES:
+                plain |= set(read.names)  # a property naming a variable reads it as it is
+            elif not read.what.startswith("timer"):
+                plain |= set(read.names) & _plain_loads(read.source, calendar)
+            if read.what.startswith("decision") and read.what.endswith(" input"):
+                decision_inputs[step.bpmn_id] = decision_inputs.get(step.bpmn_id, frozenset()) | set(read.names)
+                steering |= set(read.names)
+                continue
+            elsewhere |= set(read.names)
+            if read.what.startswith(("condition", "timer")):
+                steering |= set(read.names)
+        if step.script:
+            scripts.append(_script_names(step.script))
+    changed = True
+    while changed:  # a script that sets a steering name makes what it reads steering too
+        changed = False
+        for reads, sets in scripts:
+            if sets & steering and not set(reads) <= steering:
+                steering |= set(reads)
+                changed = True
+    return VariableUses(decision_inputs, frozenset(elsewhere), frozenset(steering), frozenset(plain))
+
+
+def _plain_loads(source: str, calendar: frozenset[str]) -> set[str]:
+    """The names an expression or script reads outside the arguments of calls to ``calendar`` functions."""
+    try:
+        tree = ast.parse(source.strip(), mode="exec")
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+
+    def visit(node, inside: bool):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in calendar:
+            inside = True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and not inside:
+            found.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, False)
+    return found

@@ -160,4 +160,4 @@ def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
 
 # The page families add their routes to bp.
 from web.pages import (admin, assessment, board, cases, inbox, intake, map, notifications, offline, rounds,  # noqa: E402,F401
-                       studio, tasks)
+                       simulation, studio, tasks)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from engine.errors import Conflict, InputError
 from engine.lifecycle import migration as migration_service
+from engine.lifecycle import simulation_runs
 from engine.process import diff as diff_service
 from engine.process import drafts as draft_service
 from engine.process import versions as version_service
@@ -70,7 +71,9 @@ def studio_new_draft():
 @studio_roles
 def studio_draft(draft_id: int):
     view = draft_service.view(get_session(), runtime(), draft_id)
-    return render_template("studio/draft.html", view=view, key=_key())
+    return render_template("studio/draft.html", view=view, key=_key(),
+                           simulations=simulation_runs.runs_of_draft(get_session(), draft_id),
+                           simulation_periods=runtime().settings.get("SIMULATION_PERIODS", [30]))
 
 
 @bp.get("/studio/drafts/<int:draft_id>/files")
