@@ -343,22 +343,6 @@ class WorkflowEngine:
         """Return (row number, description) of the decision-table rule that business-rule task
         ``bpmn_id`` picks for ``data``, so a person can see why it recommends what it does."""
         spec = next((ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None) == bpmn_id), None)
-        engine = getattr(spec, "dmnEngine", None)
-        if not isinstance(engine, DMNEngine):
-            return None
-        # The DMN engine reads only a task's data and its workflow's script engine.
-        probe = SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=self.script_engine),
-                                task_spec=spec)
-        try:
-            rules = engine.decide(probe)
-        except Exception:  # noqa: BLE001 - an explanation that fails is left out, never fatal
-            return None
-        return (rules[0].row_number, rules[0].description or "") if rules else None
-
-    def matched_rule(self, bundle: ProcessBundle, bpmn_id: str, data: dict[str, Any]) -> tuple[int, str] | None:
-        """Return (row number, description) of the decision-table rule that business-rule task
-        ``bpmn_id`` picks for ``data``, so a person can see why it recommends what it does."""
-        spec = next((ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None) == bpmn_id), None)
         return matched_rule(spec, data, self.script_engine) if spec is not None else None
 
     def decide(self, bundle: ProcessBundle, bpmn_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
