@@ -91,7 +91,8 @@ def _offending_field() -> str | None:
         return "path"
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
-            if _CONTROL.search(key) or _CONTROL.search(value):
+            # werkzeug's multipart parser can give a part without a value (None): nothing to check.
+            if _CONTROL.search(key) or (isinstance(value, str) and _CONTROL.search(value)):
                 return key
     if request.is_json and request.content_length:
         try:
