@@ -91,9 +91,9 @@ def _offending_field() -> str | None:
         return "path"
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
-            # werkzeug's multipart parser can give a part without a value (None): nothing to check.
-            if _CONTROL.search(key) or (isinstance(value, str) and _CONTROL.search(value)):
-                return key
+            # werkzeug's multipart parser can give a part without a name or a value (None).
+            if any(isinstance(text, str) and _CONTROL.search(text) for text in (key, value)):
+                return key or "body"
     if request.is_json and request.content_length:
         try:
             body = request.get_json(silent=True)
