@@ -27,6 +27,8 @@ $(VENDOR_STAMP): package.json package-lock.json web/modeler/modeler.js web/model
 	mkdir -p $(VENDOR)/leaflet
 	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
 	cp -r node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	mkdir -p $(VENDOR)/pmtiles
+	cp node_modules/pmtiles/dist/pmtiles.js $(VENDOR)/pmtiles/
 	touch $@
 
 ## Compile the page catalogues (web/translations/*/LC_MESSAGES/messages.po -> .mo)

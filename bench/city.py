@@ -14,6 +14,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from models import create_schema, make_engine, make_session_factory
 
 from demo.loader import DEMO_CITY
+from engine.access.initial import InitialCodes
 from engine.city import read_city
 from engine.city.places import grid_index, place_point
 from engine.city.sheets import SHEETS
@@ -97,11 +99,12 @@ def _write_csv(folder: Path, sheet: str, rows: list[tuple]) -> None:
 
 
 def _import(sessions: sessionmaker, folder: Path, settings: dict) -> tuple[float, int, int]:
-    """Read, check and write the city in one transaction, as `gridflow city import` does: (s, changes, passwords)."""
+    """Read, check and write the city in one transaction, as `gridflow city import` does: (s, changes, initial codes)."""
     started = time.perf_counter()
     city = read_city(folder, settings["GRID_CODE_LENGTH"], Path(settings["PROCESSES_DIR"]))
     with sessions() as session:
-        result = sync_city(session, city, write=True)
+        codes = InitialCodes.from_settings(settings, datetime.now(timezone.utc))
+        result = sync_city(session, city, write=True, codes=codes)
         session.commit()
     return time.perf_counter() - started, len(result.changes), len(result.passwords)
 
@@ -157,7 +160,7 @@ def run_city(settings: dict, *, database_url: str | None = None, points: int = 2
             create_schema(engine)
             sessions = make_session_factory(engine)
             first, changes, passwords = _import(sessions, folder, settings)
-            echo(f"import: {changes} changes, {passwords} initial passwords in {first:.1f} s")
+            echo(f"import: {changes} changes, {passwords} initial codes in {first:.1f} s")
             again, unchanged, _ = _import(sessions, folder, settings)
             echo(f"re-import with no changes: {unchanged} changes in {again:.1f} s")
             placed = _placement(sessions, size, points, rng)
@@ -166,6 +169,6 @@ def run_city(settings: dict, *, database_url: str | None = None, points: int = 2
         finally:
             engine.dispose()
     size.pop("columns")
-    return {"database": engine.dialect.name, **size, "import_s": round(first, 1), "reimport_s": round(again, 1),
+    return {"database": engine.dialect.name, **size, "import_s": round(first, 2), "reimport_s": round(again, 2),
             "reimport_changes": unchanged, **placed,
             "targets": {"import_s": 60, "reimport_s": 20, "place_ms": 0.2}}

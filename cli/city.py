@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
 from engine.admin.changes import record_change
+from engine.access.initial import InitialCodes
 from engine.city import CityError, export_city, import_city
 
 
@@ -29,6 +31,7 @@ def city_import(ctx, folder: Path, dry_run: bool, demo_password: bool):
         try:
             result = import_city(session, folder, grid_code_length=ctx.settings["GRID_CODE_LENGTH"],
                                  processes_dir=Path(ctx.settings["PROCESSES_DIR"]), dry_run=dry_run,
+                                 codes=InitialCodes.from_settings(ctx.settings, ctx.rt.clock()),
                                  shared_password=DEMO_PASSWORD if demo_password else None)
         except CityError as exc:
             for problem in exc.problems:
@@ -47,9 +50,10 @@ def city_import(ctx, folder: Path, dry_run: bool, demo_password: bool):
     click.echo(f"{len(result.changes)} change(s); the city has "
                + ", ".join(f"{n} {what}" for what, n in result.counts.items()))
     if result.passwords:
-        click.echo("initial passwords (shown once; users should change them):")
-        for username, password in result.passwords.items():
-            click.echo(f"  {username}\t{password}")
+        click.echo(f"initial codes (shown once): each new user signs in with their username and code, once, "
+                   f"to choose a password, before {result.codes_expire.astimezone(ZoneInfo(ctx.settings['TIMEZONE'])):%Y-%m-%d %H:%M}")
+        for username, code in result.passwords.items():
+            click.echo(f"  {username}\t{code}")
     elif demo_password and any(c.startswith("add user") for c in result.changes):
         click.echo(f"new users share the demo password {DEMO_PASSWORD!r} (demo only)")
 

@@ -30,6 +30,7 @@ from cli.assessment import assessment
 from cli.audit import audit
 from cli.city import city
 from cli.db import db
+from cli.simulate import simulate_command
 
 
 class Context:
@@ -91,7 +92,9 @@ def init(ctx: Context, demo: bool, force: bool):
 @click.pass_obj
 def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev: bool):
     """Serve the web app with gunicorn; one sweep worker runs beside it unless --no-sweep."""
+    from engine.settings import SettingsError
     from web import create_app
+    from web.basemap import read_basemap
     from web.security import InsecureConfiguration, check_secret_key
 
     if problem := migrate.status_message(ctx.engine):
@@ -100,7 +103,8 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev:
     import logging
     try:  # refuse before any worker forks, with the same message create_app would give
         check_secret_key(ctx.settings, logging.getLogger("gridflow"))
-    except InsecureConfiguration as exc:
+        read_basemap(ctx.settings)
+    except (InsecureConfiguration, SettingsError) as exc:
         _fail(str(exc))
     host, port = host or ctx.settings["HOST"], port or ctx.settings["PORT"]
     if dev or sys.platform == "win32":  # gunicorn needs fork (Linux, macOS)
@@ -214,7 +218,10 @@ def processes_export(ctx: Context, version: int, folder: Path):
         except EngineError as exc:
             _fail(exc.message)
     click.echo(f"wrote {len(written)} file(s) of {ctx.settings['CASE_PROCESS']} v{version} to {folder}: "
-               + ", ".join(p.name for p in written))
+               + ", ".join(p.relative_to(folder).as_posix() for p in written))
+
+
+processes.add_command(simulate_command)
 
 
 @processes.command("migrate")
@@ -283,6 +290,41 @@ def processes_undo_migration(ctx: Context, run: str, by: str | None):
     for fit in result.refused:
         click.echo(f"{fit.code}: stays: " + "; ".join(fit.reasons))
     click.echo(json.dumps({"restored": len(result.restored), "refused": len(result.refused)}))
+
+
+@processes.command("test")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("-k", "pattern", default=None, help="Only scenarios whose FILE/NAME contains this (or matches it as a glob).")
+@click.option("--version", "version", default=None, type=click.IntRange(1), help="Test deployed VERSION's files instead of a folder.")
+@click.option("--draft", "draft", default=None, type=click.IntRange(1), help="Test a studio draft's files instead of a folder.")
+@click.option("--require-coverage", is_flag=True, help="Fail when a sequence flow of the case process is taken by no scenario.")
+@click.pass_obj
+def processes_test(ctx: Context, folder: str | None, pattern: str | None, version: int | None, draft: int | None,
+                   require_coverage: bool):
+    """Run the scenario tests (FOLDER/scenarios/*.toml, default the processes folder) on a throwaway
+    copy of SCENARIO_CITY; one line per scenario, the last line is JSON."""
+    from engine.scenarios import run as scenario_run
+
+    if sum(x is not None for x in (folder, version, draft)) > 1:
+        _fail("give a FOLDER, --version or --draft, not more than one")
+    try:
+        if version is not None or draft is not None:
+            with ctx.sessions() as session:
+                report = (scenario_run.run_version(session, ctx.rt, version, pattern) if version is not None
+                          else scenario_run.run_draft(session, ctx.rt, draft, pattern))
+        else:
+            report = scenario_run.run_folder(ctx.settings, folder or ctx.settings["PROCESSES_DIR"], pattern)
+    except (EngineError, ProcessError) as exc:
+        _fail(_message_text(exc) if isinstance(exc, EngineError) else str(exc))
+    for problem in report.problems:
+        click.echo(f"  ✗ {problem}", err=True)
+    for outcome in report.outcomes:
+        click.echo(("✓ " if outcome.passed else "✗ ") + outcome.text)
+    if report.uncovered:
+        click.echo(f"not taken by any scenario: {', '.join(report.uncovered)}", err=True)
+    click.echo(json.dumps(report.summary(), ensure_ascii=False))
+    if not report.ok or (require_coverage and report.uncovered) or (pattern and not report.outcomes):
+        sys.exit(1)
 
 
 def _message_text(exc: EngineError) -> str:
@@ -520,6 +562,17 @@ def bench_migrate(ctx: Context, n: int, keep: bool):
     from bench.migrate import run_migrate
 
     click.echo(json.dumps(run_migrate(ctx.rt, ctx.sessions, n, echo=click.echo, keep=keep)))
+
+
+@bench.command("simulate")
+@click.option("--cases", "n", default=200_000, show_default=True, help="Cases the database must hold (generated if fewer).")
+@click.option("--days", default=30, show_default=True, help="The period simulated; generated cases fall within it.")
+@click.pass_obj
+def bench_simulate(ctx: Context, n: int, days: int):
+    """Time a simulation of a draft with a changed routing rule and time limit; the last line is JSON."""
+    from bench.simulate import run_simulate
+
+    click.echo(json.dumps(run_simulate(ctx.rt, ctx.sessions, n, days, echo=click.echo)))
 
 
 @bench.command("web")

@@ -6,12 +6,14 @@ and timers consistent; its templates are in demo/templates.py.
 Cases are copies of real template cases (demo/templates.py) with their own code,
 place, category, source, urgency, department and times in working hours, over the past ~90
 days or, for a database of more than ``DAILY_INTAKE × 90`` cases, over as many days as a
-district taking ``DAILY_INTAKE`` a day needs for them (a million: about 16 months). Open cases
-are the recent ones: about a fifth of a small demo, and never more than ``OPEN_BACKLOG`` (what
-such a district carries) of a large database, so a million cases are 2.5 % open like a real one. Each generated case is consistent with itself: its instance state holds its own
-values, its open tasks carry the role and scope the process gives them, its due times and
-SLA flags agree with the timers that fired or are still armed, and ``next_timer_at`` is the
-earliest armed timer, so the sweep carries on from there like for any other case.
+district taking ``DAILY_INTAKE`` a day needs for them (a million: about 16 months); a caller may
+give the window (``window_days``) instead. Open cases are the recent ones: about a fifth of a
+small demo, and never more than ``OPEN_BACKLOG`` (what such a district carries) of a large
+database, so a million cases are 2.5 % open like a real one. Each generated case is consistent
+with itself: its instance state holds its own values, its open tasks carry the role and scope the
+process gives them, its due times and SLA flags agree with the timers that fired or are still
+armed, and ``next_timer_at`` is the earliest armed timer, so the sweep carries on from there like
+for any other case.
 
 Known simplifications: self-handled reports are not generated; timers that are no longer
 armed keep the template's times inside the state (nothing reads them); history steps are
@@ -116,8 +118,10 @@ class GenerateResult:
 
 
 def generate_cases(sessions: sessionmaker, rt: Runtime, n: int, *, seed: int | None = None,
-                   echo: Callable[[str], None] = lambda _: None) -> GenerateResult:
-    """Insert ``n`` generated cases (added to what is there); return counts and the time taken."""
+                   echo: Callable[[str], None] = lambda _: None, window_days: int | None = None) -> GenerateResult:
+    """Insert ``n`` generated cases (added to what is there), closed ones within the past
+    ``window_days`` (by default as many as the database's size asks, see above); return counts
+    and the time taken."""
     started = time.perf_counter()
     rng = random.Random(seed)
     with sessions() as session:
@@ -125,7 +129,7 @@ def generate_cases(sessions: sessionmaker, rt: Runtime, n: int, *, seed: int | N
         templates = build_templates(session, sessions, rt)
         echo(f"{len(templates)} templates driven through the engine in {time.perf_counter() - started:.1f} s")
         total = (session.scalar(select(func.count()).select_from(Case)) or 0) + n
-        world = _World(session, rt, version_id, rng, templates, total)
+        world = _World(session, rt, version_id, rng, templates, total, window_days)
         echo(f"closed cases over {world.window_days} days, {world.open_share:.1%} open")
     by_variant: dict[str, int] = {}
     open_tasks = 0
@@ -181,14 +185,14 @@ class _World:
     """What a generated case is drawn from, and how one is made."""
 
     def __init__(self, session: Session, rt: Runtime, version_id: int, rng: random.Random,
-                 templates: dict[tuple[str, bool, int], Template], total: int):
+                 templates: dict[tuple[str, bool, int], Template], total: int, window_days: int | None = None):
         self.rt, self.rng, self.version_id, self.templates = rt, rng, version_id, templates
         self.bundle = rt.bundle(session, version_id)
         self.cycles: dict[str, tuple[int, float]] = {}  # recurring timers: (cycles, seconds)
         self.timer_exprs = {k: dict(v) for k, v in rt.workflows.boundary_timers(self.bundle).items()}
         self.limits = category_values(session, rt, version_id)
         self.now = rt.clock()
-        self.window_days = max(WINDOW_DAYS, -(-total // DAILY_INTAKE))
+        self.window_days = window_days or max(WINDOW_DAYS, -(-total // DAILY_INTAKE))
         today = self.now.astimezone(rt.calendar.tz).date()
         self.work = WorkingTime(rt, today - timedelta(days=self.window_days + 120), today + timedelta(days=240))
         self.units = {u.code: u for u in session.scalars(select(OrgUnit))}
@@ -275,9 +279,8 @@ class _World:
                 rel[j] = begin + limit * rng.uniform(0.05, 0.75)
         now_x = clock.minutes(self.now)
         if template.row["status"] != "open":
-            days = self.window_days
-            end = now_x - rng.uniform(60, days * clock.day_minutes * 5 / 7 if clock is self.work
-                                      else days * clock.day_minutes)
+            end = now_x - rng.uniform(60, self.window_days * clock.day_minutes * 5 / 7 if clock is self.work
+                                      else self.window_days * clock.day_minutes)
             shift = end - rel[-1]
         else:
             open_row = next((t for t in tasks if t["status"] == "open" and t["bpmn_id"] == template.open_task), None)

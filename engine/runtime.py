@@ -26,6 +26,50 @@ def _instant(value) -> datetime:
     return moment
 
 
+def expression_functions(calendar: BusinessCalendar, clock: Callable[[], datetime],
+                         emergency: bool) -> dict[str, Any]:
+    """The functions BPMN/DMN expressions may call, over ``calendar`` and ``clock`` (the 24/7 clock
+    for an emergency); processes/README.md lists them."""
+
+    def deadline(hours=0, days=0):
+        return calendar.add(clock(), hours=hours, days=days, emergency=emergency).isoformat()
+
+    def deadline_from(start, hours=0, days=0):
+        return calendar.add(_instant(start), hours=hours, days=days, emergency=emergency).isoformat()
+
+    def now():
+        return clock().isoformat()
+
+    def working_hours_between(start, end):
+        return calendar.working_hours_between(_instant(start), _instant(end), emergency=emergency)
+
+    def warn_at(start, due, fraction):
+        begin = _instant(start)
+        hours = calendar.working_hours_between(begin, _instant(due), emergency=emergency)
+        return calendar.add(begin, hours=hours * float(fraction), emergency=emergency).isoformat()
+
+    def local_time(value):
+        # A time as people read it in notices: the calendar's zone, to the minute.
+        return _instant(value).astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
+
+    def cycles_since(start, hours=0, days=0):
+        return calendar.intervals_between(_instant(start), clock(), hours=hours, days=days,
+                                          emergency=emergency)
+
+    def every(hours=0, days=0, after=None):
+        # An ISO repeating interval whose start is the next whole interval after `after`
+        # that is still ahead; the engine evaluates it again after each firing.
+        begin = _instant(after) if after is not None else clock()
+        k = calendar.intervals_between(begin, clock(), hours=hours, days=days, emergency=emergency) + 1
+        first = calendar.add(begin, hours=hours * k, days=days * k, emergency=emergency)
+        minutes = round((hours + days * (24 if emergency else calendar.day_length / 60)) * 60)
+        return f"R/{first.isoformat()}/PT{minutes}M"
+
+    return {"deadline": deadline, "deadline_from": deadline_from, "now": now,
+            "working_hours_between": working_hours_between, "warn_at": warn_at,
+            "cycles_since": cycles_since, "every": every, "local_time": local_time}
+
+
 class Runtime:
     """Hold what every engine call needs; one per web app or worker process."""
 
@@ -36,7 +80,8 @@ class Runtime:
         self.workflows = WorkflowEngine(self.expression_functions)
         self._bundles: dict[int, ProcessBundle] = {}
         self._policies: dict[int, Policy] = {}
-        self._functions = {flag: self._make_functions(flag) for flag in (False, True)}
+        self._functions = {flag: expression_functions(self.calendar, lambda: self.clock(), flag)
+                           for flag in (False, True)}
         self._live: OrderedDict[int, tuple[bytes, Any]] = OrderedDict()
         self._live_size = int(settings.get("WORKFLOW_CACHE_SIZE", 256))
         self._live_lock = threading.Lock()
@@ -55,47 +100,6 @@ class Runtime:
     def expression_functions(self, data: dict) -> dict[str, Any]:
         """Return the functions BPMN/DMN expressions may call; emergencies get the 24/7 clock."""
         return self._functions[bool(data.get("emergency"))]
-
-    def _make_functions(self, emergency: bool) -> dict[str, Any]:
-        calendar, clock = self.calendar, lambda: self.clock()
-
-        def deadline(hours=0, days=0):
-            return calendar.add(clock(), hours=hours, days=days, emergency=emergency).isoformat()
-
-        def deadline_from(start, hours=0, days=0):
-            return calendar.add(_instant(start), hours=hours, days=days, emergency=emergency).isoformat()
-
-        def now():
-            return clock().isoformat()
-
-        def working_hours_between(start, end):
-            return calendar.working_hours_between(_instant(start), _instant(end), emergency=emergency)
-
-        def warn_at(start, due, fraction):
-            begin = _instant(start)
-            hours = calendar.working_hours_between(begin, _instant(due), emergency=emergency)
-            return calendar.add(begin, hours=hours * float(fraction), emergency=emergency).isoformat()
-
-        def local_time(value):
-            # A time as people read it in notices: the calendar's zone, to the minute.
-            return _instant(value).astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M")
-
-        def cycles_since(start, hours=0, days=0):
-            return calendar.intervals_between(_instant(start), clock(), hours=hours, days=days,
-                                              emergency=emergency)
-
-        def every(hours=0, days=0, after=None):
-            # An ISO repeating interval whose start is the next whole interval after `after`
-            # that is still ahead; the engine evaluates it again after each firing.
-            begin = _instant(after) if after is not None else clock()
-            k = calendar.intervals_between(begin, clock(), hours=hours, days=days, emergency=emergency) + 1
-            first = calendar.add(begin, hours=hours * k, days=days * k, emergency=emergency)
-            minutes = round((hours + days * (24 if emergency else calendar.day_length / 60)) * 60)
-            return f"R/{first.isoformat()}/PT{minutes}M"
-
-        return {"deadline": deadline, "deadline_from": deadline_from, "now": now,
-                "working_hours_between": working_hours_between, "warn_at": warn_at,
-                "cycles_since": cycles_since, "every": every, "local_time": local_time}
 
     def bundle(self, session: Session, process_version_id: int) -> ProcessBundle:
         """Return the parsed spec of a deployed version, deserialized once per process."""
@@ -169,6 +173,11 @@ class Runtime:
         if entry is not None and entry[0] == case.state and entry[1].spec is bundle.spec:
             return entry[1]
         return self.workflows.load_state(bundle, case.state)
+
+    def forget_workflows(self) -> None:
+        """Drop every live workflow (a scenario run starts each scenario on a new database)."""
+        with self._live_lock:
+            self._live.clear()
 
     def keep_workflow(self, case_id: int, state: bytes, workflow: Any) -> None:
         """Remember the live workflow that serializes to ``state`` (it is reused only on an exact match)."""

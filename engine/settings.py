@@ -47,7 +47,7 @@ def load_settings(overrides: dict | None = None, *, path: Path | str | None = No
     settings.update(overrides or {})
     base = config_path.resolve().parent
     settings["PROCESSES_DIR"] = str((base / settings["PROCESSES_DIR"]).resolve())
-    for key in ("CALENDAR_FILE", "PUBLIC_FILE"):
+    for key in ("CALENDAR_FILE", "PUBLIC_FILE", "SCENARIO_CITY", "MAP_PMTILES_FILE"):
         if settings.get(key):
             settings[key] = str((base / settings[key]).resolve())
     settings["DATABASE_URL"] = resolve_database_url(settings["DATABASE_URL"], base)

@@ -14,13 +14,15 @@ from models.org import User
 
 
 class PasswordLink(Base):
-    """A one-time link for a user to choose their own password; only the secret's SHA-256 is stored."""
+    """A one-time link (or an imported user's initial code) for a user to choose their own password;
+    only the secret's SHA-256 is stored (``sha256$salt$digest`` for initial passwords of imports
+    before revision 0018)."""
 
     __tablename__ = "password_link"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from engine.assembly import make_runtime
 from engine.settings import load_settings
 
 from web import security
+from web.basemap import read_basemap
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -30,6 +31,7 @@ def create_app(settings: dict | None = None, *, clock: Callable[[], datetime] | 
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     security.check_secret_key(config, app.logger)
     _check_rate_limits(config)
+    app.extensions["gridflow.basemap"] = read_basemap(config)  # a basemap that cannot be drawn stops here
     # A request body larger than this is refused before it is read (photos are the largest).
     max_photo = int(config.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
     app.config["MAX_CONTENT_LENGTH"] = max_photo * 10 + 1024 * 1024

@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import gettext as _
 
 from engine.access.accounts import set_locale, sign_in
 from engine.access.sessions import end_all_sessions, end_session, open_session, session_user
+from engine.admin.passwords import initial_code_holder
 from engine.public.ratelimit import hit, parse_limit
 
 from web.db import get_session, runtime
@@ -73,11 +74,20 @@ def check_csrf():
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRFToken") or ""
     expected = session.get("csrf") or ""
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        if wants_json():  # the report page's queue: it fetches a fresh token and sends again
+            return jsonify({"error": "csrf", "message": _("The form has expired")}), 400
         body = render_template("error.html", status=400, title=_("The form has expired"),
                                message=_("This form was open too long or did not come from gridflow. "
                                          "Go back, reload the page and send it again."))
         return body, 400
     return None
+
+
+def wants_json() -> bool:
+    """Whether the request is a page's script asking for JSON (Accept: application/json) rather
+    than a browser asking for a page."""
+    return request.accept_mimetypes.best_match(("text/html", "application/json")) == "application/json" \
+        and "text/html" not in request.accept_mimetypes
 
 
 def _roles() -> set[str]:
@@ -91,6 +101,9 @@ def login_required(*roles: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if g.user is None:
+                if wants_json():  # a script of the page (the report queue): it says so and waits
+                    return jsonify({"error": "signed_out",
+                                    "message": _("Your session expired; please sign in again.")}), 401
                 if request.headers.get("HX-Request"):
                     response = current_app.response_class(status=401)
                     response.headers["HX-Redirect"] = url_for("auth.login", next=_next_target())
@@ -150,9 +163,23 @@ def login():
                 session["lang"] = lang
             session.permanent = True
             return redirect(safe_next(request.form.get("next") or request.args.get("next")))
+        holder = initial_code_holder(db, runtime(), username, password[:256])
+        if holder is not None:  # an imported user's initial code: it only lets them choose a password
+            return choose_password_page(holder, {}, username=username, code=password[:256])
         error = _("Wrong username or password.")
     return render_template("login.html", error=error, username=username,
                            next=request.values.get("next", "")), (401 if error else 200)
+
+
+def choose_password_page(user, errors: dict, **code_fields):
+    """The page where ``user`` chooses their password: through a link (its URL), or with their initial
+    code (``username`` and ``code``, carried in the form, never in a URL); kept out of every cache."""
+    page = current_app.make_response((render_template(
+        "admin/set_password.html", user=user, errors=errors, code_fields=code_fields,
+        action=url_for("pages.set_password_with_code") if code_fields else "",
+        minimum=int(runtime().settings.get("PASSWORD_MIN_LENGTH", 10))), 422 if errors else 200))
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 def _login_throttled(username: str) -> int:

@@ -72,9 +72,11 @@ def stage_name(code: str | None) -> str:
     return runtime().policy.stage_name(code, lang())
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def local_time(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if not value:
         return ""
+    if isinstance(value, str):  # an ISO time kept in JSON (a simulation's deadlines)
+        value = datetime.fromisoformat(value)
     return value.astimezone(runtime().calendar.tz).strftime(fmt)
 
 

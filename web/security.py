@@ -91,8 +91,9 @@ def _offending_field() -> str | None:
         return "path"
     for source in (request.args, request.form):
         for key, value in source.items(multi=True):
-            if _CONTROL.search(key) or _CONTROL.search(value):
-                return key
+            # werkzeug's multipart parser can give a part without a name or a value (None).
+            if any(isinstance(text, str) and _CONTROL.search(text) for text in (key, value)):
+                return key or "body"
     if request.is_json and request.content_length:
         try:
             body = request.get_json(silent=True)

@@ -86,6 +86,11 @@ def notice_kind(kind: str) -> str:
     return str(NOTICE_KINDS.get(kind, kind))
 
 
+def stored_message(kept: dict) -> str:
+    """A message kept as its template and parameters (a simulation's refused answer), in the page's language."""
+    return translated(Message(kept.get("template", ""), **(kept.get("params") or {})))
+
+
 def template_helpers() -> dict:
     return {"required_when": condition, "notice_kind": notice_kind, "event_details": event_details,
-            "filter_errors": filter_errors, "SATISFACTION_NAMES": SATISFACTION}
+            "filter_errors": filter_errors, "SATISFACTION_NAMES": SATISFACTION, "stored_message": stored_message}

@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import ApiToken, User
 
@@ -25,23 +25,6 @@ def hash_password(password: str) -> str:
     return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-def hash_generated_password(password: str) -> str:
-    """Hash a password the system drew at random (72 bits or more) with one salted SHA-256.
-
-    A slow KDF protects passwords people choose; a random 72-bit secret cannot be guessed from a
-    fast hash either, and importing a city of 20,000 users must not spend 45 minutes in scrypt.
-    The hash is upgraded to scrypt at the first sign-in (needs_rehash is true for it).
-    """
-    if len(password) < 12:
-        raise ValueError("a generated password has at least 12 characters (72 random bits)")
-    salt = secrets.token_bytes(16)
-    return f"sha256${base64.b64encode(salt).decode()}${_salted_sha256(salt, password)}"
-
-
-def _salted_sha256(salt: bytes, password: str) -> str:
-    return base64.b64encode(hashlib.sha256(salt + password.encode()).digest()).decode()
-
-
 def needs_rehash(stored: str) -> bool:
     """Whether a stored hash uses another scheme or weaker parameters than hash_password does now."""
     parts = stored.split("$")
@@ -49,9 +32,6 @@ def needs_rehash(stored: str) -> bool:
 
 
 def check_password(stored: str, password: str) -> bool:
-    if stored.startswith("sha256$") and stored.count("$") == 2:
-        _, salt, digest_b64 = stored.split("$")
-        return hmac.compare_digest(_salted_sha256(base64.b64decode(salt), password), digest_b64)
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
     except ValueError:
@@ -144,7 +124,9 @@ def user_for_token(session: Session, rt: Runtime, token: str) -> User | None:
     The token's last use is recorded at most once a minute, in its own short transaction,
     so a read-only request never holds a write lock or leaves the request's session dirty.
     """
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    # The token, its user and the user's memberships in one query.
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))
+                          .options(joinedload(ApiToken.user).joinedload(User.memberships))).unique().first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = rt.clock()
@@ -166,7 +148,9 @@ def sign_in(session: Session, username: str, password: str) -> User | None:
     A password stored under outdated parameters is hashed again with the current ones.
     """
     user = session.scalars(select(User).where(User.username == username)).first() if username else None
-    ok = check_password(user.password_hash if user else _DUMMY_HASH, password)
+    # A user without a password yet (an initial code) costs the same scrypt: timing tells nothing.
+    stored = user.password_hash if user and user.password_hash.startswith("scrypt$") else _DUMMY_HASH
+    ok = check_password(stored, password) and stored is not _DUMMY_HASH
     if not (ok and user is not None and user.active):
         return None
     if needs_rehash(user.password_hash):

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy.orm import Session
 
+from engine.access.initial import InitialCodes
 from engine.admin.changes import record_change
 from engine.admin.scope import admin_scope
 from engine.city import CityError, ImportResult, read_city
@@ -79,7 +80,7 @@ def import_uploaded_city(session: Session, rt: Runtime, actor, uploads: list[tup
             (Path(folder) / name).write_bytes(data)
         # Read directly, not through the importer's per-folder cache: each upload is a new folder.
         city = read_city(Path(folder), int(rt.settings["GRID_CODE_LENGTH"]), Path(rt.settings["PROCESSES_DIR"]))
-    result = sync_city(session, city, write=not dry_run)
+    result = sync_city(session, city, write=not dry_run, codes=InitialCodes.from_settings(rt.settings, rt.clock()))
     if not dry_run and result.changes:
         rt.role_cache.clear()
         record_change(session, rt, actor, "import", "city", "city", "", None,

@@ -1,6 +1,7 @@
 """One-time set-password links: an administrator makes one for a user (instead of telling them a
 password), the user opens it and chooses their own. Only the secret's SHA-256 is stored; a link
-works once, until PASSWORD_LINK_HOURS after it was made, and only for an active user."""
+works once, until PASSWORD_LINK_HOURS after it was made, and only for an active user. An imported
+user's initial code (engine/access/initial.py) is such a link, opened by signing in with it."""
 from __future__ import annotations
 
 import secrets
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from models import PasswordLink, User
 
 from engine.access.accounts import digest, end_sessions, hash_password
+from engine.access.initial import matching_link
 from engine.admin.changes import record_change
 from engine.admin.scope import admin_scope
 from engine.admin.users import common_path, managed_user
@@ -48,7 +50,34 @@ def set_password_with_link(session: Session, rt: Runtime, secret: str, password:
     """Set the link's user's password (the link is then spent, with every other link of theirs),
     end their page sessions and record it; InputError names the field of a password too short or
     not repeated the same."""
-    link = _link(session, rt, secret)
+    return _choose_password(session, rt, _link(session, rt, secret), password, repeated)
+
+
+def initial_code_holder(session: Session, rt: Runtime, username: str, code: str) -> User | None:
+    """The active user named ``username`` whose unused initial code (or other unused link) is
+    ``code``, else None: signing in with it leads to choosing a password, not into the pages."""
+    link = _code_link(session, rt, username, code)
+    return link.user if link is not None else None
+
+
+def set_password_with_code(session: Session, rt: Runtime, username: str, code: str, password: str,
+                           repeated: str) -> User:
+    """Set the password of the user whose initial code this is, as set_password_with_link does."""
+    link = _code_link(session, rt, username, code)
+    if link is None:
+        raise NotFound(Message("this code is not valid (used, expired or unknown); ask your administrator "
+                               "for a set-password link"))
+    return _choose_password(session, rt, link, password, repeated)
+
+
+def _code_link(session: Session, rt: Runtime, username: str, code: str) -> PasswordLink | None:
+    user = session.scalars(select(User).where(User.username == username)).first() if username else None
+    if user is None or not user.active:
+        return None
+    return matching_link(session, user, code, rt.clock())
+
+
+def _choose_password(session: Session, rt: Runtime, link: PasswordLink, password: str, repeated: str) -> User:
     minimum = int(rt.settings.get("PASSWORD_MIN_LENGTH", 10))
     errors: dict[str, list] = {}
     if len(password or "") < minimum:

@@ -75,7 +75,7 @@ class FactWriter:
             else:
                 matches = defs.matchers_for_event(event["kind"])
             for name, matcher in matches:
-                if not _matches(matcher, data):
+                if not matcher.matches(data):
                     continue
                 if name in existing or name in (r["kind"] for r in rows):
                     if matcher.keep == "first":
@@ -179,10 +179,6 @@ class FactWriter:
         holder = session.get(User, task.completed_by_id) if task.completed_by_id else None
         row["person"] = holder.username if holder else None
         return row
-
-
-def _matches(matcher: Matcher, data: dict) -> bool:
-    return all(data.get(k) == v or (isinstance(v, list) and data.get(k) in v) for k, v in matcher.when.items())
 
 
 def _detail(matcher: Matcher, data: dict) -> str | None:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from engine.access.initial import InitialCodes
+
 from engine.city.export import export_city
 from engine.city.read import City, CityError, read_city
 from engine.city.sheets import BOUNDARY_FILES, Problem, sheet_files
@@ -14,13 +16,15 @@ _parsed: dict[tuple, City] = {}
 
 
 def import_city(session: Session, folder: Path, *, grid_code_length: int, processes_dir: Path | None,
-                dry_run: bool = False, shared_password: str | None = None) -> ImportResult:
-    """Check the city in FOLDER, then add, update and deactivate to match it (nothing in a dry run).
+                dry_run: bool = False, codes: InitialCodes | None = None,
+                shared_password: str | None = None) -> ImportResult:
+    """Check the city in FOLDER, then add, update and deactivate to match it (nothing in a dry run);
+    new users get initial codes from ``codes`` (or the shared demo password).
 
     Raises CityError, having written nothing, when any file breaks a rule; the caller commits.
     """
     return sync_city(session, cached_city(folder, grid_code_length, processes_dir), write=not dry_run,
-                     shared_password=shared_password)
+                     codes=codes, shared_password=shared_password)
 
 
 def cached_city(folder: Path, grid_code_length: int, processes_dir: Path | None) -> City:

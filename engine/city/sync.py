@@ -1,14 +1,15 @@
 """Bring the database's city in line with a read City: add, update, deactivate; never delete."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import hash_generated_password, hash_password
+from engine.access.accounts import hash_password
+from engine.access.initial import NO_PASSWORD, InitialCodes
 from engine.city.read import City
 from models import Category, Department, Membership, OrgUnit, User
 
@@ -21,21 +22,27 @@ USER_FIELDS = ("name", "locale")
 
 @dataclass
 class ImportResult:
-    """What an import changed (or, in a dry run, would change), and the initial passwords it set."""
+    """What an import changed (or, in a dry run, would change), and the new users' initial codes
+    (``passwords``: username → code, each usable once to choose a password, until ``codes_expire``)."""
 
     changes: list[str] = field(default_factory=list)
     passwords: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    codes_expire: datetime | None = None
 
 
-def sync_city(session: Session, city: City, *, write: bool, shared_password: str | None = None) -> ImportResult:
-    """Compare CITY with the database and, when WRITE, apply the difference (the caller commits)."""
+def sync_city(session: Session, city: City, *, write: bool, codes: InitialCodes | None = None,
+              shared_password: str | None = None) -> ImportResult:
+    """Compare CITY with the database and, when WRITE, apply the difference (the caller commits).
+
+    New users get an initial code from ``codes`` (needed to write any), or ``shared_password``."""
     with session.no_autoflush:
-        return _sync(session, city, write, shared_password)
+        return _sync(session, city, write, codes, shared_password)
 
 
-def _sync(session: Session, city: City, write: bool, shared_password: str | None) -> ImportResult:
-    result = ImportResult()
+def _sync(session: Session, city: City, write: bool, codes: InitialCodes | None,
+          shared_password: str | None) -> ImportResult:
+    result = ImportResult(codes_expire=codes.expires_at if codes and shared_password is None else None)
     units = {u.code: u for u in session.scalars(select(OrgUnit))}
     for code, spec in city.units.items():
         wanted = {**{f: spec[f] for f in UNIT_FIELDS}, "parent_id": None, "path": city.path(code)}
@@ -57,7 +64,7 @@ def _sync(session: Session, city: City, write: bool, shared_password: str | None
     _sync_simple(session, result, Category, "category", city.categories, CATEGORY_FIELDS, write)
     if write:
         session.flush()  # new units and departments get their ids and paths before memberships name them
-    _sync_users(session, result, city, write, shared_password)
+    _sync_users(session, result, city, write, codes, shared_password)
     result.counts = {"org units": len(city.units), "departments": len(city.departments),
                      "categories": len(city.categories), "users": len(city.users)}
     return result
@@ -101,7 +108,8 @@ def _sync_simple(session, result, model, label, specs: dict, fields: tuple[str, 
     _deactivate(result, label, existing, specs, write)
 
 
-def _sync_users(session, result, city: City, write: bool, shared_password: str | None) -> None:
+def _sync_users(session, result, city: City, write: bool, codes: InitialCodes | None,
+                shared_password: str | None) -> None:
     existing = {u.username: u for u in session.scalars(select(User))}
     shared_hash = _shared_hash(shared_password) if shared_password is not None and write else None
     for username, spec in city.users.items():
@@ -112,12 +120,15 @@ def _sync_users(session, result, city: City, write: bool, shared_password: str |
             result.changes.append(f"add user {username} {spec['name']}")
             if not write:
                 continue
-            if shared_hash is None:
-                result.passwords[username] = secrets.token_urlsafe(9)
             user = User(username=username, name=spec["name"], locale=spec["locale"], active=True,
-                        password_hash=shared_hash or hash_generated_password(result.passwords[username]))
+                        password_hash=shared_hash or NO_PASSWORD)
             user.memberships = [Membership(role=r, scope_key=s) for r, s in scopes]
             session.add(user)
+            if shared_hash is None:  # no password until they choose one with this code, once
+                if codes is None:
+                    raise ValueError("new users need InitialCodes (or a shared demo password)")
+                result.passwords[username], link = codes.issue(user)
+                session.add(link)
             continue
         _update(result, f"user {username}", user, {f: spec[f] for f in USER_FIELDS}, write)
         held = {(m.role, m.scope_key): m for m in user.memberships}

@@ -17,7 +17,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload, undefer
 
 from models import Case, CaseCodeCounter, CaseEvent, Category, Department, OrgUnit, Task, User
 
@@ -215,10 +215,14 @@ def complete_task(session: Session, rt: Runtime, actor: User, task_id: int, payl
     """
     rows = list(session.scalars(_TASK_AND_SIBLINGS, {"task_id": task_id})) if 0 < task_id < 2 ** 63 else []
     task = next((row for row in rows if row.id == task_id), None)
-    # The case is usually in the session already (a web request reloads it by primary key).
-    if task is None or not may_see_case(actor, session.get(Case, task.case_id).scope_path, [task.scope_key]):
+    # The case is usually in the session already (a web request reloads it by primary key). It is
+    # held here: the session's identity map keeps objects only while something refers to them, and
+    # ``task.case`` would load it again. Its workflow state, category and grid (which the answer
+    # shows) come in the same query.
+    case = session.get(Case, task.case_id, options=[undefer(Case.state), joinedload(Case.category),
+                                                    joinedload(Case.grid)]) if task is not None else None
+    if task is None or not may_see_case(actor, case.scope_path, [task.scope_key]):
         raise NotFound(f"task {task_id} does not exist")
-    case = task.case
     if expected_version is not None and case.version != expected_version:
         raise PreconditionFailed(Message("case {code} changed (version {version}, you saw {seen})",
                                          code=case.code, version=case.version, seen=expected_version))
@@ -336,8 +340,9 @@ def holding_scopes(session: Session, case: Case) -> list[str]:
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:
+    """The case's events in order, with who did each (one more query for all of them)."""
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                .order_by(CaseEvent.at, CaseEvent.id)))
+                                .options(selectinload(CaseEvent.actor)).order_by(CaseEvent.at, CaseEvent.id)))
 
 
 def open_tasks(session: Session, case: Case) -> list[Task]:

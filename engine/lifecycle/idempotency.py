@@ -39,15 +39,18 @@ def check_key(key: str | None, field: str = "Idempotency-Key") -> str | None:
 
 
 def report_once(session: Session, rt: Runtime, actor: User, report: dict[str, Any], key: str | None,
-                make: Callable[[Session, Runtime, User, dict], Case]) -> tuple[Case, bool]:
+                make: Callable[[Session, Runtime, User, dict], Case], *,
+                attached: list[str] = ()) -> tuple[Case, bool]:
     """Make the case with ``make`` unless ``actor`` already sent ``key``; return (case, replayed).
 
-    The key row is written in a savepoint before the case: of two requests racing with one key,
-    the second waits on the first's row (PostgreSQL) or its write lock (SQLite) and then finds it.
+    ``attached`` are the SHA-256 digests of the photos sent with the report: the same key with
+    other photos is another report, refused like one with other fields. The key row is written in a
+    savepoint after the case: of two requests racing with one key, the second waits on the first's
+    row (PostgreSQL) or its write lock (SQLite) and then finds it.
     """
     if key is None:
         return make(session, rt, actor, report), False
-    digest = request_hash(report)
+    digest = request_hash({**report, "_photos": list(attached)} if attached else report)
     found = _replay(session, actor, key, digest)
     if found is not None:
         return found, True

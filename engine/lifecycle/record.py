@@ -163,7 +163,7 @@ def _insert_case(session: Session, case: Case, changes: dict[str, Any]) -> None:
         value = getattr(case, col.key)
         if value is None and col.default is not None and col.default.is_scalar:
             value = col.default.arg  # the ORM would apply it at flush; Core needs it spelled out
-            setattr(case, col.key, value)
+        setattr(case, col.key, value)  # every column is loaded: reading one later costs no query
         values[col.key] = value
     values["version"] = 1
     case.id = session.execute(_INSERT_CASE, values).scalar_one()

@@ -33,6 +33,10 @@ class Matcher:
     person: str                # "actor" or "reporter"
     detail: str | None
 
+    def matches(self, data: dict) -> bool:
+        """Whether a step's data (a completion's form values, an event's data) has the ``when`` values."""
+        return all(data.get(k) == v or (isinstance(v, list) and data.get(k) in v) for k, v in self.when.items())
+
 
 @dataclass(frozen=True)
 class Rate:

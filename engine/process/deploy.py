@@ -17,6 +17,7 @@ from engine.process.assessment import ASSESSMENT_FILE, parse_assessment
 from engine.process.forms import FormDefinitionError, form_schema
 from engine.process.two_way import TWO_WAY_FILE, parse_two_way
 from engine.process.policy import POLICY_FILES, Policy, PolicyError, parse_policy, read_policy_files
+from engine.process.scenarios import SCENARIO_FOLDER, read_scenarios, scenario_files
 from engine.runtime import Runtime
 from engine.spiff import ProcessError, flow_graph
 from engine.process.variables import CATEGORY_VARIABLE, unset_variables
@@ -36,7 +37,8 @@ class Deployment:
 
 
 def read_files(paths: list[Path | str]) -> dict[str, str]:
-    """Read .bpmn and .dmn files (folders are searched, with their policy files) into name → text."""
+    """Read .bpmn and .dmn files (folders are searched, with their policy files and the scenario
+    files in their ``scenarios/`` folder, named ``scenarios/<file>.toml``) into name → text."""
     files: dict[str, str] = {}
     for path in map(Path, paths):
         candidates = sorted(path.glob("*.bpmn")) + sorted(path.glob("*.dmn")) if path.is_dir() else [path]
@@ -49,6 +51,8 @@ def read_files(paths: list[Path | str]) -> dict[str, str]:
             files.update(read_policy_files(path))
             if (path / ASSESSMENT_FILE).is_file():
                 files[ASSESSMENT_FILE] = (path / ASSESSMENT_FILE).read_text(encoding="utf-8")
+            for scenario in sorted((path / SCENARIO_FOLDER).glob("*.toml")):
+                files[f"{SCENARIO_FOLDER}/{scenario.name}"] = scenario.read_text(encoding="utf-8")
     return files
 
 
@@ -143,6 +147,8 @@ def check(rt: Runtime, files: dict[str, str], required: str | None = None,
             parse_two_way(files[TWO_WAY_FILE], roles=policy.roles, tasks=forms)
         except PolicyError as exc:
             problems.append(str(exc))
+    if scenario_files(files):  # checked as far as the files go; the city's names are checked by the run
+        problems += read_scenarios(files, bundles, policy, required)[1]
     warnings = [f"stages.toml: stage {code!r} is not used by any diagram"
                 for code, stage in policy.stages.items() if code not in used and not stage.set_by_engine]
     return Check(problems, warnings)

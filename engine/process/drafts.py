@@ -15,6 +15,7 @@ from engine.errors import Conflict, InputError, Message, NotFound
 from engine.process import deploy as deploying
 from engine.process.lint import lint_config
 from engine.process.policy import PolicyError
+from engine.process.scenarios import is_scenario_file
 from engine.process.versions import version_row
 from engine.runtime import Runtime
 
@@ -102,7 +103,7 @@ def save(session: Session, rt: Runtime, draft_id: int, files: dict[str, str]) ->
     return view(session, rt, draft_id)
 
 
-def _ids(files: dict[str, str]) -> dict[str, str]:
+def element_files(files: dict[str, str]) -> dict[str, str]:
     """Element id → file, for every diagram in the draft."""
     found = {}
     for name, text in files.items():
@@ -117,9 +118,15 @@ def _ids(files: dict[str, str]) -> dict[str, str]:
     return found
 
 
-def _pinned(texts: list[str], ids: dict[str, str], files: dict[str, str]) -> list[Problem]:
+def pinned(texts: list[str], ids: dict[str, str], files: dict[str, str]) -> list[Problem]:
     problems = []
     for text in texts:
+        # A scenario file's problem is about that file (the task ids it names are in lists of
+        # what it may name), not about an element.
+        scenario = text.split(":", 1)[0]
+        if scenario in files and is_scenario_file(scenario):
+            problems.append(Problem(text, scenario, None))
+            continue
         # "grid_case/accept: …" or "grid_case.bpmn: user task accept …": the first word that is
         # an element id of a diagram places the problem; else the first file it names.
         words = [w.rstrip(".:,") for w in _WORD.findall(text)]
@@ -133,8 +140,8 @@ def check(session: Session, rt: Runtime, draft_id: int) -> DraftCheck:
     """Validate the draft as `gridflow processes validate` would, problems pinned to elements."""
     current = view(session, rt, draft_id)
     report = deploying.check(rt, current.files, required=current.draft.key, session=session)
-    ids = _ids(current.files)
-    return DraftCheck(_pinned(report.problems, ids, current.files), _pinned(report.warnings, ids, current.files))
+    ids = element_files(current.files)
+    return DraftCheck(pinned(report.problems, ids, current.files), pinned(report.warnings, ids, current.files))
 
 
 def deploy(session: Session, rt: Runtime, user: User, draft_id: int, note: str,

@@ -28,6 +28,10 @@ CATEGORY_VARIABLE = "category_code"
 # Properties whose value is the name of a variable, and those that are expressions.
 VARIABLE_PROPERTIES = ("scope", "notify", "roleFrom")
 EXPRESSION_PROPERTIES = ("due",)
+# Properties listing variables to show ("var:label, var.key:label"): a task's facts beside its form,
+# what the reporter sees while the case waits. A listed variable that is not set yet is left out,
+# so it need not be set on every path; but something in the process must set it.
+SHOWN_PROPERTIES = ("show", "reporterSees")
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,19 @@ def unset_variables(key: str, graph: FlowGraph, node: Callable[[str], Node | Non
                        else f"it is not set on every path into {step.bpmn_id}")
                 problems.append(f"{key}/{step.bpmn_id}: {read.what} {read.source[:60]!r} reads "
                                 f"variable {var!r}, but {why}")
+        element = node(step.bpmn_id)
+        for prop in SHOWN_PROPERTIES:
+            for var in _shown_names((element.properties if element else {}).get(prop, "")):
+                if var not in everywhere and var not in known:
+                    problems.append(f"{key}/{step.bpmn_id}: property {prop} shows variable {var!r}, "
+                                    "but nothing in the process sets it")
     return problems
+
+
+def _shown_names(listing: str) -> list[str]:
+    """The variables a ``show``-style listing names (the head of each dotted name)."""
+    return [item.strip().partition(":")[0].strip().split(".")[0] for item in listing.split(",")
+            if item.strip().partition(":")[0].strip()]
 
 
 def _set_on_every_path(graph: FlowGraph, sets: dict[str, set[str]], always: set[str]) -> dict[str, set[str]]:
@@ -96,6 +112,8 @@ def _sets(step: FlowStep, node: Node | None) -> set[str]:
         out.add(step.message)
     if node is not None:
         out |= {f.id for f in node.fields}  # a submission sets every field (None where not given)
+        if node.properties.get("actor"):     # the completing user's name, as the designer asked
+            out.add(node.properties["actor"])
     return out
 
 
@@ -176,3 +194,70 @@ def _stores(tree: ast.AST) -> set[str]:
              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in bound_nodes}
     names |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
     return names
+
+
+@dataclass(frozen=True)
+class VariableUses:
+    """Which case variables a process reads, and where: what a simulation must tell cases apart by."""
+
+    decision_inputs: dict[str, frozenset[str]]   # business-rule task → the names its table's inputs read
+    elsewhere: frozenset[str]                    # names read by anything but a table's inputs
+    steering: frozenset[str]                     # names that can change the path: read by a condition, a
+    # timer or a table's inputs, or read by a script that sets such a name
+    plain: frozenset[str]                        # names read other than as an argument of a calendar
+    # function (deadline(hours=x) reads x only to make a time) or by a timer
+
+
+def variable_uses(graph: FlowGraph, node: Callable[[str], Node | None], functions: Iterable[str]) -> VariableUses:
+    """Where the process reads each variable; ``functions`` are the calendar functions."""
+    calendar = frozenset(functions)
+    decision_inputs: dict[str, frozenset[str]] = {}
+    elsewhere: set[str] = set()
+    steering: set[str] = set()
+    plain: set[str] = set()
+    scripts: list[tuple[tuple[str, ...], set[str]]] = []
+    for step in graph.steps.values():
+        if not step.bpmn_id:
+            continue
+        for read in _reads(step, node(step.bpmn_id)):
+            if read.what.startswith("property ") and read.what.split()[1] in VARIABLE_PROPERTIES:
+                plain |= set(read.names)  # a property naming a variable reads it as it is
+            elif not read.what.startswith("timer"):
+                plain |= set(read.names) & _plain_loads(read.source, calendar)
+            if read.what.startswith("decision") and read.what.endswith(" input"):
+                decision_inputs[step.bpmn_id] = decision_inputs.get(step.bpmn_id, frozenset()) | set(read.names)
+                steering |= set(read.names)
+                continue
+            elsewhere |= set(read.names)
+            if read.what.startswith(("condition", "timer")):
+                steering |= set(read.names)
+        if step.script:
+            scripts.append(_script_names(step.script))
+    changed = True
+    while changed:  # a script that sets a steering name makes what it reads steering too
+        changed = False
+        for reads, sets in scripts:
+            if sets & steering and not set(reads) <= steering:
+                steering |= set(reads)
+                changed = True
+    return VariableUses(decision_inputs, frozenset(elsewhere), frozenset(steering), frozenset(plain))
+
+
+def _plain_loads(source: str, calendar: frozenset[str]) -> set[str]:
+    """The names an expression or script reads outside the arguments of calls to ``calendar`` functions."""
+    try:
+        tree = ast.parse(source.strip(), mode="exec")
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+
+    def visit(node, inside: bool):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in calendar:
+            inside = True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and not inside:
+            found.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, False)
+    return found

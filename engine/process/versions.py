@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, undefer
 from models import Case, ProcessDraft, ProcessVersion
 
 from engine.errors import Message, NotFound
+from engine.process.scenarios import is_scenario_file
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,16 @@ def archive(files: dict[str, str]) -> bytes:
 
 
 def export(session: Session, key: str, version: int, folder: Path) -> list[Path]:
-    """Write a deployed version's files into ``folder`` (made when missing), for the repository."""
+    """Write a deployed version's files into ``folder`` (made when missing), for the repository;
+    its scenario files go into ``folder/scenarios/``."""
     files = version_files(session, key, version)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in sorted(files):
-        if Path(name).name != name:
+        if Path(name).name != name and not is_scenario_file(name):
             raise NotFound(Message("file name {name} is not a plain name", name=name))
         path = folder / name
+        path.parent.mkdir(exist_ok=True)  # scenarios/
         path.write_text(files[name], encoding="utf-8")
         written.append(path)
     return written

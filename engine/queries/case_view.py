@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from models import Attachment, Case, CaseEvent, Comment, Department, ProcessVersion, Task, User
@@ -31,15 +31,27 @@ class SupervisionStep:
     facts: dict[str, Any]       # the order's facts kept on the task (late stage, addressee, level, reply due)
 
 
-def supervision_steps(session: Session, rt: Runtime, case: Case,
-                      events: list[CaseEvent] | None = None) -> list[SupervisionStep]:
-    """Every task of the case's 督办 (the stages stages.toml puts on the supervision board), oldest
-    first; one ended by the case's closing is there as cancelled."""
+def open_and_supervision_tasks(session: Session, rt: Runtime, case: Case) -> tuple[list[Task], list[Task]]:
+    """The case's open tasks (by id), and in the same query its 督办 tasks: the rows read, for
+    :func:`supervision_steps`."""
+    stages = rt.policy.board_stages(SUPERVISION)
+    rows = list(session.scalars(select(Task).options(joinedload(Task.completed_by))
+                                .where(Task.case_id == case.id, or_(Task.status == "open", Task.stage.in_(stages)))
+                                .order_by(Task.id)))
+    return [t for t in rows if t.status == "open"], rows
+
+
+def supervision_steps(session: Session, rt: Runtime, case: Case, events: list[CaseEvent] | None = None,
+                      tasks: list[Task] | None = None) -> list[SupervisionStep]:
+    """Every task of the case's 督办, oldest first; one ended by the case's closing is there as
+    cancelled. ``tasks``: the case's tasks already read, which hold at least those."""
     stages = rt.policy.board_stages(SUPERVISION)
     if not stages:
         return []
-    rows = session.scalars(select(Task).options(joinedload(Task.completed_by))
-                           .where(Task.case_id == case.id, Task.stage.in_(stages)).order_by(Task.created_at, Task.id))
+    if tasks is None:
+        tasks = list(session.scalars(select(Task).options(joinedload(Task.completed_by))
+                                     .where(Task.case_id == case.id, Task.stage.in_(stages))))
+    rows = sorted((t for t in tasks if t.stage in stages), key=lambda t: (t.created_at, t.id))
     events = events if events is not None else cases.timeline(session, case)
     done = {(e.task_bpmn_id, e.at): e for e in events if e.kind == "task_completed"}
     bundle = rt.bundle(session, case.process_version_id)

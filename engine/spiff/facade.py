@@ -6,8 +6,9 @@ see Spiff objects other than the opaque workflow and bundle handles they pass ba
 Importing it applies gridflow's changes to the library (patches.py), which first checks
 that the installed version is one they were written for.
 
-About 500 lines on purpose: WorkflowEngine is the whole surface the rest of the engine sees
-(parse, run, serialize, and read or move a stored state without running it), and splitting its
+About 580 lines on purpose: WorkflowEngine is the whole surface the rest of the engine sees
+(parse, run, serialize, read or move a stored state without running it, and replay recorded
+steps in memory for a simulation), and splitting its
 methods across modules would hide that surface; the work behind them is in parser.py,
 serializer.py, patches.py, prune.py and migration.py.
 """
@@ -32,7 +33,8 @@ from SpiffWorkflow.task import TaskState
 
 from engine.spiff import migration, patches
 from engine.spiff.migration import SpecMapping, Unfit
-from engine.spiff.parser import TIMER_TYPES, Parser, matched_rule, timer_kind, use_first_hit
+from engine.spiff.parser import (FORCED_FIRING, TIMER_TYPES, Parser, decision_outputs, matched_rule, timer_kind,
+                                 use_first_hit)
 from engine.spiff.patches import engine_steps, tune
 from engine.spiff.prune import prune_repeats
 from engine.spiff.sandbox import ExpressionError, Namespace, ScriptEngine
@@ -141,9 +143,12 @@ class WorkflowEngine:
 
     STATE_FORMAT = b"Z1"  # zlib-compressed JSON, spec left out
 
-    def __init__(self, functions: Callable[[dict], dict[str, Any]]):
+    def __init__(self, functions: Callable[[dict], dict[str, Any]],
+                 decision_hook: Callable[[str, dict], dict] | None = None):
         self.namespace = Namespace(functions)
         self.script_engine = ScriptEngine(self.namespace)
+        # Sees (and may replace) what each business-rule task decides: a simulation's replay only.
+        self.script_engine.decision_hook = decision_hook
         self.serializer = make_serializer()
 
     # -- parsing ---------------------------------------------------------------------------
@@ -213,12 +218,13 @@ class WorkflowEngine:
         return timers
 
     # -- running ---------------------------------------------------------------------------
-    def start(self, bundle: ProcessBundle, data: dict[str, Any]):
+    def start(self, bundle: ProcessBundle, data: dict[str, Any], ran: list[str] | None = None):
+        """Start a workflow (``ran`` gets the BPMN ids of what ran, for a simulation's replay)."""
         workflow = tune(BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=self.script_engine))
         workflow.task_tree.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
-        self._advance(workflow)
+        self._advance(workflow, ran=ran)
         return workflow
 
     def snapshot(self, workflow, bundle: ProcessBundle) -> Snapshot:
@@ -244,37 +250,51 @@ class WorkflowEngine:
     def path_taken(self, workflow) -> tuple[list[str], list[tuple[str, str]]]:
         """The BPMN ids of the elements the case has passed through, and the (from, to) pairs of
         the steps between them, for drawing the path on the diagram."""
-        done, steps = [], set()
+        done, steps = self.transitions(workflow)
+        return sorted(done), sorted(steps)
+
+    def transitions(self, workflow) -> tuple[set[str], set[tuple[str, str]]]:
+        """The BPMN ids the case has passed through, and each (from, to) pair of BPMN elements it
+        went along: an element it has reached (completed, or waiting in it now) and the nearest
+        element before it, looking past the library's own specs between them (the split a
+        task's boundary events hang from), so that every pair a sequence flow joins is there (the
+        diagram's marks, a scenario run's flow coverage)."""
+        done, steps = set(), set()
         for wf in (workflow, *workflow.subprocesses.values()):
             for task in wf.tasks.values():
                 bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-                if bpmn_id is None or task.state != TaskState.COMPLETED:
+                if bpmn_id is None or not task.state & _REACHED:
                     continue
-                done.append(bpmn_id)
+                if task.state == TaskState.COMPLETED:
+                    done.add(bpmn_id)
                 parent = task.parent
-                parent_id = getattr(parent.task_spec, "bpmn_id", None) if parent is not None else None
-                if parent_id and parent.state == TaskState.COMPLETED:
-                    steps.add((parent_id, bpmn_id))
-        return sorted(set(done)), sorted(steps)
+                while parent is not None and getattr(parent.task_spec, "bpmn_id", None) is None:
+                    parent = parent.parent
+                # Reached, not completed: a cycle timer stays armed while the paths it starts run.
+                if parent is not None and parent.state & _REACHED:
+                    steps.add((parent.task_spec.bpmn_id, bpmn_id))
+        return done, steps
 
     def ready_tasks(self, workflow, bundle: ProcessBundle) -> list[ReadyTask]:
         """Return the READY user tasks."""
         return self.snapshot(workflow, bundle).ready
 
-    def complete(self, workflow, spiff_id: str, data: dict[str, Any]) -> list[Effect]:
+    def complete(self, workflow, spiff_id: str, data: dict[str, Any], ran: list[str] | None = None) -> list[Effect]:
         """Merge ``data`` into a READY user task, complete it and run the engine to the next wait."""
         task = self._ready_task(workflow, spiff_id)
         task.data.update(data)
-        return self._advance(workflow, first=task.run)
+        if ran is not None:
+            ran.append(task.task_spec.bpmn_id)
+        return self._advance(workflow, first=task.run, ran=ran)
 
-    def send_message(self, workflow, name: str, payload: dict[str, Any]) -> list[Effect]:
+    def send_message(self, workflow, name: str, payload: dict[str, Any], ran: list[str] | None = None) -> list[Effect]:
         """Deliver a message to this workflow; raise ProcessError if nothing waits for it."""
         event = BpmnEvent(MessageEventDefinition(name), payload={"payload": payload, "result_var": name})
         try:
             workflow.send_event(event)
         except WorkflowException as exc:
             raise NotWaiting(str(exc)) from None
-        return self._advance(workflow)
+        return self._advance(workflow, ran=ran)
 
     def fire_timers(self, workflow) -> list[Effect]:
         """Fire every timer that is due now and run the engine to the next wait."""
@@ -323,23 +343,26 @@ class WorkflowEngine:
         """Return (row number, description) of the decision-table rule that business-rule task
         ``bpmn_id`` picks for ``data``, so a person can see why it recommends what it does."""
         spec = next((ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None) == bpmn_id), None)
-        engine = getattr(spec, "dmnEngine", None)
-        if not isinstance(engine, DMNEngine):
-            return None
-        # The DMN engine reads only a task's data and its workflow's script engine.
-        probe = SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=self.script_engine),
-                                task_spec=spec)
-        try:
-            rules = engine.decide(probe)
-        except Exception:  # noqa: BLE001 - an explanation that fails is left out, never fatal
-            return None
-        return (rules[0].row_number, rules[0].description or "") if rules else None
-
-    def matched_rule(self, bundle: ProcessBundle, bpmn_id: str, data: dict[str, Any]) -> tuple[int, str] | None:
-        """Return (row number, description) of the decision-table rule that business-rule task
-        ``bpmn_id`` picks for ``data``, so a person can see why it recommends what it does."""
-        spec = next((ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None) == bpmn_id), None)
         return matched_rule(spec, data, self.script_engine) if spec is not None else None
+
+    def decide(self, bundle: ProcessBundle, bpmn_id: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the outputs business-rule task ``bpmn_id`` would set for ``data`` ({} when no rule
+        matches); None when the bundle has no such task; ProcessError when the table fails."""
+        spec = self._specs(bundle).get(bpmn_id)
+        if spec is None:
+            return None
+        try:
+            return decision_outputs(spec, data, self.script_engine)
+        except Exception as exc:  # noqa: BLE001 - the DMN engine raises many kinds
+            raise ProcessError(f"decision of {bpmn_id} failed: {type(exc).__name__}: {exc}", element=bpmn_id) from None
+
+    @staticmethod
+    def _specs(bundle: ProcessBundle) -> dict[str, Any]:
+        specs = bundle.__dict__.get("_by_bpmn_id")
+        if specs is None:
+            specs = bundle.__dict__["_by_bpmn_id"] = {
+                ts.bpmn_id: ts for ts in bundle.spec.task_specs.values() if getattr(ts, "bpmn_id", None)}
+        return specs
 
     def evaluate(self, expression: str, data: dict[str, Any]):
         try:
@@ -431,25 +454,52 @@ class WorkflowEngine:
             raise ProcessError(f"task {spiff_id} is not waiting for input")
         return task
 
-    def _advance(self, workflow, first: Callable[[], Any] | None = None) -> list[Effect]:
+    def _advance(self, workflow, first: Callable[[], Any] | None = None,
+                 ran: list[str] | None = None) -> list[Effect]:
         """Run ``first`` (a task's completion; else a refresh of the timers), then the engine to the
-        next wait; return the effects that ran."""
+        next wait; return the effects that ran (and add the BPMN ids of what ran to ``ran``)."""
         effects: list[Effect] = []
         try:
             (first or workflow.refresh_timers)()
-            engine_steps(workflow, _collector(effects))
+            engine_steps(workflow, _collector(effects, ran))
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_error(exc) from None
         prune_repeats(workflow)
         return effects
 
+    # -- replaying recorded steps in memory (simulation) --------------------------------------
+    # A replay runs on a WorkflowEngine of its own (its functions read the replay's clock), inside
+    # engine.clock.held(...) before any due time, so that no timer fires by itself: only the ones history fired.
+    def armed_timers(self, workflow) -> set[str]:
+        """The BPMN ids of the timers waiting to fire."""
+        return {t.task_spec.bpmn_id for t in workflow.tasks.values()
+                if t.state == TaskState.WAITING and timer_kind(t.task_spec) is not None}
+
+    def replay_timers(self, workflow, bpmn_ids: list[str]) -> list[str]:
+        """Fire exactly these armed timers, whatever their due times; return what ran."""
+        wanted = set(bpmn_ids)
+        for task in workflow.tasks.values():
+            if task.state == TaskState.WAITING and task.task_spec.bpmn_id in wanted:
+                kind = timer_kind(task.task_spec)
+                if kind == "date":
+                    task._set_internal_data(event_fired=True)
+                elif kind == "cycle":
+                    task.internal_data[FORCED_FIRING] = True
+        ran: list[str] = []
+        self._advance(workflow, ran=ran)
+        return ran
+
 
 
 _NOT_FINISHED = TaskState.NOT_FINISHED_MASK
+# A task the case got to: the flow into it was taken (a predicted one is FUTURE, LIKELY or MAYBE).
+_REACHED = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.COMPLETED | TaskState.ERROR
 
 
-def _collector(effects: list[Effect]):
+def _collector(effects: list[Effect], ran: list[str] | None = None):
     def collect(task):
+        if ran is not None and task.task_spec.bpmn_id:
+            ran.append(task.task_spec.bpmn_id)
         # Not effects: tell the caller which timers fired (recorded with the sweep's step). A
         # date timer completes; a cycle stays armed and starts its path again each time, so
         # its firing shows as a new first task below it.

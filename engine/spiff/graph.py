@@ -69,5 +69,13 @@ def _decision(table) -> Decision:
     inputs = tuple(i.expression or "" for i in table.inputs)
     return Decision(
         id=table.id, inputs=inputs, outputs=tuple(o.name for o in table.outputs if o.name),
-        input_cells=tuple((r.id, e.input.expression or "", e.text or "") for r in table.rules for e in r.inputEntries),
+        input_cells=tuple((r.id, e.input.expression or "", _cell(e)) for r in table.rules for e in r.inputEntries),
         output_cells=tuple((r.id, e.output.name or "", e.text or "") for r in table.rules for e in r.outputEntries))
+
+
+def _cell(entry) -> str:
+    """An input cell's text. The library's DMN serializer keeps only ``lhs`` (the parsed cell, None for
+    '-') of an input entry, so an entry of a spec loaded from a stored version has no ``text``."""
+    if hasattr(entry, "text"):
+        return entry.text or ""
+    return next((t for t in entry.lhs if t is not None), "")

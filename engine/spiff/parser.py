@@ -23,6 +23,10 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from engine import clock
 
 
+# Internal data that makes a recurring timer fire at its next check whatever the time (a replay).
+FORCED_FIRING = "gridflow_forced_firing"
+
+
 class RecurringTimerEventDefinition(CycleTimerEventDefinition):
     """A timeCycle whose expression is evaluated again after every firing.
 
@@ -53,9 +57,10 @@ class RecurringTimerEventDefinition(CycleTimerEventDefinition):
             cycles, start, interval = self._evaluate(my_task)
             value = {"cycles": cycles, "next": start.isoformat(), "duration": interval.total_seconds()}
         fired = False
+        forced = my_task.internal_data.pop(FORCED_FIRING, False)  # a simulation replays a firing
         if value["cycles"] != 0:
             due, now = datetime.fromisoformat(value["next"]), clock.now()
-            if due < now:
+            if due < now or forced:
                 fired = True
                 value["cycles"] -= 1 if value["cycles"] > 0 else 0
                 _, start, interval = self._evaluate(my_task)
@@ -145,6 +150,13 @@ class FirstHitDMNEngine(DMNEngine):
     private ``__check_rule``; the version guard in patches.py pins the version that has it.
     """
 
+    def result(self, task):
+        # A simulation's replay marks what its tables decide (engine/process/replay.py); the
+        # workflow's script engine carries the hook, None everywhere else.
+        outputs = super().result(task)
+        hook = getattr(task.workflow.script_engine, "decision_hook", None)
+        return hook(task.task_spec.bpmn_id, outputs) if hook is not None else outputs
+
     def decide(self, task):
         if self.decision_table.hit_policy != "FIRST":
             return super().decide(task)
@@ -172,3 +184,13 @@ def matched_rule(spec, data: dict, script_engine) -> tuple[int, str] | None:
     except Exception:  # noqa: BLE001 - an explanation that fails is left out, never fatal
         return None
     return (rules[0].row_number, rules[0].description or "") if rules else None
+
+
+def decision_outputs(spec, data: dict, script_engine) -> dict | None:
+    """Return what a business-rule task's table sets for ``data`` (its first hit's outputs, {} when no
+    rule matches), evaluated as the task would; None when the spec is no business-rule task."""
+    engine = getattr(spec, "dmnEngine", None)
+    if not isinstance(engine, DMNEngine):
+        return None
+    probe = SimpleNamespace(data=dict(data), workflow=SimpleNamespace(script_engine=script_engine), task_spec=spec)
+    return DMNEngine.result(engine, probe)  # the table's own answer, never a replay's marked one

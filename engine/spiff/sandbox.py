@@ -146,6 +146,8 @@ class _Environment(BasePythonScriptEngineEnvironment):
 class ScriptEngine(PythonScriptEngine):
     """The library's script engine, evaluating in ``namespace`` instead of its own environment."""
 
+    decision_hook = None  # see WorkflowEngine: a simulation's replay marks what the tables decide
+
     def __init__(self, namespace: Namespace):
         super().__init__(environment=_Environment(namespace))
 

@@ -110,3 +110,14 @@ def test_bench_migrate_moves_every_case_and_undoes_the_move(run_gridflow, sessio
         assert session.scalar(select(func.count()).select_from(Case)) == 0
         assert session.scalar(select(func.count()).select_from(CaseMigration)) == 0
         assert session.scalar(select(func.count()).select_from(ProcessVersion)) == 1
+
+
+def test_bench_simulate_times_a_simulation_of_the_generated_cases(run_gridflow, db_engine):
+    figures = figures_of(run_gridflow("bench", "simulate", "--cases", "40", "--days", "30"))
+    assert figures["database"] == db_engine.dialect.name and figures["days"] == 30
+    # The generator places most of its cases in the period; each is replayed or said not to be.
+    assert 30 <= figures["cases"] <= 40
+    assert figures["cases_replayed"] + figures["not_replayed"] == figures["cases"]
+    assert 1 <= figures["replays"] <= figures["cases"]
+    assert 0 < figures["seconds"] < 600 and 0 < figures["ms_per_case"] < 60_000
+    assert figures["department_changes"] >= 0 and set(figures["phases"]) == {"read", "replay", "results"}

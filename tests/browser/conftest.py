@@ -55,7 +55,13 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(demo_db, database_url, tmp_path):
+def live_settings() -> dict:
+    """Settings a test module adds to the served app's (override this fixture there)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(demo_db, database_url, tmp_path, live_settings):
     """The app factory's app served by werkzeug in a thread; it shares this process's clock."""
     app = create_app({
         "DATABASE_URL": database_url,
@@ -63,6 +69,7 @@ def live_server(demo_db, database_url, tmp_path):
         # Time is moved on by days in some tests; nobody should be signed out by that.
         "SESSION_IDLE_MINUTES": 60 * 24 * 30,
         "SESSION_MAX_HOURS": 24 * 30,
+        **live_settings,
     })
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="gridflow-live", daemon=True)

@@ -31,7 +31,7 @@ def report_and_accept(app, decisions):
 
 
 def test_the_assessment_page_draws_its_charts_and_drills_down_to_the_cases(pages, live_server):
-    filed, _, also_filed = report_and_accept(live_server.app, ["file", "cancel", "file"])
+    filed, cancelled, also_filed = report_and_accept(live_server.app, ["file", "cancel", "file"])
     leader = pages.open("leader_dhm")
     leader.get_by_role("link", name="综合评价").click()
     expect(leader.locator("h1")).to_have_text("综合评价")
@@ -51,3 +51,11 @@ def test_the_assessment_page_draws_its_charts_and_drills_down_to_the_cases(pages
     pages.shot(leader, "assessment-cases")
     links.first.click()
     expect(leader).to_have_url(re.compile(r"/cases/GF\d+$"))
+    # 注销 by reason: the reason named as on the acceptance form, its count opens the cancelled case.
+    leader.go_back()
+    leader.go_back()
+    reasons = leader.locator("#breakdown-cancelled")
+    expect(reasons).to_contain_text("注销原因")
+    expect(reasons.locator("tr[data-detail='invalid']")).to_contain_text("无效信息")
+    reasons.locator("tr[data-detail='invalid'] a.figure").click()
+    expect(leader.locator("#behind-cases a")).to_have_text([cancelled])

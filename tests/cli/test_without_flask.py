@@ -23,6 +23,7 @@ COMMANDS = [
     ["init", "--demo"],
     ["processes", "validate"],
     ["processes", "deploy"],
+    ["processes", "test", "-k", "acceptance/file"],
     ["users", "token", "clerk_dhm"],
     ["open311", "keys", "create", "resident-app"],
     ["open311", "keys", "list"],

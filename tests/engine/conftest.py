@@ -88,6 +88,15 @@ def handling(driver, clock):
     return case
 
 
+def renamed(files, old, new):
+    """The files with task ``old`` renamed ``new``: in the diagram, and in the assessment facts and
+    the scenario files that name it (deploying refuses a fact or a scenario naming a missing task)."""
+    out = {name: (text.replace(f'"{old}"', f'"{new}"') if name == "assessment.toml" or name.startswith("scenarios/")
+                  else text) for name, text in files.items()}
+    out["grid_case.bpmn"] = files["grid_case.bpmn"].replace(f'"{old}"', f'"{new}"').replace(f">{old}<", f">{new}<")
+    return out
+
+
 def sweep_at(driver, clock, moment):
     clock.move_to(moment)
     result = drain(driver.sessions, driver.rt)

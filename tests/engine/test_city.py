@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,13 @@ from cli.main import main
 from demo.loader import DEMO_CITY, DEMO_PASSWORD, ROOT
 from engine.city import CityError, export_city, import_city
 from engine.access.accounts import sign_in
-from models import Category, Department, OrgUnit, User, create_schema, make_engine, make_session_factory
+from engine.access.initial import NO_PASSWORD, InitialCodes
+from engine.admin import passwords
+from engine.assembly import make_runtime
+from engine.errors import NotFound
+from models import (Category, Department, OrgUnit, PasswordLink, User, create_schema, make_engine,
+                    make_session_factory)
+from tests.timekeeping import WEDNESDAY_10
 
 PROCESSES = ROOT / "processes"
 
@@ -43,7 +51,8 @@ def new_database(tmp_path):
 
 def load(sessions, folder, **kwargs):
     with sessions() as session:
-        result = import_city(session, folder, grid_code_length=15, processes_dir=PROCESSES, **kwargs)
+        result = import_city(session, folder, grid_code_length=15, processes_dir=PROCESSES,
+                             codes=InitialCodes(WEDNESDAY_10, timedelta(days=30)), **kwargs)
         session.commit()
     return result
 
@@ -136,16 +145,30 @@ def test_import_again_updates_what_changed_and_deactivates_what_is_gone(sessions
     assert load(sessions, city_dir).changes == []
 
 
-def test_new_users_get_an_initial_password_shown_once(sessions, city_dir):
+def test_new_users_get_a_code_that_only_chooses_a_password_once(sessions, city_dir, settings):
     result = load(sessions, city_dir)
-    assert len(result.passwords) == 77 and len(set(result.passwords.values())) == 77
-    assert DEMO_PASSWORD not in result.passwords.values()
-    with sessions() as session:  # the printed password signs in, and is then kept as scrypt
-        assert sign_in(session, "grid_dhm_01", result.passwords["grid_dhm_01"] + "x") is None
-        user = sign_in(session, "grid_dhm_01", result.passwords["grid_dhm_01"])
-        assert user is not None and user.password_hash.startswith("scrypt$")
+    codes = result.passwords
+    assert len(codes) == 77 and len(set(codes.values())) == 77
+    assert all(re.fullmatch(r"([a-km-np-z2-9]{4}-){4}[a-km-np-z2-9]{4}", c) for c in codes.values())
+    assert result.codes_expire == WEDNESDAY_10 + timedelta(days=30)
+    later = {"now": WEDNESDAY_10 + timedelta(days=2)}
+    rt = make_runtime(settings, clock=lambda: later["now"])
+    with sessions() as session:
+        user = session.scalar(select(User).where(User.username == "grid_dhm_01"))
+        assert user.password_hash == NO_PASSWORD  # nothing a stolen table could crack
+        assert session.scalar(select(PasswordLink.secret_hash).where(PasswordLink.user_id == user.id)) != codes["grid_dhm_01"]
+        assert sign_in(session, "grid_dhm_01", codes["grid_dhm_01"]) is None  # not a password
+        assert passwords.initial_code_holder(session, rt, "grid_dhm_01", codes["grid_dhm_02"]) is None
+        typed = codes["grid_dhm_01"].upper().replace("-", " ")  # as read off a printout
+        assert passwords.initial_code_holder(session, rt, "grid_dhm_01", typed).username == "grid_dhm_01"
+        passwords.set_password_with_code(session, rt, "grid_dhm_01", typed, "my own secret", "my own secret")
         session.commit()
-        assert sign_in(session, "grid_dhm_01", result.passwords["grid_dhm_01"]) is not None
+        assert sign_in(session, "grid_dhm_01", "my own secret").password_hash.startswith("scrypt$")
+        assert passwords.initial_code_holder(session, rt, "grid_dhm_01", codes["grid_dhm_01"]) is None  # once
+        later["now"] = WEDNESDAY_10 + timedelta(days=30, seconds=1)  # an unused code expires
+        assert passwords.initial_code_holder(session, rt, "grid_dhm_02", codes["grid_dhm_02"]) is None
+        with pytest.raises(NotFound):
+            passwords.set_password_with_code(session, rt, "grid_dhm_02", codes["grid_dhm_02"], "x" * 12, "x" * 12)
 
 
 def test_export_import_export_gives_identical_files(demo_db, new_database, tmp_path):
@@ -196,7 +219,8 @@ def test_the_cli_dry_run_prints_the_diff_and_a_real_import_prints_passwords(data
     assert dry.exit_code == 0 and "add department CG 区城管执法局" in dry.output
     assert "nothing was written" in dry.output
     real = runner.invoke(main, ["city", "import", str(city_dir)])
-    assert real.exit_code == 0 and "initial passwords" in real.output and "grid_dhm_01\t" in real.output
+    assert real.exit_code == 0 and "initial codes (shown once)" in real.output
+    assert re.search(r"grid_dhm_01\t([a-km-np-z2-9]{4}-){4}[a-km-np-z2-9]{4}", real.output)
     edit(city_dir, "org_units", lambda rows: rows + [{**rows[-1], "code": "1101010030030044"}])
     bad = runner.invoke(main, ["city", "import", str(city_dir)])
     assert bad.exit_code == 1 and "column code: grid code must be 15 digits" in bad.output

@@ -10,7 +10,7 @@ from engine.lifecycle import migration
 from engine.process import deploy as process_service
 from models import CaseMigration
 
-from tests.engine.conftest import kinds
+from tests.engine.conftest import kinds, renamed
 
 KEY = "grid_case"
 
@@ -26,13 +26,6 @@ def deploy(driver, monkeypatch, files):
         version = process_service.deploy(driver.session, driver.rt, files, KEY).version
     driver.session.commit()
     return version.version
-
-
-def renamed(files, old, new):
-    """The files with task ``old`` renamed ``new``, in the diagram and in the assessment facts naming it."""
-    text = files["grid_case.bpmn"].replace(f'"{old}"', f'"{new}"').replace(f">{old}<", f">{new}<")
-    return dict(files, **{"grid_case.bpmn": text,
-                          "assessment.toml": files["assessment.toml"].replace(f'"{old}"', f'"{new}"')})
 
 
 def relabelled(files):

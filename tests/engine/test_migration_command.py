@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from cli.main import main
 from engine.process import deploy as process_service
 
-from tests.engine.conftest import Driver
+from tests.engine.conftest import Driver, renamed
 
 
 @pytest.fixture
@@ -26,8 +26,7 @@ def cases(demo_db, settings, clock):
     driver.do(second, "accept", "clerk_dhm", decision="file")
     driver.do(second, "dispatch", "dispatch_dhm", level="department", department_code="HW")
     files = process_service.read_files([settings["PROCESSES_DIR"]])
-    text = files["grid_case.bpmn"].replace('"sign_for"', '"sign_receipt"').replace(">sign_for<", ">sign_receipt<")
-    process_service.deploy(driver.session, driver.rt, dict(files, **{"grid_case.bpmn": text, "assessment.toml": files["assessment.toml"].replace('"sign_for"', '"sign_receipt"')}), "grid_case")
+    process_service.deploy(driver.session, driver.rt, renamed(files, "sign_for", "sign_receipt"), "grid_case")
     driver.session.commit()
     driver.close()
     return first.code, second.code

@@ -42,6 +42,26 @@ def test_a_misspelt_variable_is_refused_naming_element_and_variable(rt, files, n
     assert "nothing in the process sets it" in problems[0]
 
 
+@pytest.mark.parametrize("old, new, element, prop, variable", [
+    ('value="returned_by:回退人, returned_at', 'value="returnd_by:回退人, returned_at', "dispatch", "show", "returnd_by"),
+    ('name="reporterSees" value="result:处置结果"', 'name="reporterSees" value="reslt.text:处置结果"', None,
+     "reporterSees", "reslt"),
+])
+def test_a_shown_variable_nothing_sets_is_refused(rt, files, old, new, element, prop, variable):
+    problems = process_service.validate(rt, broken(files, "grid_case.bpmn", old, new), required="grid_case")
+    assert len(problems) == 1, problems
+    assert f"property {prop} shows variable {variable!r}, but nothing in the process sets it" in problems[0]
+    assert element is None or problems[0].startswith(f"grid_case/{element}:")
+
+
+def test_a_variable_named_by_the_actor_property_is_set_by_its_task(rt, files):
+    # sign_for and handle remember who returned the case in returned_by (property actor): dispatch
+    # shows it, and a condition may read it.
+    assert 'name="actor" value="returned_by"' in files["grid_case.bpmn"]
+    changed = broken(files, "grid_case.bpmn", "sign_decision == 'return'", "sign_decision == 'return' and returned_by")
+    assert process_service.validate(rt, changed, required="grid_case") == []
+
+
 def test_a_variable_set_on_another_path_only_is_refused(rt, files):
     # sign_decision exists (the 签收 form sets it) but not yet when the case is accepted.
     problems = process_service.validate(

@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,29 @@ def test_an_upgraded_database_gets_the_assessment_facts_of_its_old_cases_from_th
         assert kinds["filed"] == filed_events
     assert cli("assessment", "rebuild").output.splitlines()[-1] == '{"cases": 0, "facts": 0}'
     assert "no assessment facts" not in cli("db", "upgrade").output
+
+
+def test_an_earlier_imports_unused_initial_password_only_chooses_a_password_after_the_upgrade(old_engine):
+    import base64
+    import hashlib
+
+    from engine.access.initial import NO_PASSWORD, matching_link
+    from models import PasswordLink, User
+
+    salt = b"0123456789abcdef"  # what `city import` stored before 0018 for a printed password
+    legacy = (f"sha256${base64.b64encode(salt).decode()}$"
+              f"{base64.b64encode(hashlib.sha256(salt + b'Printed-9x2K').digest()).decode()}")
+    with old_engine.begin() as conn:
+        conn.execute(text("UPDATE user_account SET password_hash = :h WHERE username = 'grid_dhm_01'"), {"h": legacy})
+    migrate.upgrade(old_engine)
+    with make_session_factory(old_engine)() as session:
+        user = session.scalar(select(User).where(User.username == "grid_dhm_01"))
+        assert user.password_hash == NO_PASSWORD  # no fast hash left on the account
+        link = session.scalar(select(PasswordLink).where(PasswordLink.user_id == user.id))
+        assert link.secret_hash == legacy and link.used_at is None
+        now = link.created_at
+        assert matching_link(session, user, "Printed-9x2K", now) is link
+        assert matching_link(session, user, "printed-9x2k", now) is None  # the old password, exactly
+        assert matching_link(session, user, "Printed-9x2K", now + timedelta(days=31)) is None
+        other = session.scalar(select(User).where(User.username == "clerk_dhm"))
+        assert other.password_hash.startswith("scrypt$")  # a chosen password stays

@@ -7,7 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from tests.web.pages import sign_in, text
+from tests.web.pages import csrf as csrf_of, sign_in, text
 
 DEMO = Path("cities/demo")
 
@@ -131,6 +131,16 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _apply_city(client, csrf: str, added: dict[str, bytes]):
+    """Upload the demo city with ``added`` lines appended to its sheets and apply it at once."""
+    files = {p.name: p.read_bytes() for p in DEMO.iterdir() if p.is_file()}
+    for name, lines in added.items():
+        files[name] += lines
+    return client.post("/admin/import", data={"csrf_token": csrf, "action": "apply",
+                                              "files": [(io.BytesIO(v), k) for k, v in files.items()]},
+                       content_type="multipart/form-data")
+
+
 def test_the_city_import_checks_shows_the_diff_and_applies_it(client):
     csrf = sign_in(client, "admin")
     files = {p.name: p.read_bytes() for p in DEMO.iterdir() if p.is_file()}
@@ -148,14 +158,35 @@ def test_the_city_import_checks_shows_the_diff_and_applies_it(client):
     assert "WX" in text(client.get("/admin/history?kind=city"))
 
 
+def test_an_imported_user_signs_in_with_the_initial_code_once_to_choose_a_password(client, app):
+    applied = _apply_city(client, sign_in(client, "admin"), {"users.csv": "grid_new,新网格员,zh\n".encode(),
+                                                             "memberships.csv": b"grid_new,grid_worker,110101001001001,\n"})
+    code = re.search(r"<td>grid_new</td><td><code>([a-z0-9-]+)</code>", text(applied)).group(1)
+    phone = app.test_client()
+    token = csrf_of(phone.get("/login"))
+    wrong = phone.post("/login", data={"username": "grid_new", "password": "gridflow-demo", "csrf_token": token})
+    assert wrong.status_code == 401
+    chosen = phone.post("/login", data={"username": "grid_new", "password": code.upper(), "csrf_token": token})
+    assert chosen.status_code == 200 and chosen.headers["Cache-Control"] == "no-store"
+    assert 'action="/set-password"' in text(chosen) and "新网格员" in text(chosen)
+    assert phone.get("/inbox").status_code == 302  # the code opened no session
+    form = {"csrf_token": token, "username": "grid_new", "code": code.upper()}
+    short = phone.post("/set-password", data={**form, "password": "short", "repeated": "short"})
+    assert short.status_code == 422 and 'name="code"' in text(short)
+    done = phone.post("/set-password", data={**form, "password": "my-own-password", "repeated": "my-own-password"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/login")
+    sign_in(phone, "grid_new", "my-own-password")
+    assert phone.get("/inbox").status_code == 200
+    other = app.test_client()  # the code was spent
+    again = other.post("/login", data={"username": "grid_new", "password": code,
+                                       "csrf_token": csrf_of(other.get("/login"))})
+    assert again.status_code == 401
+
+
 def test_a_broken_city_upload_lists_every_problem_and_changes_nothing(client):
     csrf = sign_in(client, "admin")
-    files = {p.name: p.read_bytes() for p in DEMO.iterdir() if p.is_file()}
-    files["departments.csv"] += "wx,区文旅局,Culture,district\n".encode()
-    files["memberships.csv"] += b"nobody,grid_worker,110101001001001,\n"
-    page = client.post("/admin/import", data={"csrf_token": csrf, "action": "apply",
-                                              "files": [(io.BytesIO(v), k) for k, v in files.items()]},
-                       content_type="multipart/form-data")
+    page = _apply_city(client, csrf, {"departments.csv": "wx,区文旅局,Culture,district\n".encode(),
+                                      "memberships.csv": b"nobody,grid_worker,110101001001001,\n"})
     body = text(page)
     assert page.status_code == 422
     assert "departments.csv" in body and "memberships.csv" in body and "nobody" in body

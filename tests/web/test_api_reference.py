@@ -1,6 +1,8 @@
 """/api/v1 reference data, API tokens, and the OpenAPI document with its docs page."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.web.test_api import field_errors
 
 
@@ -32,8 +34,11 @@ def test_process_versions_and_their_bpmn(client, token):
     versions = client.get("/api/v1/processes", headers=clerk).get_json()["items"]
     assert [(v["key"], v["version"]) for v in versions] == [("grid_case", 1)] and len(versions[0]["hash"]) == 64
     detail = client.get("/api/v1/processes/grid_case/1", headers=clerk).get_json()
-    assert detail["files"] == ["assessment.toml", "grid_case.bpmn", "notices.toml", "policy.toml", "routing.dmn", "sla.dmn",
-                               "stages.toml", "supervision.dmn"]
+    scenarios = sorted(f"scenarios/{p.name}" for p in (Path(__file__).parents[2] / "processes" / "scenarios").glob("*.toml"))
+    assert detail["files"] == sorted(["assessment.toml", "grid_case.bpmn", "notices.toml", "policy.toml", "routing.dmn",
+                                      "sla.dmn", "stages.toml", "supervision.dmn", *scenarios])
+    scenario = client.get(f"/api/v1/processes/grid_case/1/files/{scenarios[0]}", headers=clerk)
+    assert scenario.status_code == 200 and b"[[scenario]]" in scenario.data
     policy = client.get("/api/v1/processes/grid_case/1/files/policy.toml", headers=clerk)
     assert policy.mimetype == "application/toml" and b"[escalation.levels.street]" in policy.data
     bpmn = client.get("/api/v1/processes/grid_case/1/files/grid_case.bpmn", headers=clerk)

@@ -1,9 +1,13 @@
 """The gridflow command: init, processes validate/deploy, users token (bench: tests/bench, demo: tests/demo)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import text
 
 from models import make_engine
+
+SCENARIO_FILES = len(list((Path(__file__).resolve().parents[2] / "processes" / "scenarios").glob("*.toml")))
 
 
 def test_init_demo_then_refuses_to_overwrite_without_force(run_gridflow, database_url):
@@ -26,7 +30,8 @@ def test_init_demo_then_refuses_to_overwrite_without_force(run_gridflow, databas
 def test_processes_validate_and_deploy(run_gridflow, tmp_path):
     assert run_gridflow("init").exit_code == 0
     ok = run_gridflow("processes", "validate")
-    assert ok.exit_code == 0 and "8 file(s) valid" in ok.output and "policy.toml" in ok.output
+    assert ok.exit_code == 0 and "policy.toml" in ok.output and "scenarios/timers.toml" in ok.output
+    assert f"{8 + SCENARIO_FILES} file(s) valid" in ok.output
     bad = tmp_path / "bad.bpmn"
     bad.write_text("<definitions", encoding="utf-8")
     failed = run_gridflow("processes", "validate", str(bad))
@@ -50,7 +55,7 @@ def test_processes_deploy_records_its_note_and_export_writes_the_version_back(ru
     assert "deployed new version grid_case v1" in run_gridflow("processes", "deploy", "--note", "首个版本").output
     out = tmp_path / "exported"
     result = run_gridflow("processes", "export", "1", str(out))
-    assert result.exit_code == 0 and "wrote 8 file(s) of grid_case v1" in result.output
+    assert result.exit_code == 0 and f"wrote {8 + SCENARIO_FILES} file(s) of grid_case v1" in result.output
     assert process_service.read_files([out]) == process_service.read_files([settings["PROCESSES_DIR"]])
     missing = run_gridflow("processes", "export", "9", str(out))
     assert missing.exit_code != 0 and "grid_case has no version 9" in missing.output

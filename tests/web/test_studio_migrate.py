@@ -5,7 +5,7 @@ import re
 
 from engine.process import deploy as process_service
 
-from tests.engine.conftest import Driver
+from tests.engine.conftest import Driver, renamed
 from tests.web.pages import sign_in, text
 
 
@@ -16,8 +16,7 @@ def _two_versions(demo_db, settings):
     driver.do(case, "accept", "clerk_dhm", decision="file")
     driver.do(case, "dispatch", "dispatch_dhm", level="department", department_code="HW")
     files = process_service.read_files([settings["PROCESSES_DIR"]])
-    bpmn = files["grid_case.bpmn"].replace('"sign_for"', '"sign_receipt"').replace(">sign_for<", ">sign_receipt<")
-    process_service.deploy(driver.session, driver.rt, dict(files, **{"grid_case.bpmn": bpmn, "assessment.toml": files["assessment.toml"].replace('"sign_for"', '"sign_receipt"')}), "grid_case")
+    process_service.deploy(driver.session, driver.rt, renamed(files, "sign_for", "sign_receipt"), "grid_case")
     driver.session.commit()
     code = case.code
     driver.close()

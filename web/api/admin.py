@@ -217,7 +217,7 @@ def admin_city_import(args):
     else:
         session.commit()
     return {"dry_run": args["dry_run"], "changes": result.changes, "passwords": result.passwords,
-            "counts": result.counts}
+            "codes_expire": result.codes_expire if result.passwords else None, "counts": result.counts}
 
 
 @bp.get("/admin/changes")

@@ -12,7 +12,7 @@ from engine.public.texts import public_text
 from engine.lifecycle import comments as comment_service
 from engine.lifecycle.idempotency import report_once
 from engine.lifecycle.tasks import task_of_case
-from engine.queries.case_view import supervision_steps
+from engine.queries.case_view import open_and_supervision_tasks, supervision_steps
 from engine.queries.search import CaseFilter, search_cases
 
 from web.api.core import MalformedBody, bp, load, operation, problem
@@ -35,9 +35,9 @@ class CaseResource:
 
     def __init__(self, session, case):
         self._case = case
-        self.open_tasks = case_service.open_tasks(session, case)
+        self.open_tasks, tasks = open_and_supervision_tasks(session, runtime(), case)
         self.timeline = case_service.timeline(session, case)
-        self.supervision = supervision_steps(session, runtime(), case, events=self.timeline)
+        self.supervision = supervision_steps(session, runtime(), case, events=self.timeline, tasks=tasks)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._case, name)

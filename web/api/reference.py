@@ -52,10 +52,10 @@ def get_process_version(key: str, version: int):
     return directory.process_version(get_session(), key, version)
 
 
-@bp.get("/processes/<key>/<int:version>/files/<name>")
+@bp.get("/processes/<key>/<int:version>/files/<path:name>")
 @operation("A file of a process version", tag="reference", media=("application/xml", "application/toml"),
-           errors=(404,), description="A BPMN or DMN diagram (XML, for a diagram viewer) or a policy file "
-           "(TOML: stages, notices, policy) as deployed.")
+           errors=(404,), description="A BPMN or DMN diagram (XML, for a diagram viewer), a policy file "
+           "(TOML: stages, notices, policy, assessment) or a scenario file (`scenarios/…toml`) as deployed.")
 def get_process_file(key: str, version: int, name: str):
     mimetype = "application/toml" if name.endswith(".toml") else "application/xml"
     return Response(directory.process_file(get_session(), key, version, name), mimetype=mimetype)

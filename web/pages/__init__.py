@@ -8,6 +8,8 @@ their fields and the user's input kept.
 """
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
@@ -138,6 +140,16 @@ def uploaded_photos() -> list[FileStorage]:
     return [f for f in request.files.getlist("photos") if f and f.filename]
 
 
+def photo_digests(files: list[FileStorage]) -> list[str]:
+    """The SHA-256 of each photo (as far as store_photos reads it), leaving each file to be read again."""
+    limit = int(runtime().settings.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    digests = []
+    for upload in files[:MAX_PHOTOS]:
+        digests.append(hashlib.sha256(upload.stream.read(limit + 1)).hexdigest())
+        upload.stream.seek(0)
+    return digests
+
+
 def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
     """Store the photos of a form on ``case``; InputError (field "photo") names a bad one."""
     limit = int(rt.settings.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
@@ -147,4 +159,5 @@ def store_photos(session, rt, case, files: list[FileStorage], task_row=None):
 
 
 # The page families add their routes to bp.
-from web.pages import admin, assessment, board, cases, inbox, intake, map, notifications, rounds, studio, tasks  # noqa: E402,F401
+from web.pages import (admin, assessment, board, cases, inbox, intake, map, notifications, offline, rounds,  # noqa: E402,F401
+                       simulation, studio, tasks)

@@ -1,5 +1,6 @@
 """One-time set-password links: the administrator makes one on the user's page (the link shown
-once, to hand on); the user opens it, signed out, and chooses their own password."""
+once, to hand on); the user opens it, signed out, and chooses their own password. An imported
+user signs in with their initial code and chooses theirs here too."""
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -8,7 +9,7 @@ from flask_babel import gettext as _
 from engine.admin import passwords
 from engine.errors import Conflict, InputError
 
-from web.auth import login_required
+from web.auth import choose_password_page, login_required
 from web.db import get_session, runtime
 from web.pages import bp
 from web.pages.admin import admin_roles
@@ -43,6 +44,21 @@ def set_password(secret: str):
         except InputError as exc:
             session.rollback()
             errors = exc.errors
-    user = passwords.link_holder(session, rt, secret)
-    return render_template("admin/set_password.html", user=user, errors=errors,
-                           minimum=int(rt.settings.get("PASSWORD_MIN_LENGTH", 10))), (422 if errors else 200)
+    return choose_password_page(passwords.link_holder(session, rt, secret), errors)
+
+
+@bp.post("/set-password")
+def set_password_with_code():
+    """Choose a password with an imported user's initial code (the sign-in page led here)."""
+    session, rt = get_session(), runtime()
+    username, code = request.form.get("username", "")[:64], request.form.get("code", "")[:256]
+    try:
+        passwords.set_password_with_code(session, rt, username, code, request.form.get("password", ""),
+                                         request.form.get("repeated", ""))
+        session.commit()
+    except InputError as exc:
+        session.rollback()
+        return choose_password_page(passwords.initial_code_holder(session, rt, username, code), exc.errors,
+                                    username=username, code=code)
+    flash(_("Your password is set. Sign in with it."), "success")
+    return redirect(url_for("auth.login"))

@@ -1,7 +1,8 @@
 """The map (/map) of a user's units, and the report page's point picker (/places/...)."""
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, render_template, request, url_for
+from flask import current_app, g, jsonify, render_template, request, send_file, url_for
+from werkzeug.exceptions import NotFound
 
 from engine.errors import InputError
 from engine.lifecycle.cases import reporter_roles
@@ -26,12 +27,33 @@ def case_map():
     shade = request.args.get("shade") if request.args.get("shade") in SHADES else SHADES[0]
     f, data, errors = filtered(search_service.CaseFilter.parse, search_service.CaseFilter(),
                                lambda f: map_service.case_map(session, rt, g.user, f, now=moment))
-    settings = current_app.config
     return render_template("map.html", data=data, f=f, errors=errors, shade=shade, options=filter_options(session),
-                           departments=directory.departments(session),
-                           tiles={"url": settings.get("MAP_TILE_URL", ""),
-                                  "attribution": settings.get("MAP_TILE_ATTRIBUTION", "")},
-                           case_url=url_for("pages.case", code="CODE"))
+                           departments=directory.departments(session), case_url=url_for("pages.case", code="CODE"))
+
+
+@bp.app_context_processor
+def _basemap():
+    """What both maps (this page and the report page's picker) draw under the grids."""
+    def basemap() -> dict:
+        chosen = current_app.extensions["gridflow.basemap"]
+        return {"tiles": chosen.tile_url, "attribution": chosen.attribution,
+                "pmtiles": url_for("pages.basemap_file") if chosen.pmtiles_file else "",
+                "min_zoom": chosen.min_zoom, "max_zoom": chosen.max_zoom}
+    return {"basemap": basemap}
+
+
+@bp.get("/map/basemap.pmtiles")
+@login_required()
+def basemap_file():
+    """The PMTiles basemap (MAP_PMTILES_FILE): the browser's reader asks for byte ranges of it, and
+    Flask's send_file answers them (206 with Content-Range; 416 for a range outside the file)."""
+    chosen = current_app.extensions["gridflow.basemap"]
+    if not chosen.pmtiles_file:
+        raise NotFound("no PMTiles basemap is configured")
+    try:
+        return send_file(chosen.pmtiles_file, mimetype="application/vnd.pmtiles", conditional=True)
+    except FileNotFoundError:  # removed since the start (which checked it): no basemap, not an error page
+        raise NotFound("the PMTiles basemap file is gone") from None
 
 
 @bp.get("/places/area")

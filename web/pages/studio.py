@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 
 from engine.errors import Conflict, InputError
 from engine.lifecycle import migration as migration_service
+from engine.lifecycle import simulation_runs
 from engine.process import diff as diff_service
 from engine.process import drafts as draft_service
 from engine.process import versions as version_service
+from engine.scenarios import run as scenario_run
 
 from web.auth import login_required
 from web.db import get_session, runtime
@@ -69,7 +71,9 @@ def studio_new_draft():
 @studio_roles
 def studio_draft(draft_id: int):
     view = draft_service.view(get_session(), runtime(), draft_id)
-    return render_template("studio/draft.html", view=view, key=_key())
+    return render_template("studio/draft.html", view=view, key=_key(),
+                           simulations=simulation_runs.runs_of_draft(get_session(), draft_id),
+                           simulation_periods=runtime().settings.get("SIMULATION_PERIODS", [30]))
 
 
 @bp.get("/studio/drafts/<int:draft_id>/files")
@@ -104,6 +108,15 @@ def studio_save_draft(draft_id: int):
 def studio_check_draft(draft_id: int):
     report = draft_service.check(get_session(), runtime(), draft_id)
     return jsonify(problems=[p.__dict__ for p in report.problems], warnings=[p.__dict__ for p in report.warnings])
+
+
+@bp.post("/studio/drafts/<int:draft_id>/scenarios")
+@studio_roles
+def studio_draft_scenarios(draft_id: int):
+    """Run the draft's scenario tests (``?k=`` selects by file/name); each failure pinned to its element."""
+    run = scenario_run.run_draft_pinned(get_session(), runtime(), draft_id, request.args.get("k") or None)
+    return jsonify(summary=run.report.summary(), ok=run.report.ok,
+                   scenarios=[o.__dict__ for o in run.outcomes], problems=[p.__dict__ for p in run.problems])
 
 
 @bp.post("/studio/drafts/<int:draft_id>/deploy")

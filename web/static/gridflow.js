@@ -73,5 +73,17 @@
     update();
   }
 
-  ready(function () { categorySearch(); locate(); conditionalFields(); });
+  // The report page as an app that works offline: its service worker (web/static/report-sw.js) is
+  // installed from any page of someone who reports, and the page it kept is deleted once signed out.
+  function offlineApp() {
+    var worker = document.querySelector("meta[name=gridflow-worker]");
+    if (worker && "serviceWorker" in navigator) {
+      navigator.serviceWorker.register(worker.content, { scope: worker.dataset.scope }).catch(function () {});
+    }
+    if (document.querySelector("meta[name=gridflow-signed-out]") && window.caches) {
+      caches.delete("gridflow-shell").catch(function () {});
+    }
+  }
+
+  ready(function () { categorySearch(); locate(); conditionalFields(); offlineApp(); });
 })();

@@ -1,15 +1,24 @@
 /* gridflow maps (Leaflet): the case map of /map and the point picker of /report.
-   No tiles unless the deployment names its own tile server (MAP_TILE_URL): the grids'
-   polygons on a plain background. Coordinates on both maps are WGS-84, as stored. */
+   No tiles unless the deployment names its own basemap: a tile server (MAP_TILE_URL) or a
+   PMTiles file the server serves (MAP_PMTILES_FILE, read by the pmtiles package's Leaflet
+   layer); otherwise the grids' polygons on a plain background. Coordinates on both maps are
+   WGS-84, as stored. */
 (function () {
   "use strict";
 
   var SLA_COLOURS = { on_time: "#2e7d32", at_risk: "#f9a825", overdue: "#c62828" };
 
   function baseMap(el) {
-    var map = L.map(el, { zoomSnap: 0.25, attributionControl: !!el.dataset.tiles });
-    if (el.dataset.tiles) {
-      L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution || "", maxZoom: 19 }).addTo(map);
+    var served = el.dataset.pmtiles && typeof pmtiles !== "undefined";
+    var map = L.map(el, { zoomSnap: 0.25, attributionControl: !!(el.dataset.tiles || served) });
+    var options = { attribution: el.dataset.attribution || "", maxZoom: 19 };
+    if (served) {
+      // Its tiles come by HTTP range requests for parts of one file; beyond its zoom levels they are scaled.
+      options.minNativeZoom = parseInt(el.dataset.minZoom, 10) || 0;
+      options.maxNativeZoom = parseInt(el.dataset.maxZoom, 10) || 19;
+      pmtiles.leafletRasterLayer(new pmtiles.PMTiles(el.dataset.pmtiles), options).addTo(map);
+    } else if (el.dataset.tiles) {
+      L.tileLayer(el.dataset.tiles, options).addTo(map);
     }
     return map;
   }
@@ -103,6 +112,9 @@
           found.setAttribute("data-grid", g.code);
           show([g.lat, g.lng]);
           if (grid && grid.querySelector('option[value="' + g.code + '"]')) { grid.value = g.code; }
+        }, function () {  // no connection: the point is kept, its grid found when the report is sent
+          found.classList.remove("field-error");
+          found.textContent = el.dataset.labelOffline || "";
         });
     }
 
@@ -122,7 +134,7 @@
         var bounds = layer.getBounds();
         if (bounds.isValid()) { map.fitBounds(bounds, { padding: [8, 8] }); } else { map.setView([39.9, 116.4], 12); }
         el.setAttribute("data-ready", "true");
-      });
+      }, function () { map.setView([39.9, 116.4], 12); });  // offline without the grids kept: a blank map
 
     // A point picked on the map is WGS-84, the datum of the polygons.
     map.on("click", function (e) {

@@ -71,6 +71,8 @@
       return dmn.importXML(files[name]).then(openDecisionTable);
     }).then(function () {
       root.setAttribute('data-open', name);
+      // Other parts of the page (the scenario tests) put their own marks on the new diagram.
+      root.dispatchEvent(new CustomEvent('studio:opened', { detail: { file: name } }));
     }).catch(function (err) {
       status.textContent = text('load-failed') + ' ' + (err && err.message ? err.message : err);
     });
@@ -172,18 +174,18 @@
   root.querySelectorAll('.studio-tab').forEach(function (tab) {
     tab.addEventListener('click', function () { open(tab.getAttribute('data-file')); });
   });
-  var deploy = document.getElementById('studio-deploy');
-  if (deploy) {
-    // Deploy what is on the screen: save first, then send the form.
-    deploy.addEventListener('submit', function (event) {
-      if (deploy.getAttribute('data-saved') === 'yes') { return; }
+  // Deploy or simulate what is on the screen: save first, then send the form.
+  [document.getElementById('studio-deploy'), document.querySelector('#studio-simulate form')].forEach(function (form) {
+    if (!form) { return; }
+    form.addEventListener('submit', function (event) {
+      if (form.getAttribute('data-saved') === 'yes') { return; }
       event.preventDefault();
       save().then(function () {
-        deploy.setAttribute('data-saved', 'yes');
-        deploy.submit();
+        form.setAttribute('data-saved', 'yes');
+        form.submit();
       }).catch(function () {});
     });
-  }
+  });
 
   fetch(root.getAttribute('data-files-url'), { credentials: 'same-origin' })
     .then(function (response) { return response.json(); })

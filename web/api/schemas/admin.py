@@ -149,7 +149,9 @@ class CityImportSchema(Schema):
     dry_run = fields.Boolean(required=True)
     changes = fields.List(fields.String(), required=True)
     passwords = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
-                            metadata={"description": "Initial passwords of new users (not in a dry run); shown once."})
+                            metadata={"description": "Initial codes of new users (not in a dry run), shown once: each "
+                                      "works once, until codes_expire, to choose the user's password at sign-in."})
+    codes_expire = fields.DateTime(allow_none=True, metadata={"description": "When the initial codes stop working."})
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
 
 
