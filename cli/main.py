@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import getpass
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -588,7 +589,9 @@ def bench_web(ctx: Context, n: int, repeat: int):
 
     count = ensure_cases(ctx.rt, ctx.sessions, n, echo=click.echo)
     result = {"cases": count, "database": ctx.engine.dialect.name, **time_engine(ctx.rt, ctx.sessions, repeat)}
-    app = create_app({"DATABASE_URL": ctx.settings["DATABASE_URL"]})
+    # The pages are served in this process only, to the benchmark's own test client: a key of its
+    # own signs their sessions (the shipped one is refused outside demo mode).
+    app = create_app({"DATABASE_URL": ctx.settings["DATABASE_URL"], "SECRET_KEY": secrets.token_urlsafe(48)})
     if pages_exist(app):
         result.update(time_pages(app, repeat, echo=click.echo))
     else:

@@ -4,11 +4,16 @@ About 400 lines because it is one bulk writer that must keep each case's state, 
 and timers consistent; its templates are in demo/templates.py.
 
 Cases are copies of real template cases (demo/templates.py) with their own code,
-place, category, source, urgency, department and times over the past ~90 days by default (working
-hours). Each generated case is consistent with itself: its instance state holds its own
-values, its open tasks carry the role and scope the process gives them, its due times and
-SLA flags agree with the timers that fired or are still armed, and ``next_timer_at`` is the
-earliest armed timer, so the sweep carries on from there like for any other case.
+place, category, source, urgency, department and times in working hours, over the past ~90
+days or, for a database of more than ``DAILY_INTAKE × 90`` cases, over as many days as a
+district taking ``DAILY_INTAKE`` a day needs for them (a million: about 16 months); a caller may
+give the window (``window_days``) instead. Open cases are the recent ones: about a fifth of a
+small demo, and never more than ``OPEN_BACKLOG`` (what such a district carries) of a large
+database, so a million cases are 2.5 % open like a real one. Each generated case is consistent
+with itself: its instance state holds its own values, its open tasks carry the role and scope the
+process gives them, its due times and SLA flags agree with the timers that fired or are still
+armed, and ``next_timer_at`` is the earliest armed timer, so the sweep carries on from there like
+for any other case.
 
 Known simplifications: self-handled reports are not generated; timers that are no longer
 armed keep the template's times inside the state (nothing reads them); history steps are
@@ -39,8 +44,13 @@ from engine.access.org import scope_covers
 from engine.runtime import Runtime
 
 WINDOW_DAYS = 90
+# A large district (Dongcheng and its neighbours take 1,500-3,000 cases a day) and the open
+# cases it carries: about ten working days of intake waiting on some stage.
+DAILY_INTAKE = 2000
+OPEN_BACKLOG = 25_000
 BATCH = 5000
-# Share of generated cases per variant (open stages add up to about a fifth, like a busy centre).
+# Share of generated cases per variant (open stages add up to about a fifth, like a busy centre;
+# scaled down to OPEN_BACKLOG in a large database).
 MIX = {"closed": 64, "closed_late": 8, "cancelled": 4, "duplicate": 2.5, "accept": 3, "supplement": 0.8,
        "dispatch": 1.5, "sign": 1.6, "handle": 6, "parked": 0.8, "extension": 0.7, "feedback": 1.6,
        "callback": 1.0, "verify": 2.0, "close": 1.2}
@@ -108,16 +118,19 @@ class GenerateResult:
 
 
 def generate_cases(sessions: sessionmaker, rt: Runtime, n: int, *, seed: int | None = None,
-                   echo: Callable[[str], None] = lambda _: None, window_days: int = WINDOW_DAYS) -> GenerateResult:
+                   echo: Callable[[str], None] = lambda _: None, window_days: int | None = None) -> GenerateResult:
     """Insert ``n`` generated cases (added to what is there), closed ones within the past
-    ``window_days``; return counts and the time taken."""
+    ``window_days`` (by default as many as the database's size asks, see above); return counts
+    and the time taken."""
     started = time.perf_counter()
     rng = random.Random(seed)
     with sessions() as session:
         version_id = deployed_version_id(session, rt)
         templates = build_templates(session, sessions, rt)
         echo(f"{len(templates)} templates driven through the engine in {time.perf_counter() - started:.1f} s")
-        world = _World(session, rt, version_id, rng, templates, window_days)
+        total = (session.scalar(select(func.count()).select_from(Case)) or 0) + n
+        world = _World(session, rt, version_id, rng, templates, total, window_days)
+        echo(f"closed cases over {world.window_days} days, {world.open_share:.1%} open")
     by_variant: dict[str, int] = {}
     open_tasks = 0
     with sessions() as session:
@@ -172,16 +185,16 @@ class _World:
     """What a generated case is drawn from, and how one is made."""
 
     def __init__(self, session: Session, rt: Runtime, version_id: int, rng: random.Random,
-                 templates: dict[tuple[str, bool, int], Template], window_days: int = WINDOW_DAYS):
+                 templates: dict[tuple[str, bool, int], Template], total: int, window_days: int | None = None):
         self.rt, self.rng, self.version_id, self.templates = rt, rng, version_id, templates
-        self.window_days = window_days
         self.bundle = rt.bundle(session, version_id)
         self.cycles: dict[str, tuple[int, float]] = {}  # recurring timers: (cycles, seconds)
         self.timer_exprs = {k: dict(v) for k, v in rt.workflows.boundary_timers(self.bundle).items()}
         self.limits = category_values(session, rt, version_id)
         self.now = rt.clock()
+        self.window_days = window_days or max(WINDOW_DAYS, -(-total // DAILY_INTAKE))
         today = self.now.astimezone(rt.calendar.tz).date()
-        self.work = WorkingTime(rt, today - timedelta(days=window_days + 120), today + timedelta(days=240))
+        self.work = WorkingTime(rt, today - timedelta(days=self.window_days + 120), today + timedelta(days=240))
         self.units = {u.code: u for u in session.scalars(select(OrgUnit))}
         self.grids = [u for u in self.units.values() if u.level == "grid"]
         self.categories = list(session.scalars(select(Category).where(Category.active.is_(True))))
@@ -191,7 +204,7 @@ class _World:
                                            .order_by(Membership.user_id)).all()
         self._actors: dict[tuple[str, str], int | None] = {}
         self.variants = list(MIX)
-        self.variant_weights = [MIX[v] for v in self.variants]
+        self.variant_weights, self.open_share = _mix(total)
         self.last_by_street: dict[str, tuple[int, str]] = {}
         self.prefix = rt.settings["CASE_CODE_PREFIX"]
 
@@ -411,6 +424,19 @@ class _World:
             x0, y0, x1, y1 = grid.bbox
             return round(self.rng.uniform(y0, y1), 6), round(self.rng.uniform(x0, x1), 6)
         return grid.lat, grid.lng
+
+
+CLOSED_VARIANTS = ("closed", "closed_late", "cancelled", "duplicate")
+
+
+def _mix(total: int) -> tuple[list[float], float]:
+    """MIX's weights for a database of ``total`` cases, the open variants scaled down so that at
+    most OPEN_BACKLOG of them are open; and the share of open cases that gives."""
+    closed = sum(w for v, w in MIX.items() if v in CLOSED_VARIANTS)
+    opened = sum(MIX.values()) - closed
+    share = min(opened / (closed + opened), OPEN_BACKLOG / max(total, 1))
+    factor = share * closed / (opened * (1 - share))
+    return [w if v in CLOSED_VARIANTS else w * factor for v, w in MIX.items()], share
 
 
 def _repeating_interval(text: str) -> tuple[int, datetime, float]:

@@ -42,13 +42,15 @@ class Place:
 @dataclass
 class Known:
     """The org units on the cases' paths and their departments, read once for a whole list
-    (Open311's requests), so that describing each case asks the database nothing more."""
+    (Open311's requests), so that describing each case asks the database nothing more; and the
+    exposure settings, read once rather than for each of a thousand cases."""
 
     units: dict[str, OrgUnit] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
+    seen: Exposure | None = None
 
 
-def prefetch(session: Session, cases: Iterable[Case]) -> Known:
+def prefetch(session: Session, cases: Iterable[Case], seen: Exposure | None = None) -> Known:
     """Read in two queries the org units and departments that ``cases`` name."""
     cases = list(cases)
     codes = {c for case in cases for c in case.scope_path.split("/") if c}
@@ -56,7 +58,7 @@ def prefetch(session: Session, cases: Iterable[Case]) -> Known:
     units = {u.code: u for u in session.scalars(select(OrgUnit).where(OrgUnit.code.in_(codes)))} if codes else {}
     departments = {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(depts)))} \
         if depts else {}
-    return Known(units, departments)
+    return Known(units, departments, seen)
 
 
 def exposure(settings: dict) -> Exposure:

@@ -20,7 +20,8 @@ from engine.city.places import place_point
 from engine.lifecycle import cases as case_service
 from engine.errors import InputError, NotFound
 from engine.public.exposure import Known, exposure, is_public, prefetch, public_only
-from engine.public.texts import Attribute, public_text
+from engine.process.policy import Policy
+from engine.public.texts import Attribute, PublicText, public_text
 from engine.runtime import Runtime
 from engine.public.tracking import describe
 
@@ -268,10 +269,12 @@ def find_requests(session: Session, rt: Runtime, args: dict[str, str], lang: str
                             .order_by(Case.created_at.desc(), Case.id.desc()).limit(MAX_REQUESTS)).all()
     # Everything the requests show beyond the cases is read once for the whole list: a constant
     # number of queries however many requests match.
-    known = prefetch(session, cases)
+    known = prefetch(session, cases, exposure(rt.settings))
     media = dict(session.execute(select(Open311Request.case_id, Open311Request.media_url)
                                  .where(Open311Request.case_id.in_([c.id for c in cases]))).all()) if cases else {}
-    return [as_request(session, rt, c, lang, known=known, media=media.get(c.id, "")) for c in cases]
+    text, policy = public_text(rt.settings), rt.policy  # once for the list: each reads files' times
+    return [as_request(session, rt, c, lang, known=known, media=media.get(c.id, ""), text=text, policy=policy)
+            for c in cases]
 
 
 def get_request(session: Session, rt: Runtime, code: str, lang: str = "zh") -> dict[str, Any]:
@@ -291,12 +294,12 @@ def request_for_token(session: Session, token: str) -> dict[str, Any]:
 
 
 def as_request(session: Session, rt: Runtime, case: Case, lang: str = "zh", *, known: Known | None = None,
-               media: str | None = None) -> dict[str, Any]:
+               media: str | None = None, text: PublicText | None = None, policy: Policy | None = None) -> dict[str, Any]:
     """A case in the spec's request fields as the public may see it: no reporter data; the
     reporter's words only with PUBLIC_SHOW_DESCRIPTION, else the service's own description.
-    A list passes what it read for all its cases at once (``known``, ``media``)."""
-    view = describe(session, rt, case, with_timeline=False, known=known)
-    text = public_text(rt.settings)
+    A list passes what it read for all its cases at once (``known``, ``media``, ``text``, ``policy``)."""
+    view = describe(session, rt, case, with_timeline=False, known=known, policy=policy)
+    text = text or public_text(rt.settings)
     if media is None:
         media = session.scalar(select(Open311Request.media_url).where(Open311Request.case_id == case.id))
     tz = rt.calendar.tz

@@ -23,6 +23,7 @@ from engine.lifecycle import cases as case_service
 from engine.errors import Conflict, InputError, Message, NotFound
 from engine.access.links import case_for_secret
 from engine.process.forms import Fact, shown_facts
+from engine.process.policy import Policy
 from engine.public.exposure import Known, ancestor, exposure, is_public, place
 from engine.runtime import Runtime
 
@@ -87,14 +88,15 @@ def public_case(session: Session, rt: Runtime, code: str) -> PublicCase:
 
 
 def describe(session: Session, rt: Runtime, case: Case, *, for_reporter: bool = False,
-             with_timeline: bool = True, known: Known | None = None) -> PublicCase:
+             with_timeline: bool = True, known: Known | None = None, policy: Policy | None = None) -> PublicCase:
     """Return the public view of a case, or with ``for_reporter`` the one its reporter sees; ``known``
-    (exposure.prefetch) spares a list the queries of each case's units and department."""
-    seen = None if for_reporter else exposure(rt.settings)
+    (exposure.prefetch) and ``policy`` spare a list the queries of each case's units and department
+    and the reading of settings and policy for each case."""
+    seen = None if for_reporter else (known.seen if known is not None and known.seen else exposure(rt.settings))
     where = place(session, case, seen, known)
     is_open = case.status == "open"
     # The expected completion is the due time of the stage stages.toml names (handling, as shipped).
-    expected_due = (case.due_times or {}).get(rt.policy.expected_completion)
+    expected_due = (case.due_times or {}).get((policy or rt.policy).expected_completion)
     return PublicCase(
         code=case.code, status=case.status, stage=case.stage, category_code=case.category.code,
         category={"zh": case.category.name, "en": case.category.name_en or case.category.name},

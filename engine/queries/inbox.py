@@ -93,7 +93,8 @@ class InboxPage:
 def _scope_clause(scope_key: str):
     if scope_key.startswith("dept:"):
         return Task.scope_key == scope_key
-    return Task.scope_key.startswith(scope_key, autoescape=True)
+    # An index range, not LIKE (which is none on SQLite once escaped): see engine/queries/scope.py.
+    return under(Task.scope_key, scope_key)
 
 
 def team_scopes(user: User, team_roles: tuple[str, ...]) -> list[str]:

@@ -13,6 +13,7 @@ from models import Case, Category, OrgUnit, User
 
 from engine.city.places import place_point, wgs84_point
 from engine.lifecycle.cases import reporter_roles
+from engine.queries.scope import under
 from engine.queries.search import CaseFilter, apply_filter
 from engine.runtime import Runtime
 
@@ -42,18 +43,25 @@ def case_map(session: Session, rt: Runtime, user: User, f: CaseFilter, *, now: d
     f = replace(f, created_to=f.created_to or today,
                 created_from=f.created_from or (f.created_to or today) - timedelta(days=int(rt.settings["MAP_PERIOD_DAYS"]) - 1))
     scopes = map_scopes(user, rt.policy.map_roles)
-    in_scope = or_(*[Case.scope_path.startswith(s, autoescape=True) for s in scopes]) if scopes else false()
+    in_scope = or_(*[under(Case.scope_path, s) for s in scopes]) if scopes else false()
     late = or_(Case.overdue.is_(True), and_(Case.status == "open", Case.due_at <= now))
     is_late = when((late, 1), else_=0)
+    has_point = and_(Case.lat.is_not(None), Case.lng.is_not(None))
     cases = apply_filter(session, rt, select(Case).where(in_scope), f, now=now)
-    counts = {grid_id: (int(n), int(n_late or 0)) for grid_id, n, n_late in session.execute(
-        cases.with_only_columns(Case.grid_id, func.count(Case.id), func.sum(is_late)).group_by(Case.grid_id))}
+    # One pass over the period's cases (from ix_case_map alone when no filter needs more): per grid,
+    # how many, how many late, how many with a point.
+    counts, with_point = {}, 0
+    for grid_id, n, n_late, n_point in session.execute(cases.with_only_columns(
+            Case.grid_id, func.count(), func.sum(is_late), func.sum(when((has_point, 1), else_=0)))
+            .group_by(Case.grid_id)):
+        counts[grid_id] = (int(n), int(n_late or 0))
+        with_point += int(n_point or 0)
     features = [_grid_feature(unit, *counts.get(unit.id, (0, 0))) for unit in _grids(session, scopes)
                 if unit.geometry or unit.bbox]
     limit = int(rt.settings["MAP_MAX_POINTS"])
     state = when((late, "overdue"), (and_(Case.status == "open", Case.at_risk.is_(True)), "at_risk"), else_="on_time")
     rows = session.execute(
-        cases.where(Case.lat.is_not(None), Case.lng.is_not(None)).join(Category, Category.id == Case.category_id)
+        cases.where(has_point).join(Category, Category.id == Case.category_id)
         .with_only_columns(Case.code, Case.lat, Case.lng, Case.status, Case.stage, state, Category.name,
                            Category.name_en, Case.address)
         .order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).all()
@@ -62,8 +70,6 @@ def case_map(session: Session, rt: Runtime, user: User, f: CaseFilter, *, now: d
                                  "category": name, "category_en": name_en or name, "address": address}}
                  for code, lat, lng, status, stage, sla, name, name_en, address in rows]
     total = sum(n for n, _ in counts.values())
-    with_point = session.scalar(cases.where(Case.lat.is_not(None), Case.lng.is_not(None))
-                                .with_only_columns(func.count(Case.id))) or 0
     return CaseMap({"type": "FeatureCollection", "features": features}, (f.created_from, f.created_to),
                    total, sum(n for _, n in counts.values()), total - with_point, max(with_point - len(rows), 0))
 

@@ -43,7 +43,11 @@ def test_bench_timers_fires_every_timer_that_was_made_due(run_gridflow, db_engin
     assert abs(figures["timers_per_second"] - 3 * figures["cases_per_second"]) <= 0.2
 
 
-def test_bench_web_generates_then_reuses_and_times_engine_and_pages(run_gridflow, db_engine):
+def test_bench_web_generates_then_reuses_and_times_engine_and_pages(run_gridflow, db_engine, monkeypatch):
+    # As on a server set up by the README: no GRIDFLOW_SECRET_KEY, not in demo mode. The pages the
+    # benchmark serves itself are signed with a key of its own (the shipped one is refused).
+    monkeypatch.delenv("GRIDFLOW_SECRET_KEY", raising=False)
+    monkeypatch.setenv("GRIDFLOW_DEMO", "false")
     result = run_gridflow("bench", "web", "--cases", "300", "--requests", "3")
     figures = figures_of(result)
     assert "/open311/v2/requests.json" in result.output and "cases_text_short" in result.output  # a line per path

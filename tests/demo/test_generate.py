@@ -1,6 +1,7 @@
 """`gridflow demo generate`: generated cases look like real ones and run on like real ones."""
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -9,7 +10,8 @@ from sqlalchemy import func, select
 
 from engine.lifecycle import cases as case_service
 from bench.common import MAIN_PATH_ANSWERS, Actors
-from demo.generate import WorkingTime, generate_cases
+from demo.generate import CLOSED_VARIANTS, MIX, WorkingTime, _World, _mix, generate_cases
+from demo.templates import deployed_version_id
 from engine.access.org import may_take
 from engine.assembly import make_runtime
 from models import Case, CaseCodeCounter, CaseEvent, Task
@@ -149,3 +151,15 @@ def test_the_demo_generate_command_adds_the_cases_it_says(run_gridflow, sessions
     assert again.exit_code == 0 and "added 30 cases" in again.output
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 150
+
+
+def test_a_million_cases_are_a_districts_year_and_more_with_a_few_percent_open(demo_db, settings):
+    weights, share = _mix(1_000_000)
+    closed = sum(w for v, w in zip(MIX, weights) if v in CLOSED_VARIANTS)
+    assert share == 0.025 and abs((sum(weights) - closed) / sum(weights) - 0.025) < 1e-9
+    # A small demo keeps its fifth of open cases in every stage.
+    assert _mix(600)[0] == list(MIX.values()) and 0.2 < _mix(600)[1] < 0.22
+    rt = make_runtime(settings)
+    with demo_db() as session:
+        world = _World(session, rt, deployed_version_id(session, rt), random.Random(1), {}, 1_000_000)
+    assert world.window_days == 500 and world.open_share == 0.025
