@@ -1,6 +1,6 @@
 """The plans behind the inbox, the board and the map at a million cases, checked on this database:
 each statement the engine runs for them is explained, and a plan that reads the wide case rows
-or scans the table (instead of the indexes of migration 0018) fails.
+or scans the table (instead of the indexes of migration 0020) fails.
 
 Measured at 1,000,000 generated cases (25,000 open, bench web): the street clerk's inbox counts
 went from 112 ms (every open task read through the stage index) to 3 ms on SQLite, the board's

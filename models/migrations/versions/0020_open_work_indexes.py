@@ -1,6 +1,6 @@
 """Indexes of the open work, read from the index alone at a million cases.
 
-Revision 0018 (after 0017): on PostgreSQL a task's scope_key sorts in byte order (COLLATE "C"),
+Revision 0020 (after 0019): on PostgreSQL a task's scope_key sorts in byte order (COLLATE "C"),
 so an inbox's scope is one index range as a case's scope_path is (0008); the open-task indexes
 hold ``status`` as a column too, which SQLite needs before it reads a partial index alone; the
 board reads late open tasks by stage and scope (ix_task_open_stage_scope_due) and their cases
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
