@@ -8,6 +8,7 @@ late tasks from 238 ms to 16 ms, the map's counts from 1.2 s to 45 ms (PostgreSQ
 """
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -130,8 +131,8 @@ def test_a_street_inbox_is_one_range_of_its_role_and_scope_read_from_the_index(b
     else:
         # Without a million rows' statistics PostgreSQL may pick either open-task index; what
         # matters is that the scope is a range of it (scope_key in byte order), never a filter.
-        scope = "Index Cond: (((scope_key)::text >= '110000/110101/110101001/'::text)"
-        assert all(scope in p for p in found if " on task" in p), found
+        scope = re.compile(r"Index Cond: [^|]*scope_key\)?(::text)? >= '110000/110101/110101001/'")
+        assert all(scope.search(p) for p in found if " on task" in p), found
         assert not any("Seq Scan" in p for p in found), found
 
 
