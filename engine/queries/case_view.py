@@ -41,18 +41,14 @@ def open_and_supervision_tasks(session: Session, rt: Runtime, case: Case) -> tup
     return [t for t in rows if t.status == "open"], rows
 
 
-def supervision_steps(session: Session, rt: Runtime, case: Case, events: list[CaseEvent] | None = None,
-                      tasks: list[Task] | None = None) -> list[SupervisionStep]:
+def supervision_steps(session: Session, rt: Runtime, case: Case, events: list[CaseEvent],
+                      tasks: list[Task]) -> list[SupervisionStep]:
     """Every task of the case's 督办, oldest first; one ended by the case's closing is there as
-    cancelled. ``tasks``: the case's tasks already read, which hold at least those."""
+    cancelled. ``tasks``: the rows :func:`open_and_supervision_tasks` read."""
     stages = rt.policy.board_stages(SUPERVISION)
     if not stages:
         return []
-    if tasks is None:
-        tasks = list(session.scalars(select(Task).options(joinedload(Task.completed_by))
-                                     .where(Task.case_id == case.id, Task.stage.in_(stages))))
     rows = sorted((t for t in tasks if t.stage in stages), key=lambda t: (t.created_at, t.id))
-    events = events if events is not None else cases.timeline(session, case)
     done = {(e.task_bpmn_id, e.at): e for e in events if e.kind == "task_completed"}
     bundle = rt.bundle(session, case.process_version_id)
     steps = []
@@ -91,7 +87,7 @@ def case_view(session: Session, rt: Runtime, user: User, code: str, now: datetim
     """Return everything the case page shows, or NotFound when the case is outside the user's scope."""
     case = cases.get_case(session, user, code)
     bundle = rt.bundle(session, case.process_version_id)
-    open_tasks = cases.open_tasks(session, case)
+    open_tasks, tasks = open_and_supervision_tasks(session, rt, case)
     done, steps = rt.workflows.path_taken(rt.workflows.load_state(bundle, case.state))
     departments = {d.code: d for d in directory.departments(session)}
     path = {"done": done, "steps": steps, "current": sorted({t.bpmn_id for t in open_tasks}),
@@ -99,7 +95,7 @@ def case_view(session: Session, rt: Runtime, user: User, code: str, now: datetim
     photos = attachments.list_attachments(session, case)
     events = cases.timeline(session, case)
     return CaseView(
-        case=case, photo_stages=photo_stages(session, photos), supervision=supervision_steps(session, rt, case, events=events),
+        case=case, photo_stages=photo_stages(session, photos), supervision=supervision_steps(session, rt, case, events=events, tasks=tasks),
         events=[(e, bundle.node(e.task_bpmn_id) if e.task_bpmn_id else None) for e in events],
         open_tasks=open_tasks,
         attachments=photos,
