@@ -124,8 +124,10 @@ def serve(ctx: Context, host: str | None, port: int | None, no_sweep: bool, dev:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Fire what is due now, apply the retention settings, and exit.")
+@click.option("--parent", type=int, default=None,
+              help="Stop (as on SIGTERM) once process PARENT is no longer this worker's parent (`serve` passes its pid).")
 @click.pass_obj
-def worker(ctx: Context, once: bool):
+def worker(ctx: Context, once: bool, parent: int | None):
     """Fire due timers on an interval (sweep only; run as many as you like)."""
     from engine.scheduler import drain, start_sweeper
 
@@ -146,10 +148,28 @@ def worker(ctx: Context, once: bool):
     # SIGTERM (from `serve`, systemd or docker) ends the loop like Ctrl+C: the sweep in progress
     # finishes its current case's transaction before the process exits.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if parent is not None:
+        _stop_when_orphaned(parent)
     try:
         start_sweeper(ctx.sessions, ctx.rt, blocking=True)
     except (KeyboardInterrupt, SystemExit):
         click.echo("sweep worker stopped")
+
+
+def _stop_when_orphaned(parent: int, every: float = 1.0) -> None:
+    """Watch, in a daemon thread, that ``parent`` is still this process's parent; when it is not
+    (the server died without stopping us), send ourselves SIGTERM so the sweep stops as usual."""
+    import os
+    import signal
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            threading.Event().wait(every)
+        click.echo(f"the server (pid {parent}) is gone; stopping the sweep worker", err=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _log_to_console(settings):

@@ -12,7 +12,8 @@ from gunicorn.app.base import BaseApplication
 
 from cli.logs import gunicorn_logconfig
 
-# How `serve` starts the sweep: the same interpreter running this package's command.
+# How `serve` starts the sweep: the same interpreter running this package's command, told to
+# stop when `serve` is gone (a server that dies any other way must not leave it sweeping).
 WORKER_COMMAND = [sys.executable, "-c", "from cli.main import main; main()", "worker"]
 
 
@@ -43,6 +44,7 @@ class GridflowServer(BaseApplication):
         self.bind = bind
         self.sweep = sweep
         self.sweeper: subprocess.Popen | None = None
+        self._process_exited = None
         super().__init__()
 
     def load_config(self):
@@ -75,14 +77,23 @@ class GridflowServer(BaseApplication):
         return create_app()
 
     def _start_sweeper(self, arbiter):
+        # Imported here, before any worker exists: child_exit runs inside the arbiter's SIGCHLD
+        # handler, where a first import could be interrupted by the next worker's exit and the
+        # nested handler would find the module half-initialised (ImportError, the arbiter died
+        # and left the sweep worker running). share_metrics has set the metrics folder by now.
+        from engine.metrics import process_exited
+        self._process_exited = process_exited
         if self.sweep:
-            self.sweeper = subprocess.Popen(WORKER_COMMAND)
+            self.sweeper = subprocess.Popen([*WORKER_COMMAND, "--parent", str(os.getpid())])
             arbiter.log.info("sweep worker started (pid %s)", self.sweeper.pid)
 
-    @staticmethod
-    def _worker_exited(_arbiter, worker):
-        from engine.metrics import process_exited
-        process_exited(worker.pid)
+    def _worker_exited(self, arbiter, worker):
+        # Runs in a signal handler of the arbiter: whatever goes wrong here is logged, never
+        # raised, or it would end the server mid-way through stopping its workers.
+        try:
+            self._process_exited(worker.pid)
+        except Exception:  # noqa: BLE001 - the arbiter must outlive a metrics failure
+            arbiter.log.exception("could not mark worker %s's metrics dead", worker.pid)
 
     def _stop_sweeper(self, arbiter):
         if self.sweeper is None or self.sweeper.poll() is not None:

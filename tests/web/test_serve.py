@@ -89,7 +89,7 @@ def test_serve_keeps_connections_alive_runs_the_sweep_and_stops_on_sigterm(demo_
             assert response.getheader("X-Frame-Options") == "DENY"
         conn.close()
         sweepers = _until(time.monotonic() + 30,
-                          lambda: [p for p, cmd in _children(server.pid) if cmd.rstrip().endswith(" worker")],
+                          lambda: [p for p, cmd in _children(server.pid) if " worker --parent " in cmd],
                           "the sweep worker")
         everyone = [p for p, _ in _children(server.pid)]
         assert sweepers and len(everyone) >= 3  # two web workers and the sweep
@@ -103,6 +103,44 @@ def test_serve_keeps_connections_alive_runs_the_sweep_and_stops_on_sigterm(demo_
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
+def test_a_killed_server_leaves_no_sweep_worker_behind(demo_sqlite):
+    """SIGKILL gives gunicorn no chance to stop the sweep: the worker notices it lost its parent
+    and stops itself (and gunicorn's web workers do the same), so nothing sweeps unsupervised."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve",
+                               "--port", str(port)], cwd=ROOT, env=demo_sqlite,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    everyone: list[int] = []
+    try:
+        sweepers = _until(time.monotonic() + 60,
+                          lambda: [p for p, cmd in _children(server.pid) if " worker --parent " in cmd],
+                          "the sweep worker")
+        everyone = _until(time.monotonic() + 60,
+                          lambda: (kids := [p for p, _ in _children(server.pid)]) and len(kids) >= 3 and kids,
+                          "the web workers")
+        server.kill()
+        server.wait(timeout=15)
+        _until(time.monotonic() + 60, lambda: not any(_running(p) for p in everyone),
+               "the sweep worker and the web workers to stop without their server")
+        assert sweepers[0] in everyone
+    finally:
+        for pid in everyone:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not gone, not a zombie awaiting its reaper)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_serve_adds_up_every_workers_metrics_and_logs_json_lines(demo_sqlite, tmp_path):
@@ -144,3 +182,31 @@ def test_serve_adds_up_every_workers_metrics_and_logs_json_lines(demo_sqlite, tm
     access = [l for l in lines if l["logger"] == "gunicorn.access" and l.get("path") == "/login"]
     assert len(access) == 20 and {a["status"] for a in access} == {200} and all(a["duration_ms"] >= 0 for a in access)
     assert any(l["logger"] == "gunicorn.error" and "Booting worker" in l["message"] for l in lines)
+
+
+def test_a_metrics_failure_in_the_arbiters_child_handler_is_logged_not_raised():
+    """child_exit runs inside gunicorn's SIGCHLD handler: an exception there would end the
+    arbiter half-way through stopping (it did, once, and left the sweep worker running)."""
+    from cli.server import GridflowServer
+
+    class Log:
+        def __init__(self):
+            self.errors = []
+
+        def exception(self, message, *args):
+            self.errors.append(message % args)
+
+    class Arbiter:
+        log = Log()
+
+    class Worker:
+        pid = 4242
+
+    server = GridflowServer({"INSTANCE_DIR": "/nonexistent", "LOG_FORMAT": "text"}, "127.0.0.1:0", sweep=False)
+
+    def broken(pid):
+        raise ImportError("half-initialised")
+
+    server._process_exited = broken
+    server._worker_exited(Arbiter, Worker)
+    assert Arbiter.log.errors == ["could not mark worker 4242's metrics dead"]
