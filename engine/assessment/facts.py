@@ -83,7 +83,7 @@ class FactWriter:
                     if name in existing:
                         replaced.append(name)
                     rows = [r for r in rows if r["kind"] != name]
-                value = self._value(defs, name, matcher, data, on_time)
+                value = self._value(defs, matcher, data, on_time)
                 rows.append(dict(base, kind=name, at=step.at, person=self._person(session, case, matcher, event),
                                  value=value, detail=_detail(matcher, data),
                                  task_bpmn_id=event.get("task_bpmn_id")))
@@ -150,13 +150,9 @@ class FactWriter:
         return user.username if user else None
 
     @staticmethod
-    def _value(defs: Definitions, name: str, matcher: Matcher, data: dict, on_time: bool | None) -> float | None:
-        if matcher.detail and name == "rated":
-            weight = defs.satisfaction.get(str(data.get(matcher.detail)))
-            return weight
-        if matcher.task is not None:
-            return 0.0 if on_time is False else 1.0
-        return 1.0
+    def _value(defs: Definitions, matcher: Matcher, data: dict, on_time: bool | None) -> float | None:
+        """The fact's value as its matcher's ``value`` says (engine.process.assessment.VALUES)."""
+        return _VALUES[matcher.value](defs, matcher, data, on_time)
 
     def _late(self, session: Session, defs: Definitions, case, base: dict, task, step) -> dict:
         """A late completion, attributed to whoever held the task by its stage's owner."""
@@ -179,6 +175,13 @@ class FactWriter:
         holder = session.get(User, task.completed_by_id) if task.completed_by_id else None
         row["person"] = holder.username if holder else None
         return row
+
+
+_VALUES = {
+    "on_time": lambda defs, matcher, data, on_time: 0.0 if on_time is False else 1.0,
+    "one": lambda defs, matcher, data, on_time: 1.0,
+    "weight": lambda defs, matcher, data, on_time: defs.satisfaction.get(str(data.get(matcher.detail))),
+}
 
 
 def _detail(matcher: Matcher, data: dict) -> str | None:

@@ -17,6 +17,10 @@ ASSESSMENT_FILE = "assessment.toml"
 GROUPINGS = ("street", "community", "grid", "department", "person", "category", "major", "source")
 UNITS = ("street", "community", "grid", "none")
 AGGREGATES = ("count", "sum", "valued")
+# What a fact's value is, by its matcher's `value`: "on_time" 1 when the task was completed by its
+# due time (or had none) and 0 when late; "one" always 1; "weight" the [satisfaction] weight of the
+# answer in the matcher's `detail` field (no value when the answer has no weight, e.g. 未联系上).
+VALUES = ("on_time", "one", "weight")
 # Facts the engine writes itself, besides those of [facts]: a late task, a case due to close, a
 # resident's report.
 ENGINE_FACTS = ("late", "due_to_close", "resident_reported")
@@ -32,6 +36,7 @@ class Matcher:
     keep: str                  # "first" or "last"; "all" for engine facts
     person: str                # "actor" or "reporter"
     detail: str | None
+    value: str = "one"         # one of VALUES
 
     def matches(self, data: dict) -> bool:
         """Whether a step's data (a completion's form values, an event's data) has the ``when`` values."""
@@ -157,7 +162,7 @@ def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: Mapping[s
             where = f"facts.{name}[{i}]"
             if not isinstance(item, dict) or ("event" in item) == ("task" in item):
                 fail(where, "needs exactly one of event or task")
-            unknown = set(item) - {"event", "task", "when", "keep", "person", "detail"}
+            unknown = set(item) - {"event", "task", "when", "keep", "person", "detail", "value"}
             if unknown:
                 fail(where, f"unknown key {sorted(unknown)[0]!r}")
             if tasks is not None and "task" in item and item["task"] not in tasks:
@@ -175,7 +180,14 @@ def parse_assessment(text: str, *, roles: tuple[str, ...] = (), tasks: Mapping[s
                     tasks is not None and "task" in item and detail not in tasks[item["task"]])):
                 fail(f"{where}.detail", f"{detail!r} is not a field of the form of {item.get('task')!r}"
                      if "task" in item else "must name a form field")
-            matchers.append(Matcher(item.get("event"), item.get("task"), when, keep, person, item.get("detail")))
+            value = item.get("value", "on_time" if "task" in item else "one")
+            if value not in VALUES:
+                fail(f"{where}.value", f"must be one of {', '.join(VALUES)}")
+            if value == "on_time" and "task" not in item:
+                fail(f"{where}.value", "on_time needs a task (an event has no due time)")
+            if value == "weight" and detail is None:
+                fail(f"{where}.value", "weight needs detail (the field whose answer is weighed)")
+            matchers.append(Matcher(item.get("event"), item.get("task"), when, keep, person, detail, value))
         facts[name] = tuple(matchers)
     known_facts = set(facts) | set(ENGINE_FACTS)
 

@@ -200,6 +200,25 @@ def test_a_breakdown_must_name_a_count_whose_fact_keeps_a_detail(driver, setting
         assert problem in process_service.validate(driver.rt, dict(files, **{"assessment.toml": bad}))
 
 
+def test_what_a_fact_is_worth_is_the_files_rule_checked_at_deploy(driver, settings):
+    files = process_service.read_files([settings["PROCESSES_DIR"]])
+    text = files["assessment.toml"]
+    rated = 'rated = [{ task = "callback", detail = "satisfaction", value = "weight", keep = "last" }]'
+    assert rated in text
+    for bad, problem in (
+            (text.replace('value = "weight"', 'value = "weighted"'),
+             "assessment.toml: facts.rated[0].value: must be one of on_time, one, weight"),
+            (text.replace(', detail = "satisfaction", value = "weight"', ', value = "weight"'),
+             "assessment.toml: facts.rated[0].value: weight needs detail (the field whose answer is weighed)"),
+            (text.replace('received = [{ event = "reported" }]', 'received = [{ event = "reported", value = "on_time" }]'),
+             "assessment.toml: facts.received[0].value: on_time needs a task (an event has no due time)")):
+        assert problem in process_service.validate(driver.rt, dict(files, **{"assessment.toml": bad}))
+    # Counting the callbacks that were on time instead of weighing their answers is an edit, not code.
+    defs = parse_assessment(text.replace(rated, rated.replace('value = "weight"', 'value = "on_time"')))
+    assert [m.value for m in defs.facts["rated"]] == ["on_time"]
+    assert [m.value for m in parse_assessment(text).facts["filed"]] == ["on_time"]
+
+
 def test_callers_see_only_the_units_in_their_scope(driver, clock):
     case = driver.report()
     to_handling(driver, case)
