@@ -6,15 +6,22 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from cli.logs import gunicorn_logconfig
 
 # How `serve` starts the sweep: the same interpreter running this package's command, told to
 # stop when `serve` is gone (a server that dies any other way must not leave it sweeping).
 WORKER_COMMAND = [sys.executable, "-c", "from cli.main import main; main()", "worker"]
+
+
+# A sweep worker that dies while the server runs is started again, at most this often (seconds),
+# so one that cannot start (a broken database URL, say) is retried without spinning.
+SWEEP_RESTART_SECONDS = 5.0
 
 
 def default_workers() -> int:
@@ -45,7 +52,15 @@ class GridflowServer(BaseApplication):
         self.sweep = sweep
         self.sweeper: subprocess.Popen | None = None
         self._process_exited = None
+        self._sweeper_started = 0.0
         super().__init__()
+
+    def run(self):
+        try:
+            _SweepingArbiter(self).run()
+        except RuntimeError as exc:  # as gunicorn's own run(): a bad setting, said plainly
+            print(f"\nError: {exc}\n", file=sys.stderr)
+            sys.exit(1)
 
     def load_config(self):
         s = self.settings
@@ -84,8 +99,24 @@ class GridflowServer(BaseApplication):
         from engine.metrics import process_exited
         self._process_exited = process_exited
         if self.sweep:
-            self.sweeper = subprocess.Popen([*WORKER_COMMAND, "--parent", str(os.getpid())])
-            arbiter.log.info("sweep worker started (pid %s)", self.sweeper.pid)
+            self._spawn_sweeper(arbiter)
+
+    def _spawn_sweeper(self, arbiter):
+        self.sweeper = subprocess.Popen([*WORKER_COMMAND, "--parent", str(os.getpid())])
+        self._sweeper_started = time.monotonic()
+        arbiter.log.info("sweep worker started (pid %s)", self.sweeper.pid)
+
+    def keep_sweeper(self, arbiter):
+        """Start the sweep again when it died while the server runs (called from the arbiter's
+        loop about once a second). gunicorn reaps every child it has, so the exit status is lost
+        when it got there first; the sweep's own log says why it stopped."""
+        if self.sweeper is None or self.sweeper.poll() is None:
+            return
+        if time.monotonic() - self._sweeper_started < SWEEP_RESTART_SECONDS:
+            return
+        arbiter.log.error("sweep worker (pid %s) exited with code %s; starting another",
+                          self.sweeper.pid, self.sweeper.returncode)
+        self._spawn_sweeper(arbiter)
 
     def _worker_exited(self, arbiter, worker):
         # Runs in a signal handler of the arbiter: whatever goes wrong here is logged, never
@@ -105,3 +136,11 @@ class GridflowServer(BaseApplication):
             self.sweeper.kill()
             self.sweeper.wait()
         arbiter.log.info("sweep worker stopped")
+
+
+class _SweepingArbiter(Arbiter):
+    """gunicorn's arbiter that also keeps `serve`'s sweep worker running."""
+
+    def manage_workers(self):
+        super().manage_workers()
+        self.app.keep_sweeper(self)

@@ -135,6 +135,30 @@ def test_a_killed_server_leaves_no_sweep_worker_behind(demo_sqlite):
             server.wait()
 
 
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
+def test_a_sweep_worker_that_dies_is_started_again(demo_sqlite):
+    """Without its sweep no timer fires: when the sweep worker dies under a running server (OOM
+    killer, a crash), the server starts another and says so in its log."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve",
+                               "--port", str(port)], cwd=ROOT, env=demo_sqlite,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        sweeps = lambda: [p for p, cmd in _children(server.pid) if " worker --parent " in cmd and _running(p)]
+        first = _until(time.monotonic() + 60, sweeps, "the sweep worker")
+        os.kill(first[0], signal.SIGKILL)
+        second = _until(time.monotonic() + 60, lambda: [p for p in sweeps() if p not in first], "another sweep worker")
+        assert len(second) == 1
+        server.send_signal(signal.SIGTERM)
+        out, _ = server.communicate(timeout=90)
+        assert f"sweep worker (pid {first[0]}) exited" in out.decode()
+        assert not _running(second[0])
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 def _running(pid: int) -> bool:
     """Whether ``pid`` is a live process (not gone, not a zombie awaiting its reaper)."""
     try:
