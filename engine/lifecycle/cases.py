@@ -340,9 +340,11 @@ def holding_scopes(session: Session, case: Case) -> list[str]:
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:
-    """The case's events in order, with who did each (one more query for all of them)."""
+    """The case's events in order, with who did each (one more query for all of them; their
+    memberships, which a timeline never shows, load only if something asks for them)."""
     return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                .options(selectinload(CaseEvent.actor)).order_by(CaseEvent.at, CaseEvent.id)))
+                                .options(selectinload(CaseEvent.actor).lazyload(User.memberships))
+                                .order_by(CaseEvent.at, CaseEvent.id)))
 
 
 def open_tasks(session: Session, case: Case) -> list[Task]:
