@@ -1,17 +1,22 @@
 """Administering users: create them with their memberships, change their names, languages and
 roles, deactivate and reactivate them, reset their passwords. Every check the city import makes
-on a users or memberships row is made here on the same terms (engine/city/read.py)."""
+on a users or memberships row is made here on the same terms (engine/city/read.py).
+
+A created user, and one whose password was reset, gets an initial code as an imported user does
+(engine/access/initial.py): shown once, it works once, for INITIAL_CODE_DAYS, and only to choose
+their own password; no password the administrator has seen ever signs anyone in."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from models import Department, Membership, OrgUnit, User
+from models import Department, Membership, OrgUnit, PasswordLink, User
 
-from engine.access.accounts import end_sessions, hash_password
+from engine.access.accounts import end_sessions
+from engine.access.initial import NO_PASSWORD, InitialCodes
 from engine.admin.changes import record_change
 from engine.admin.problems import raise_problems
 from engine.admin.scope import AdminScope, admin_scope
@@ -37,7 +42,16 @@ class MembershipSpec:
 class UserView:
     user: User
     memberships: list[MembershipSpec]
-    initial_password: str | None = None   # set only in the answer that created the user
+    initial_code: str | None = None        # set only in the answer that created the user
+    initial_code_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """An initial code as handed out: shown once; it works once, until ``expires_at``."""
+
+    code: str
+    expires_at: datetime
 
 
 def list_users(session: Session, rt: Runtime, actor: User, q: str = "", include_inactive: bool = True) -> list[UserView]:
@@ -61,9 +75,9 @@ def user_detail(session: Session, rt: Runtime, actor: User, username: str) -> Us
 
 
 def create_user(session: Session, rt: Runtime, actor: User, username: str, name: str, locale: str = "zh",
-                memberships: list[MembershipSpec] = ()) -> tuple[User, str]:
-    """Create an active user with these memberships; return them and their initial password,
-    which is shown once (they should change it)."""
+                memberships: list[MembershipSpec] = ()) -> tuple[User, IssuedCode]:
+    """Create an active user with these memberships and no password; return them and their
+    initial code (shown once), with which they sign in once to choose their password."""
     scope = admin_scope(session, rt, actor)
     problems: list[Problem] = []
     spec = check_user(_row({"username": username or "", "name": name or "", "locale": locale or ""}), problems)
@@ -72,14 +86,14 @@ def create_user(session: Session, rt: Runtime, actor: User, username: str, name:
     if session.scalar(select(User.id).where(User.username == spec["username"])) is not None:
         raise InputError({"username": [Message("A user named {name} already exists (usernames are unique).",
                                                name=spec["username"])]})
-    password = secrets.token_urlsafe(9)
     user = User(username=spec["username"], name=spec["name"], locale=spec["locale"], active=True,
-                password_hash=hash_password(password))
+                password_hash=NO_PASSWORD)
     user.memberships = [Membership(role=role, scope_key=key) for role, key in keys]
     session.add(user)
+    issued = _issue_code(session, rt, user)
     session.flush()
     record_change(session, rt, actor, "create", "user", user.username, common_path(keys), None, _state(user, keys))
-    return user, password
+    return user, issued
 
 
 def update_user(session: Session, rt: Runtime, actor: User, username: str, *, name: str | None = None,
@@ -135,24 +149,34 @@ def set_user_active(session: Session, rt: Runtime, actor: User, username: str, a
     return _view(user, _codes_of_paths(session))
 
 
-def reset_password(session: Session, rt: Runtime, actor: User, username: str) -> str:
-    """Give the user a new random password (returned once) and end their page sessions."""
+def reset_password(session: Session, rt: Runtime, actor: User, username: str) -> IssuedCode:
+    """Take the user's password away and give them a new initial code (returned once): their old
+    password, codes and set-password links stop working and their page sessions end."""
     scope = admin_scope(session, rt, actor)
     user = managed_user(session, scope, username)
     if not user.active:
         raise Conflict(Message("{name} is deactivated; reactivate them first", name=user.username))
-    password = secrets.token_urlsafe(9)
-    user.password_hash = hash_password(password)
+    user.password_hash = NO_PASSWORD
+    session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+                    .values(used_at=rt.clock()))
+    issued = _issue_code(session, rt, user)
     end_sessions(session, user)
     keys = [(m.role, m.scope_key) for m in user.memberships]
     # The log says that the password changed, never what it is.
     record_change(session, rt, actor, "reset_password", "user", user.username, common_path(keys), None,
                   {"password": "reset"})
     session.flush()
-    return password
+    return issued
 
 
 # -- internals ---------------------------------------------------------------------------------
+def _issue_code(session: Session, rt: Runtime, user: User) -> IssuedCode:
+    codes = InitialCodes.from_settings(rt.settings, rt.clock())
+    code, link = codes.issue(user)
+    session.add(link)
+    return IssuedCode(code, codes.expires_at)
+
+
 def _row(cells: dict[str, str]) -> Row:
     # Problems of a single record name its field; "row 1" stands for the one record sent.
     return Row("form", 1, {k: (v or "").strip() if isinstance(v, str) else "" for k, v in cells.items()})

@@ -2,11 +2,13 @@
 street's administrator."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from engine.access.accounts import create_token, sign_in, user_for_token
-from engine.admin import changes, org, users
+from engine.admin import changes, org, passwords, users
 from engine.admin.city import city_files_from_upload, import_uploaded_city
 from engine.admin.users import MembershipSpec
 from engine.city import CityError
@@ -35,14 +37,22 @@ def log(driver, code):
                                        .order_by(AdminChange.id)))
 
 
-def test_an_admin_creates_a_user_who_signs_in_with_the_initial_password(driver, clock):
+def test_an_admin_creates_a_user_who_chooses_a_password_with_the_initial_code(driver, clock):
     admin = driver.user("admin")
-    user, password = users.create_user(driver.session, driver.rt, admin, "clerk_new", "新受理员", "zh",
-                                       [MembershipSpec("acceptance_clerk", org_unit=DHM)])
+    user, issued = users.create_user(driver.session, driver.rt, admin, "clerk_new", "新受理员", "zh",
+                                     [MembershipSpec("acceptance_clerk", org_unit=DHM)])
     driver.session.commit()
-    assert sign_in(driver.session, "clerk_new", password).id == user.id
-    [entry] = log(driver, "clerk_new")
+    assert sign_in(driver.session, "clerk_new", issued.code) is None        # a code is no password
+    assert passwords.initial_code_holder(driver.session, driver.rt, "clerk_new", issued.code).id == user.id
+    assert issued.expires_at == driver.rt.clock() + timedelta(days=float(driver.rt.settings["INITIAL_CODE_DAYS"]))
+    passwords.set_password_with_code(driver.session, driver.rt, "clerk_new", issued.code, "my-own-password",
+                                     "my-own-password")
+    driver.session.commit()
+    assert sign_in(driver.session, "clerk_new", "my-own-password").id == user.id
+    assert passwords.initial_code_holder(driver.session, driver.rt, "clerk_new", issued.code) is None
+    entry, chosen = log(driver, "clerk_new")
     assert (entry.action, entry.actor_id, entry.old) == ("create", admin.id, None)
+    assert (chosen.action, chosen.actor_id, chosen.new) == ("set_password", user.id, {"password": "set"})
     assert entry.new["memberships"] == [["acceptance_clerk", "110000/110101/110101001/"]]
     assert entry.scope_path == "110000/110101/110101001/" and entry.at is not None
 
@@ -105,13 +115,19 @@ def test_an_admin_cannot_deactivate_themself(driver):
         users.set_user_active(driver.session, driver.rt, driver.user("admin"), "admin", False)
 
 
-def test_a_reset_password_replaces_the_old_one_and_is_logged_without_the_secret(driver):
-    password = users.reset_password(driver.session, driver.rt, driver.user("admin"), "clerk_dhm")
+def test_a_reset_password_ends_the_old_one_and_earlier_codes_and_is_logged_without_the_secret(driver):
+    admin = driver.user("admin")
+    link, _ = passwords.issue_password_link(driver.session, driver.rt, admin, "clerk_dhm")
+    first = users.reset_password(driver.session, driver.rt, admin, "clerk_dhm")
+    second = users.reset_password(driver.session, driver.rt, admin, "clerk_dhm")
     driver.session.commit()
     assert sign_in(driver.session, "clerk_dhm", "gridflow-demo") is None
-    assert sign_in(driver.session, "clerk_dhm", password) is not None
+    assert passwords.initial_code_holder(driver.session, driver.rt, "clerk_dhm", first.code) is None
+    with pytest.raises(NotFound):
+        passwords.link_holder(driver.session, driver.rt, link)
+    assert passwords.initial_code_holder(driver.session, driver.rt, "clerk_dhm", second.code).username == "clerk_dhm"
     entry = log(driver, "clerk_dhm")[-1]
-    assert entry.action == "reset_password" and password not in str(entry.new)
+    assert entry.action == "reset_password" and second.code not in str(entry.new)
 
 
 def test_changing_roles_replaces_memberships_and_logs_old_and_new(driver):

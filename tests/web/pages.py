@@ -18,5 +18,18 @@ def sign_in(client, username: str, password: str = "gridflow-demo") -> str:
     return csrf(client.get("/inbox"))
 
 
+def sign_in_with_code(client, username: str, code: str, password: str = "my-own-password") -> str:
+    """Sign in once with an initial code, choose ``password`` on the page it leads to, then sign in
+    with that password; return the session's CSRF token. Asserts the code itself opened no session."""
+    token = csrf(client.get("/login"))
+    chosen = client.post("/login", data={"username": username, "password": code, "csrf_token": token})
+    assert chosen.status_code == 200 and 'action="/set-password"' in chosen.get_data(as_text=True), chosen.data[:500]
+    assert client.get("/inbox").status_code == 302
+    done = client.post("/set-password", data={"csrf_token": token, "username": username, "code": code,
+                                              "password": password, "repeated": password})
+    assert done.status_code == 302, done.data[:500]
+    return sign_in(client, username, password)
+
+
 def text(response) -> str:
     return response.get_data(as_text=True)

@@ -7,7 +7,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from tests.web.pages import csrf as csrf_of, sign_in, text
+from tests.web.pages import csrf as csrf_of, sign_in, sign_in_with_code, text
 
 DEMO = Path("cities/demo")
 
@@ -19,16 +19,21 @@ def new_user(client, csrf, **fields):
     return client.post("/admin/users/new", data=data)
 
 
-def test_an_admin_creates_a_user_who_signs_in_with_the_password_shown_once(client, app):
+def test_an_admin_creates_a_user_who_chooses_a_password_with_the_code_shown_once(client, app):
     csrf = sign_in(client, "admin")
     page = new_user(client, csrf)
-    assert page.status_code == 200
-    password = re.search(r'id="initial-password">([^<]+)<', text(page)).group(1)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    code = re.search(r'id="initial-code">([^<]+)<', text(page)).group(1)
     other = app.test_client()
-    sign_in(other, "clerk_new", password)
+    sign_in_with_code(other, "clerk_new", code)
+    assert other.get("/inbox").status_code == 200
+    spent = app.test_client()  # the code worked once
+    refused = spent.post("/login", data={"username": "clerk_new", "password": code,
+                                         "csrf_token": csrf_of(spent.get("/login"))})
+    assert refused.status_code == 401
     assert "clerk_new" in text(client.get("/admin/users?q=clerk_new"))
     history = text(client.get("/admin/history?kind=user&code=clerk_new"))
-    assert "clerk_new" in history and "110101001" in history and password not in history
+    assert "clerk_new" in history and "110101001" in history and code not in history
 
 
 def test_a_bad_user_form_names_each_field_and_keeps_the_input(client):
@@ -58,11 +63,19 @@ def test_deactivating_a_user_ends_their_session_and_sign_in(client, app):
     assert refused.status_code == 401
 
 
-def test_a_password_reset_shows_the_new_password_once(client, app):
+def test_a_password_reset_ends_the_old_password_and_shows_a_code_once(client, app):
+    clerk = app.test_client()
+    sign_in(clerk, "clerk_dhm")
     csrf = sign_in(client, "admin")
     page = client.post("/admin/users/clerk_dhm/password", data={"csrf_token": csrf})
-    password = re.search(r'id="initial-password">([^<]+)<', text(page)).group(1)
-    sign_in(app.test_client(), "clerk_dhm", password)
+    code = re.search(r'id="initial-code">([^<]+)<', text(page)).group(1)
+    assert "均已失效" in text(page) or "no longer work" in text(page)
+    assert clerk.get("/inbox").status_code == 302            # signed out everywhere
+    old = app.test_client()
+    refused = old.post("/login", data={"username": "clerk_dhm", "password": "gridflow-demo",
+                                       "csrf_token": csrf_of(old.get("/login"))})
+    assert refused.status_code == 401
+    sign_in_with_code(app.test_client(), "clerk_dhm", code)
 
 
 def test_roles_are_changed_from_the_user_page(client):
@@ -78,10 +91,10 @@ def test_roles_are_changed_from_the_user_page(client):
 def test_a_street_admin_sees_only_their_street(client, app):
     csrf = sign_in(client, "admin")
     new_user(client, csrf, username="admin_dhm", **{"role-0": "admin", "org_unit-0": "110101001"})
-    password = re.search(r'id="initial-password">([^<]+)<',
-                         text(client.post("/admin/users/admin_dhm/password", data={"csrf_token": csrf}))).group(1)
+    code = re.search(r'id="initial-code">([^<]+)<',
+                     text(client.post("/admin/users/admin_dhm/password", data={"csrf_token": csrf}))).group(1)
     street = app.test_client()
-    csrf2 = sign_in(street, "admin_dhm", password)
+    csrf2 = sign_in_with_code(street, "admin_dhm", code)
     users = text(street.get("/admin/users"))
     assert "clerk_dhm" in users and "clerk_js" not in users
     assert street.get("/admin/users/clerk_js").status_code == 404

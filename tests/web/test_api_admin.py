@@ -13,7 +13,8 @@ def test_an_admin_script_creates_a_user_whose_token_then_works_until_deactivated
         "username": "bridge", "name": "12345 接口", "memberships": [{"role": "acceptance_clerk", "org_unit": "110101001"}]})
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
-    assert body["initial_password"] and body["memberships"] == [
+    assert body["initial_code"] and body["initial_code_expires_at"] and "initial_password" not in body
+    assert body["memberships"] == [
         {"role": "acceptance_clerk", "org_unit": "110101001", "department": ""}]
     assert created.headers["Location"].endswith("/api/v1/admin/users/bridge")
     bridge = token("bridge")
@@ -92,6 +93,18 @@ def test_the_admin_operations_are_in_the_openapi_document(client):
                  "/api/v1/admin/categories/{category_code}", "/api/v1/admin/city-import", "/api/v1/admin/changes"):
         assert path in paths, path
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_a_password_reset_through_the_api_answers_a_one_time_code(client, token):
+    clerk = token("clerk_dhm")
+    answer = client.post("/api/v1/admin/users/clerk_dhm/password", headers=token("admin"))
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["username"] == "clerk_dhm" and body["initial_code"] and body["expires_at"]
+    assert "password" not in body
+    assert client.get("/api/v1/tasks", headers=clerk).status_code == 200  # API tokens are not page sessions
+    refused = client.post("/api/v1/admin/users/nobody/password", headers=token("admin"))
+    assert refused.status_code == 404
 
 
 def test_a_password_link_through_the_api(client, token):

@@ -16,7 +16,7 @@ from web.api.schemas.admin import (AdminCategoryListSchema, AdminDepartmentListS
                                    AdminOrgUnitListSchema, AdminOrgUnitSchema, AdminUserListSchema, AdminUserSchema,
                                    CategoryCreateSchema, CategoryWriteSchema, ChangeArgs, ChangeListSchema,
                                    CityImportArgs, CityImportSchema, CityImportUploadSchema, DepartmentCreateSchema,
-                                   DepartmentWriteSchema, OrgUnitUpdateSchema, PasswordLinkSchema, PasswordSchema, UserArgs,
+                                   DepartmentWriteSchema, OrgUnitUpdateSchema, InitialCodeSchema, PasswordLinkSchema, UserArgs,
                                    UserCreatedSchema, UserCreateSchema, UserUpdateSchema)
 from web.api.schemas.reference import CategorySchema
 from web.db import get_session, runtime
@@ -42,15 +42,16 @@ def admin_list_users(args):
 
 @bp.post("/admin/users")
 @operation("Create a user", tag=TAG, body=UserCreateSchema, response=UserCreatedSchema, status=201, errors=(403,),
-           description="The initial password is in `initial_password`, shown only here. A duplicate username, an "
+           description="The user has no password yet: `initial_code`, shown only here, lets them sign in once "
+           "(until `initial_code_expires_at`, INITIAL_CODE_DAYS) and choose theirs. A duplicate username, an "
            "unknown unit or department, or a role the unit's level may not hold is 422 naming the field." + SCOPE)
 def admin_create_user(body):
     session = get_session()
-    user, password = users.create_user(session, runtime(), g.user, body["username"], body["name"], body["locale"],
-                                       _specs(body["memberships"]))
+    user, issued = users.create_user(session, runtime(), g.user, body["username"], body["name"], body["locale"],
+                                     _specs(body["memberships"]))
     session.commit()
     view = users.user_detail(session, runtime(), g.user, user.username)
-    view.initial_password = password
+    view.initial_code, view.initial_code_expires_at = issued.code, issued.expires_at
     return view, {"Location": url_for("api.admin_get_user", username=user.username)}
 
 
@@ -92,14 +93,15 @@ def admin_reactivate_user(username: str):
 
 
 @bp.post("/admin/users/<username>/password")
-@operation("Reset a user's password", tag=TAG, response=PasswordSchema, errors=(403, 404, 409),
-           description="A new random password, shown only in this answer; their page sessions end. A deactivated "
-           "user is 409." + SCOPE)
+@operation("Reset a user's password", tag=TAG, response=InitialCodeSchema, errors=(403, 404, 409),
+           description="Their password, earlier codes and set-password links stop working and their page sessions "
+           "end; `initial_code`, shown only in this answer, lets them sign in once (until `expires_at`) and choose "
+           "a new password. A deactivated user is 409." + SCOPE)
 def admin_reset_password(username: str):
     session = get_session()
-    password = users.reset_password(session, runtime(), g.user, username)
+    issued = users.reset_password(session, runtime(), g.user, username)
     session.commit()
-    return {"username": username, "password": password}
+    return {"username": username, "initial_code": issued.code, "expires_at": issued.expires_at}
 
 
 @bp.post("/admin/users/<username>/password-link")

@@ -1,5 +1,5 @@
 """The administration pages for users and the change log: list and search users, create one
-(the initial password shown once), change names, languages and roles, deactivate and reactivate,
+(their initial code shown once), change names, languages and roles, deactivate and reactivate,
 reset a password; the history of every change in the administrator's scope, filtered.
 
 Org units, departments, categories and the city import are in admin_city.py.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as l_
 
@@ -52,10 +52,10 @@ def admin_user_new():
     errors = {}
     if request.method == "POST":
         try:
-            user, password = users.create_user(session, rt, g.user, values["username"], values["name"],
-                                               values["locale"] or "zh", specs)
+            user, issued = users.create_user(session, rt, g.user, values["username"], values["name"],
+                                             values["locale"] or "zh", specs)
             session.commit()
-            return render_template("admin/password.html", username=user.username, password=password, created=True)
+            return _code_page(user.username, issued, created=True)
         except InputError as exc:
             session.rollback()
             errors = exc.errors
@@ -114,13 +114,21 @@ def admin_user_active(username: str):
 def admin_user_password(username: str):
     session = get_session()
     try:
-        password = users.reset_password(session, runtime(), g.user, username)
+        issued = users.reset_password(session, runtime(), g.user, username)
         session.commit()
     except Conflict as exc:
         session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("pages.admin_user", username=username))
-    return render_template("admin/password.html", username=username, password=password, created=False)
+    return _code_page(username, issued, created=False)
+
+
+def _code_page(username: str, issued: users.IssuedCode, *, created: bool):
+    """The initial code, shown this once and kept out of every cache."""
+    page = current_app.make_response(render_template("admin/password.html", username=username, code=issued.code,
+                                                     expires=issued.expires_at, created=created))
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @bp.get("/admin/history")

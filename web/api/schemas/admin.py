@@ -64,12 +64,17 @@ class UserArgs(Strict):
 
 
 class UserCreatedSchema(AdminUserSchema):
-    initial_password = fields.String(required=True, metadata={"description": "Shown only in this response."})
+    initial_code = fields.String(required=True, metadata={
+        "description": "Shown only in this response. The user signs in once with their username and this "
+                       "code, and chooses their own password; it signs in to nothing else."})
+    initial_code_expires_at = fields.DateTime(required=True, metadata={"description": "The code works until then."})
 
 
-class PasswordSchema(Schema):
+class InitialCodeSchema(Schema):
     username = fields.String(required=True)
-    password = fields.String(required=True, metadata={"description": "The new password; shown only here."})
+    initial_code = fields.String(required=True, metadata={
+        "description": "Shown only here: the user signs in once with it and chooses a new password."})
+    expires_at = fields.DateTime(required=True)
 
 
 class PasswordLinkSchema(Schema):
