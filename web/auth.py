@@ -19,6 +19,7 @@ from engine.public.ratelimit import hit, parse_limit
 
 from web.db import get_session, runtime
 from web.ratelimit import client_address
+from web.security import secret_page
 
 bp = Blueprint("auth", __name__)
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -174,12 +175,10 @@ def login():
 def choose_password_page(user, errors: dict, **code_fields):
     """The page where ``user`` chooses their password: through a link (its URL), or with their initial
     code (``username`` and ``code``, carried in the form, never in a URL); kept out of every cache."""
-    page = current_app.make_response((render_template(
+    return secret_page(render_template(
         "admin/set_password.html", user=user, errors=errors, code_fields=code_fields,
         action=url_for("pages.set_password_with_code") if code_fields else "",
-        minimum=int(runtime().settings.get("PASSWORD_MIN_LENGTH", 10))), 422 if errors else 200))
-    page.headers["Cache-Control"] = "no-store"
-    return page
+        minimum=int(runtime().settings.get("PASSWORD_MIN_LENGTH", 10))), 422 if errors else 200)
 
 
 def _login_throttled(username: str) -> int:

@@ -21,6 +21,14 @@ class InsecureConfiguration(RuntimeError):
     """A setting would make the deployment unsafe (the published secret key, say)."""
 
 
+def secret_page(html: str, status: int = 200):
+    """A page that shows a secret once (an initial code, a set-password link, a reporter's
+    tracking link, the form that carries a code): no cache, shared or private, may keep it."""
+    page = current_app.make_response((html, status))
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
 def check_secret_key(config: dict, log) -> None:
     """Refuse the shipped or a short SECRET_KEY unless DEMO is on; in demo mode warn loudly."""
     key = str(config.get("SECRET_KEY") or "")

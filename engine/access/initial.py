@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import PasswordLink, User
@@ -53,6 +53,13 @@ class InitialCodes:
         code = new_code()
         return code, PasswordLink(user=user, secret_hash=digest(code), created_at=self.issued_at,
                                   expires_at=self.expires_at)
+
+
+def spend_links(session: Session, user: User, now: datetime) -> None:
+    """Mark every unused initial code and set-password link of ``user`` used: none opens anything
+    any more (a password was chosen, or an administrator reset it)."""
+    session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+                    .values(used_at=now))
 
 
 def new_code() -> str:

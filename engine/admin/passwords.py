@@ -7,13 +7,13 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import PasswordLink, User
 
 from engine.access.accounts import digest, end_sessions, hash_password
-from engine.access.initial import matching_link
+from engine.access.initial import matching_link, spend_links
 from engine.admin.changes import record_change
 from engine.admin.scope import admin_scope
 from engine.admin.users import common_path, managed_user
@@ -90,8 +90,7 @@ def _choose_password(session: Session, rt: Runtime, link: PasswordLink, password
         raise InputError(errors)
     user, now = link.user, rt.clock()
     user.password_hash = hash_password(password)
-    session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
-                    .values(used_at=now))
+    spend_links(session, user, now)
     end_sessions(session, user)
     record_change(session, rt, user, "set_password", "user", user.username,
                   common_path([(m.role, m.scope_key) for m in user.memberships]), None, {"password": "set"})

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Department, Membership, OrgUnit, PasswordLink, User
+from models import Department, Membership, OrgUnit, User
 
 from engine.access.accounts import end_sessions
-from engine.access.initial import NO_PASSWORD, InitialCodes
+from engine.access.initial import NO_PASSWORD, InitialCodes, spend_links
 from engine.admin.changes import record_change
 from engine.admin.problems import raise_problems
 from engine.admin.scope import AdminScope, admin_scope
@@ -157,8 +157,7 @@ def reset_password(session: Session, rt: Runtime, actor: User, username: str) ->
     if not user.active:
         raise Conflict(Message("{name} is deactivated; reactivate them first", name=user.username))
     user.password_hash = NO_PASSWORD
-    session.execute(update(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
-                    .values(used_at=rt.clock()))
+    spend_links(session, user, rt.clock())
     issued = _issue_code(session, rt, user)
     end_sessions(session, user)
     keys = [(m.role, m.scope_key) for m in user.memberships]

@@ -36,7 +36,7 @@ class Matcher:
     keep: str                  # "first" or "last"; "all" for engine facts
     person: str                # "actor" or "reporter"
     detail: str | None
-    value: str = "one"         # one of VALUES
+    value: str                 # one of VALUES ("on_time" for a task and "one" for an event unless set)
 
     def matches(self, data: dict) -> bool:
         """Whether a step's data (a completion's form values, an event's data) has the ``when`` values."""

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from engine.assessment import figures
+from engine.assessment.facts import FactWriter
 from engine.assessment.tally import Deltas
 from engine.assessment.periods import Period
 from engine.errors import Forbidden, InputError
@@ -187,17 +188,22 @@ def test_cancelled_cases_are_broken_down_by_reason(driver, clock):
     assert "detail" in err.value.errors
 
 
+def assert_refused(driver, files, cases):
+    """Each (assessment.toml text, problem): validating the files with that text reports the problem."""
+    for bad, problem in cases:
+        assert problem in process_service.validate(driver.rt, dict(files, **{"assessment.toml": bad}))
+
+
 def test_a_breakdown_must_name_a_count_whose_fact_keeps_a_detail(driver, settings):
     files = process_service.read_files([settings["PROCESSES_DIR"]])
     text = files["assessment.toml"]
-    for bad, problem in (
+    assert_refused(driver, files, (
             (text.replace('cancelled = { zh = "注销原因"', 'duplicates = { zh = "注销原因"'),
              "assessment.toml: breakdowns.duplicates: every matcher of fact 'duplicate' must keep the same detail field"),
             (text.replace('cancelled = { zh = "注销原因"', 'filing_rate = { zh = "注销原因"'),
              "assessment.toml: breakdowns.filing_rate: must name a count(<fact>) of [counts]"),
             (text.replace('detail = "cancel_reason"', 'detail = "cancel_why"'),
-             "assessment.toml: facts.cancelled[0].detail: 'cancel_why' is not a field of the form of 'accept'")):
-        assert problem in process_service.validate(driver.rt, dict(files, **{"assessment.toml": bad}))
+             "assessment.toml: facts.cancelled[0].detail: 'cancel_why' is not a field of the form of 'accept'")))
 
 
 def test_what_a_fact_is_worth_is_the_files_rule_checked_at_deploy(driver, settings):
@@ -205,18 +211,25 @@ def test_what_a_fact_is_worth_is_the_files_rule_checked_at_deploy(driver, settin
     text = files["assessment.toml"]
     rated = 'rated = [{ task = "callback", detail = "satisfaction", value = "weight", keep = "last" }]'
     assert rated in text
-    for bad, problem in (
+    assert_refused(driver, files, (
             (text.replace('value = "weight"', 'value = "weighted"'),
              "assessment.toml: facts.rated[0].value: must be one of on_time, one, weight"),
             (text.replace(', detail = "satisfaction", value = "weight"', ', value = "weight"'),
              "assessment.toml: facts.rated[0].value: weight needs detail (the field whose answer is weighed)"),
             (text.replace('received = [{ event = "reported" }]', 'received = [{ event = "reported", value = "on_time" }]'),
-             "assessment.toml: facts.received[0].value: on_time needs a task (an event has no due time)")):
-        assert problem in process_service.validate(driver.rt, dict(files, **{"assessment.toml": bad}))
-    # Counting the callbacks that were on time instead of weighing their answers is an edit, not code.
-    defs = parse_assessment(text.replace(rated, rated.replace('value = "weight"', 'value = "on_time"')))
-    assert [m.value for m in defs.facts["rated"]] == ["on_time"]
-    assert [m.value for m in parse_assessment(text).facts["filed"]] == ["on_time"]
+             "assessment.toml: facts.received[0].value: on_time needs a task (an event has no due time)")))
+    # The shipped rule weighs the callback's answer; counting the callbacks done on time instead is
+    # an edit of the file, not of the code.
+    shipped = parse_assessment(text)
+    on_time = parse_assessment(text.replace(rated, rated.replace('value = "weight"', 'value = "on_time"')))
+    [weighed], [timed] = shipped.facts["rated"], on_time.facts["rated"]
+    value = FactWriter._value
+    assert value(shipped, weighed, {"satisfaction": "basically"}, True) == 0.9
+    assert value(shipped, weighed, {"satisfaction": "unreachable"}, True) is None   # 未联系上: no weight, not counted
+    assert (value(on_time, timed, {"satisfaction": "basically"}, True),
+            value(on_time, timed, {"satisfaction": "basically"}, False)) == (1.0, 0.0)
+    [filed] = shipped.facts["filed"]
+    assert filed.value == "on_time" and value(shipped, filed, {}, False) == 0.0
 
 
 def test_callers_see_only_the_units_in_their_scope(driver, clock):

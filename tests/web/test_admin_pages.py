@@ -69,6 +69,7 @@ def test_a_password_reset_ends_the_old_password_and_shows_a_code_once(client, ap
     csrf = sign_in(client, "admin")
     page = client.post("/admin/users/clerk_dhm/password", data={"csrf_token": csrf})
     code = re.search(r'id="initial-code">([^<]+)<', text(page)).group(1)
+    assert page.headers["Cache-Control"] == "no-store"
     assert "均已失效" in text(page) or "no longer work" in text(page)
     assert clerk.get("/inbox").status_code == 302            # signed out everywhere
     old = app.test_client()
@@ -213,6 +214,7 @@ def test_a_broken_city_upload_lists_every_problem_and_changes_nothing(client):
 def test_a_set_password_link_lets_the_user_choose_their_password(client, app):
     csrf = sign_in(client, "admin")
     page = client.post("/admin/users/clerk_dhm/password-link", data={"csrf_token": csrf})
+    assert page.headers["Cache-Control"] == "no-store"  # the link is shown once and kept nowhere
     link = re.search(r'id="password-link">([^<]+)<', text(page)).group(1)
     path = link.split("://", 1)[1].split("/", 1)[1]
     user = app.test_client()

@@ -51,6 +51,11 @@ def _children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+def _sweep_workers(pid: int) -> list[int]:
+    """The sweep workers `serve` (process ``pid``) started: `worker --parent <its pid>`."""
+    return [p for p, cmd in _children(pid) if f" worker --parent {pid}" in cmd]
+
+
 @pytest.fixture
 def demo_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path}/serve.db"
@@ -89,7 +94,7 @@ def test_serve_keeps_connections_alive_runs_the_sweep_and_stops_on_sigterm(demo_
             assert response.getheader("X-Frame-Options") == "DENY"
         conn.close()
         sweepers = _until(time.monotonic() + 30,
-                          lambda: [p for p, cmd in _children(server.pid) if " worker --parent " in cmd],
+                          lambda: _sweep_workers(server.pid),
                           "the sweep worker")
         everyone = [p for p, _ in _children(server.pid)]
         assert sweepers and len(everyone) >= 3  # two web workers and the sweep
@@ -116,7 +121,7 @@ def test_a_killed_server_leaves_no_sweep_worker_behind(demo_sqlite):
     everyone: list[int] = []
     try:
         sweepers = _until(time.monotonic() + 60,
-                          lambda: [p for p, cmd in _children(server.pid) if " worker --parent " in cmd],
+                          lambda: _sweep_workers(server.pid),
                           "the sweep worker")
         everyone = _until(time.monotonic() + 60,
                           lambda: (kids := [p for p, _ in _children(server.pid)]) and len(kids) >= 3 and kids,
@@ -144,7 +149,7 @@ def test_a_sweep_worker_that_dies_is_started_again(demo_sqlite):
                                "--port", str(port)], cwd=ROOT, env=demo_sqlite,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        sweeps = lambda: [p for p, cmd in _children(server.pid) if " worker --parent " in cmd and _running(p)]
+        sweeps = lambda: [p for p in _sweep_workers(server.pid) if _running(p)]
         first = _until(time.monotonic() + 60, sweeps, "the sweep worker")
         os.kill(first[0], signal.SIGKILL)
         second = _until(time.monotonic() + 60, lambda: [p for p in sweeps() if p not in first], "another sweep worker")

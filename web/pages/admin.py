@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as l_
 
@@ -20,6 +20,7 @@ from web.auth import login_required
 from web.db import get_session, runtime
 from web.pages import bp, int_arg
 from web.present import ROLES
+from web.security import secret_page
 
 EMPTY_MEMBERSHIP_ROWS = 3
 MAX_MEMBERSHIP_ROWS = 50
@@ -55,7 +56,8 @@ def admin_user_new():
             user, issued = users.create_user(session, rt, g.user, values["username"], values["name"],
                                              values["locale"] or "zh", specs)
             session.commit()
-            return _code_page(user.username, issued, created=True)
+            return secret_page(render_template("admin/password.html", username=user.username, code=issued.code,
+                                               expires=issued.expires_at, created=True))
         except InputError as exc:
             session.rollback()
             errors = exc.errors
@@ -120,15 +122,8 @@ def admin_user_password(username: str):
         session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("pages.admin_user", username=username))
-    return _code_page(username, issued, created=False)
-
-
-def _code_page(username: str, issued: users.IssuedCode, *, created: bool):
-    """The initial code, shown this once and kept out of every cache."""
-    page = current_app.make_response(render_template("admin/password.html", username=username, code=issued.code,
-                                                     expires=issued.expires_at, created=created))
-    page.headers["Cache-Control"] = "no-store"
-    return page
+    return secret_page(render_template("admin/password.html", username=username, code=issued.code,
+                                       expires=issued.expires_at, created=False))
 
 
 @bp.get("/admin/history")

@@ -13,6 +13,7 @@ from web.auth import choose_password_page, login_required
 from web.db import get_session, runtime
 from web.pages import bp
 from web.pages.admin import admin_roles
+from web.security import secret_page
 
 
 @bp.post("/admin/users/<username>/password-link")
@@ -26,8 +27,8 @@ def admin_user_password_link(username: str):
         session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("pages.admin_user", username=username))
-    return render_template("admin/password.html", username=username, password=None, created=False, expires=expires,
-                           link=url_for("pages.set_password", secret=secret, _external=True))
+    return secret_page(render_template("admin/password.html", username=username, created=False, expires=expires,
+                                       link=url_for("pages.set_password", secret=secret, _external=True)))
 
 
 @bp.route("/set-password/<secret>", methods=["GET", "POST"])

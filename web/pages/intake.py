@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 
 from engine.errors import Conflict, Forbidden, InputError, Message
@@ -16,6 +16,7 @@ from engine.queries.choices import intake_choices
 from web.auth import login_required, wants_json
 from web.db import get_session, runtime
 from web.pages import MAX_PHOTOS, bp, photo_digests, store_photos, uploaded_photos
+from web.security import secret_page
 from web.wording import translated
 
 FIELDS = ("category_code", "grid_code", "address", "lat", "lng", "coord_system", "description", "urgency", "source",
@@ -141,9 +142,7 @@ def _confirmation(case):
     """The clerk's page after recording a resident's report: the reporter's link and the text
     message to send them. The secret exists only in this answer (its hash is stored)."""
     url, sms = _reporter_link(case)
-    page = make_response(render_template("report_done.html", case=case, tracking_url=url, sms=sms))
-    page.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache
-    return page
+    return secret_page(render_template("report_done.html", case=case, tracking_url=url, sms=sms))
 
 
 def _reporter_link(case) -> tuple[str, str]:
